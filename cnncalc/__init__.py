@@ -1,0 +1,12 @@
+"""cnncalc: exact shapes, parameters, receptive fields, FLOPs and memory of CNNs written as YAML.
+
+    >>> from cnncalc import load_graph
+    >>> g = load_graph("architectures/resnet18.yaml")
+    >>> g.total_params, g.output_shapes
+"""
+from cnncalc.graph import Graph, Layer, build_graph, load_graph, load_graph_text
+from cnncalc.problems import Loc, Problem, SpecError
+
+__version__ = "0.1.0"
+__all__ = ["Graph", "Layer", "Loc", "Problem", "SpecError", "build_graph", "load_graph",
+           "load_graph_text"]

@@ -1,0 +1,44 @@
+"""`cnncalc summary FILE`: one row per layer (or block) with its output shape and parameters."""
+from __future__ import annotations
+
+import click
+
+from cnncalc.cli.common import (console, emit_json, input_option, load_or_exit, output_options,
+                                spec_argument)
+from cnncalc.report import text
+from cnncalc.report.jsondoc import graph_json
+from cnncalc.report.rows import rows
+
+
+@click.command()
+@spec_argument
+@input_option
+@click.option("--depth", type=click.IntRange(min=1), default=None,
+              help="Show N levels of block nesting (1: top-level items only); default all.")
+@output_options
+def summary(file: str, input_shape: tuple[int, ...] | None, depth: int | None, as_json: bool,
+            no_color: bool) -> None:
+    """Per-layer output shapes and parameters, with totals."""
+    graph = load_or_exit(file, input_shape)
+    if as_json:
+        emit_json(graph_json(graph))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{graph.name}  input {text.shape(graph.input_shape)}", title_justify="left")
+    table.add_column("layer")
+    table.add_column("op")
+    table.add_column("output shape", justify="right")
+    table.add_column("params", justify="right")
+    for row in rows(graph, depth):
+        indent = "  " * row.level
+        name = f"{indent}{row.name}" + (f" (x{len(row.layers)} layers)" if row.collapsed else "")
+        table.add_row(name, row.kind, text.shape(row.last.out_shape),
+                      text.count(row.params) if row.params else "-")
+    out = console(no_color)
+    out.print(table)
+    out.print(f"total params: {text.count(graph.total_params)} ({text.short(graph.total_params)})"
+              f"   trainable: {text.count(graph.trainable_params)}"
+              f"   buffers: {text.count(graph.total_buffers)}")
+    outputs = ", ".join(f"{name} {text.shape(shape)}" for name, shape in graph.output_shapes.items())
+    out.print(f"output: {outputs}")

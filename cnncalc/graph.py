@@ -1,0 +1,252 @@
+"""The layer graph: layers in topological order, each with its shapes, arguments and weights.
+
+`build_graph` validates every layer's arguments from its op's declaration, evaluates the
+`${in_channels}` expressions that had to wait for shapes, and infers every output shape.
+All problems are collected; a layer whose input failed is skipped, so one mistake gives one
+error, not a cascade.
+"""
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from cnncalc.ops.base import REQUIRED, Op, OpError, Shape, Tensor, fmt_shape
+from cnncalc.ops.registry import ops
+from cnncalc.problems import Loc, Problems, SpecError, did_you_mean
+from cnncalc.spec.document import Spec, load_spec
+from cnncalc.spec.expand import LayerDecl
+from cnncalc.spec.expr import ExprError, evaluate_with
+from cnncalc.spec.refs import BROKEN, INPUT, Deferred
+
+
+@dataclass(eq=False)
+class Layer:
+    name: str
+    op: Op
+    args: dict[str, Any]
+    arg_locs: dict[str, Loc]
+    inputs: list[str]
+    loc: Loc
+    path: tuple[str, ...]
+    in_shapes: tuple[Shape, ...]
+    out_shape: Shape
+    attrs: Any
+    index: int = 0
+
+    @property
+    def op_name(self) -> str:
+        return self.op.name
+
+    @cached_property
+    def tensors(self) -> list[Tensor]:
+        return self.op.tensors(self)
+
+    @cached_property
+    def params(self) -> int:
+        """Trainable parameters."""
+        return sum(t.size for t in self.tensors if t.trainable)
+
+    @cached_property
+    def buffers(self) -> int:
+        """Non-trainable state (e.g. batch-norm running statistics)."""
+        return sum(t.size for t in self.tensors if not t.trainable)
+
+    @property
+    def out_size(self) -> int:
+        size = 1
+        for n in self.out_shape:
+            size *= n
+        return size
+
+
+@dataclass(eq=False)
+class Graph:
+    spec: Spec
+    input_shape: Shape
+    layers: list[Layer]
+    outputs: list[str]
+    by_name: dict[str, Layer] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_name = {layer.name: layer for layer in self.layers}
+        for index, layer in enumerate(self.layers):
+            layer.index = index
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def layer(self, name: str) -> Layer:
+        """A layer by its name or any alias (`layer1`, `layer1.0.body`); KeyError if unknown."""
+        target = self.spec.aliases.get(name, name)
+        if target not in self.by_name:
+            raise KeyError(f"no layer '{name}'{did_you_mean(name, self.spec.aliases)}")
+        return self.by_name[target]
+
+    def shape_of(self, name: str) -> Shape:
+        return self.input_shape if name == INPUT else self.by_name[name].out_shape
+
+    @property
+    def output_shapes(self) -> dict[str, Shape]:
+        return {name: self.shape_of(name) for name in self.outputs}
+
+    @cached_property
+    def consumers(self) -> dict[str, list[Layer]]:
+        """For each tensor (INPUT or a layer name), the layers that read it."""
+        found: dict[str, list[Layer]] = {INPUT: []}
+        for layer in self.layers:
+            found.setdefault(layer.name, [])
+            for source in dict.fromkeys(layer.inputs):
+                found[source].append(layer)
+        return found
+
+    @property
+    def total_params(self) -> int:
+        return sum(layer.params for layer in self.layers)
+
+    @property
+    def trainable_params(self) -> int:
+        return self.total_params
+
+    @property
+    def total_buffers(self) -> int:
+        return sum(layer.buffers for layer in self.layers)
+
+
+def load_graph(path: str | Path, input_shape: Shape | None = None) -> Graph:
+    """Read a spec file and build its graph; raises SpecError listing every problem."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError([_problem(Loc(file, 1, 1), "unreadable", f"cannot read the file: {exc}")]) from None
+    return build_graph(load_spec(text, file), input_shape)
+
+
+def load_graph_text(text: str, file: str = "<string>", input_shape: Shape | None = None) -> Graph:
+    return build_graph(load_spec(text, file), input_shape)
+
+
+def build_graph(spec: Spec, input_shape: Shape | None = None) -> Graph:
+    problems = Problems()
+    shape_in = tuple(input_shape) if input_shape is not None else spec.input_shape
+    shapes: dict[str, Shape] = {INPUT: shape_in}
+    layers: list[Layer] = []
+    registry = ops()
+    for decl in topological_order(spec.decls, problems):
+        if any(name not in shapes for name in (*decl.inputs, *decl.extra_deps)):
+            continue  # an earlier problem already explains this layer
+        op = registry[decl.op]
+        try:
+            args = _arguments(op, decl, shapes, problems)
+            if args is None:
+                continue
+            in_shapes = tuple(shapes[name] for name in decl.inputs)
+            _check_input_count(op, decl)
+            out_shape, attrs = op.infer(args, in_shapes)
+        except OpError as exc:
+            loc = decl.arg_locs.get(exc.arg, decl.loc) if exc.arg else decl.loc
+            problems.error(loc, exc.code, f"{decl.op} '{decl.id}': {exc}")
+            continue
+        if min(out_shape, default=1) <= 0:
+            problems.error(decl.loc, "non-positive", f"{decl.op} '{decl.id}': output shape "
+                           f"{fmt_shape(out_shape)} has an empty axis")
+            continue
+        shapes[decl.id] = out_shape
+        layers.append(Layer(decl.id, op, args, decl.arg_locs, decl.inputs, decl.loc, decl.path,
+                            in_shapes, out_shape, attrs))
+    problems.raise_if_errors()
+    return Graph(spec, shape_in, layers, [name for name, _ in spec.outputs])
+
+
+def topological_order(decls: list[LayerDecl], problems: Problems) -> list[LayerDecl]:
+    """Kahn's algorithm, keeping declaration order among ready layers; reports cycles."""
+    index = {decl.id: i for i, decl in enumerate(decls)}
+    waiting = [0] * len(decls)
+    readers: list[list[int]] = [[] for _ in decls]
+    for i, decl in enumerate(decls):
+        for dep in dict.fromkeys((*decl.inputs, *decl.extra_deps)):
+            if dep in index:
+                waiting[i] += 1
+                readers[index[dep]].append(i)
+    ready = [i for i, n in enumerate(waiting) if n == 0]
+    heapq.heapify(ready)
+    order: list[LayerDecl] = []
+    while ready:
+        i = heapq.heappop(ready)
+        order.append(decls[i])
+        for j in readers[i]:
+            waiting[j] -= 1
+            if waiting[j] == 0:
+                heapq.heappush(ready, j)
+    if len(order) < len(decls):
+        stuck = {i for i, n in enumerate(waiting) if n > 0}
+        problems.error(decls[min(stuck)].loc, "cycle", "the layers form a cycle: "
+                       + " -> ".join(_cycle(decls, index, stuck)))
+    return order
+
+
+def _cycle(decls: list[LayerDecl], index: dict[str, int], stuck: set[int]) -> list[str]:
+    """One cycle among the stuck layers, for the message."""
+    current, seen = min(stuck), []
+    while current not in seen:
+        seen.append(current)
+        current = next(index[d] for d in decls[current].inputs if d in index and index[d] in stuck)
+    cycle = seen[seen.index(current):] + [current]
+    return [decls[i].id for i in reversed(cycle)]
+
+
+def _check_input_count(op: Op, decl: LayerDecl) -> None:
+    n = len(decl.inputs)
+    most = op.max_inputs
+    if n < op.min_inputs or (most is not None and n > most):
+        want = (f"{op.min_inputs} or more" if most is None else str(most))
+        raise OpError(f"takes {want} input{'s' if want != '1' else ''} but 'in' gives {n}"
+                      + (" (list them: `in: [a, b]`)" if most is None else ""), "in", "inputs")
+
+
+def _arguments(op: Op, decl: LayerDecl, shapes: dict[str, Shape],
+               problems: Problems) -> dict[str, Any] | None:
+    """Validate a layer's arguments against its op's declaration; None if any is wrong."""
+    args: dict[str, Any] = {}
+    ok = True
+    for arg in op.arguments:
+        loc = decl.arg_locs.get(arg.name, decl.loc)
+        if arg.name not in decl.args:
+            if arg.default is REQUIRED:
+                problems.error(decl.loc, "missing-arg", f"{decl.op} '{decl.id}' needs '{arg.name}'")
+                ok = False
+            args[arg.name] = arg.default
+            continue
+        value = decl.args[arg.name]
+        try:
+            if isinstance(value, Deferred):
+                value = evaluate_deferred(value, shapes)
+            args[arg.name] = arg.type.check(value)
+        except ExprError as exc:
+            problems.error(loc, "bad-expr", f"{decl.op} '{decl.id}': {exc}")
+            ok = False
+        except ValueError as exc:
+            problems.error(loc, "bad-arg", f"{decl.op} '{decl.id}': '{arg.name}' {exc}")
+            ok = False
+    return args if ok else None
+
+
+def evaluate_deferred(value: Deferred, shapes: dict[str, Shape]) -> int:
+    """An expression that needed `in_channels`, now that the block input's shape is known."""
+    env = {k: evaluate_deferred(v, shapes) if isinstance(v, Deferred) else v for k, v in value.env}
+    source = value.block_input.id  # type: ignore[union-attr]
+    env["in_channels"] = shapes[source][0]
+    return evaluate_with(value.text, env)
+
+
+def _problem(loc: Loc, code: str, message: str) -> Any:
+    from cnncalc.problems import Problem
+
+    return Problem(loc, "error", code, message)
+
+
+__all__ = ["BROKEN", "Graph", "Layer", "build_graph", "load_graph", "load_graph_text"]

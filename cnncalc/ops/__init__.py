@@ -1,0 +1,5 @@
+"""One module per op family; each op declares its arguments and its rules (see base.Op)."""
+from cnncalc.ops.base import Arg, Op, OpError, Shape, Tensor
+from cnncalc.ops.registry import ops, register
+
+__all__ = ["Arg", "Op", "OpError", "Shape", "Tensor", "ops", "register"]

@@ -1,0 +1,164 @@
+"""Convolution and transposed convolution (any number of spatial axes, PyTorch semantics)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+from typing import TYPE_CHECKING, Any, Sequence
+
+from cnncalc.ops.base import (Arg, Bool, Groups, Int, Op, OpError, Padding, PerAxis, Shape, Tensor,
+                              fmt_int, per_axis, spatial_rank)
+from cnncalc.ops.registry import register
+from cnncalc.ops.window import AxisWindow, check_out_sizes, resolve_pads, window_attrs
+
+if TYPE_CHECKING:
+    from cnncalc.graph import Layer
+
+
+@dataclass(frozen=True)
+class ConvAttrs:
+    in_channels: int
+    out_channels: int
+    groups: int
+    windows: tuple[AxisWindow, ...]  # for deconv: pads are PyTorch's `padding` (a crop)
+    output_padding: tuple[int, ...] = ()
+
+    @property
+    def kernel(self) -> tuple[int, ...]:
+        return tuple(w.kernel for w in self.windows)
+
+
+def _channels(args: dict[str, Any], in_channels: int, what: str) -> tuple[int, int]:
+    """Resolve `groups` (incl. depthwise) and `filters`, checking divisibility."""
+    groups = in_channels if args["groups"] == "depthwise" else args["groups"]
+    filters = args["filters"]
+    if filters is None:
+        if args["groups"] != "depthwise":
+            raise OpError(f"{what} needs 'filters' (it may be left out only with groups: depthwise)",
+                          None, "missing-arg")
+        filters = in_channels
+    if in_channels % groups:
+        raise OpError(f"groups={groups} does not divide the {in_channels} input channels", "groups",
+                      "groups")
+    if filters % groups:
+        raise OpError(f"groups={groups} does not divide filters={filters}", "groups", "groups")
+    return filters, groups
+
+
+def _param_formula(kernel: Sequence[int], per_group_in: int, filters: int, bias: bool) -> str:
+    weights = prod(kernel) * per_group_in * filters
+    text = f"({'*'.join(map(str, kernel))}*{per_group_in})*{filters}"
+    if bias:
+        return f"{text} + {filters} = {fmt_int(weights + filters)}"
+    return f"{text} = {fmt_int(weights)} (no bias)"
+
+
+_COMMON = (
+    Arg("stride", PerAxis(1), 1, "step between windows"),
+    Arg("padding", Padding(), 0, "zero padding: int, per axis, per side, same or valid"),
+)
+
+
+@register
+class Conv(Op):
+    name = "conv"
+    summary = "convolution (cross-correlation, as in every framework)"
+    arguments = (
+        Arg("filters", Int(1), None, "output channels (required unless groups: depthwise)"),
+        Arg("kernel", PerAxis(1), doc="window size"),
+        *_COMMON,
+        Arg("dilation", PerAxis(1), 1, "spacing between kernel taps"),
+        Arg("groups", Groups(), 1, "channel groups; depthwise = one group per input channel"),
+        Arg("bias", Bool(), True, "add a learned bias per filter"),
+    )
+
+    def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
+        shape = inputs[0]
+        spatial_rank(shape, "conv")
+        filters, groups = _channels(args, shape[0], "conv")
+        windows = window_attrs(args, shape[1:], kernel=args["kernel"], stride=args["stride"],
+                               dilation=args["dilation"])
+        sizes = check_out_sizes(windows, "conv")
+        return (filters, *sizes), ConvAttrs(shape[0], filters, groups, windows)
+
+    def shape_formula(self, layer: Layer) -> list[str]:
+        attrs: ConvAttrs = layer.attrs
+        lines = [f"spatial axis {i}: {w.formula()}" for i, w in enumerate(attrs.windows, start=1)]
+        return [f"channels: filters = {attrs.out_channels}", *lines]
+
+    def tensors(self, layer: Layer) -> list[Tensor]:
+        a: ConvAttrs = layer.attrs
+        weight = Tensor("weight", (a.out_channels, a.in_channels // a.groups, *a.kernel))
+        return [weight, Tensor("bias", (a.out_channels,))] if layer.args["bias"] else [weight]
+
+    def param_formula(self, layer: Layer) -> str:
+        a: ConvAttrs = layer.attrs
+        return _param_formula(a.kernel, a.in_channels // a.groups, a.out_channels, layer.args["bias"])
+
+
+@register
+class Deconv(Op):
+    name = "deconv"
+    summary = "transposed convolution (PyTorch ConvTranspose semantics)"
+    arguments = (
+        Arg("filters", Int(1), None, "output channels (required unless groups: depthwise)"),
+        Arg("kernel", PerAxis(1), doc="window size"),
+        Arg("stride", PerAxis(1), 1, "upsampling factor"),
+        Arg("padding", Padding(), 0,
+            "PyTorch padding (cropped from the output); same gives output = input x stride"),
+        Arg("output_padding", PerAxis(0), 0, "extra size added at the end of each axis"),
+        Arg("dilation", PerAxis(1), 1, "spacing between kernel taps"),
+        Arg("groups", Groups(), 1, "channel groups"),
+        Arg("bias", Bool(), True, "add a learned bias per filter"),
+    )
+
+    def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
+        shape = inputs[0]
+        rank = spatial_rank(shape, "deconv")
+        filters, groups = _channels(args, shape[0], "deconv")
+        kernels = per_axis(args["kernel"], rank, "kernel")
+        strides = per_axis(args["stride"], rank, "stride")
+        dilations = per_axis(args["dilation"], rank, "dilation")
+        extra = per_axis(args["output_padding"], rank, "output_padding")
+        same = args["padding"] == "same"
+        pads = ((0, 0),) * rank if same else resolve_pads(args["padding"], shape[1:], kernels,
+                                                            strides, dilations)
+        windows, extras = [], []
+        for n, k, s, d, op, (pb, pa) in zip(shape[1:], kernels, strides, dilations, extra, pads):
+            if op >= max(s, d):
+                raise OpError(f"output_padding {op} must be smaller than stride or dilation "
+                              f"(max({s}, {d})), as in PyTorch", "output_padding")
+            if same:
+                # Keras: output = n*s. Crop the surplus d*(k-1)+1-s, or add it when negative.
+                surplus = d * (k - 1) + 1 - s
+                pb, pa = (surplus // 2, surplus - surplus // 2) if surplus >= 0 else (0, 0)
+                op = op + max(-surplus, 0)
+            windows.append(AxisWindow(n, k, s, d, pb, pa))
+            extras.append(op)
+        sizes = tuple(deconv_size(w, op) for w, op in zip(windows, extras))
+        for axis, out in enumerate(sizes, start=1):
+            if out <= 0:
+                raise OpError(f"deconv output size along spatial axis {axis} would be {out}: the "
+                              "padding crops more than the output has", "padding", "non-positive")
+        return (filters, *sizes), ConvAttrs(shape[0], filters, groups, tuple(windows), tuple(extras))
+
+    def shape_formula(self, layer: Layer) -> list[str]:
+        a: ConvAttrs = layer.attrs
+        lines = [f"channels: filters = {a.out_channels}"]
+        for i, (w, op) in enumerate(zip(a.windows, a.output_padding), start=1):
+            span = f"{w.kernel}" if w.dilation == 1 else f"{w.dilation}*({w.kernel}-1) + 1"
+            lines.append(f"spatial axis {i}: ({w.size}-1)*{w.stride} - {w.pad_before} - {w.pad_after}"
+                         f" + {span} + {op} = {deconv_size(w, op)}")
+        return lines
+
+    def tensors(self, layer: Layer) -> list[Tensor]:
+        a: ConvAttrs = layer.attrs
+        weight = Tensor("weight", (a.in_channels, a.out_channels // a.groups, *a.kernel))
+        return [weight, Tensor("bias", (a.out_channels,))] if layer.args["bias"] else [weight]
+
+    def param_formula(self, layer: Layer) -> str:
+        a: ConvAttrs = layer.attrs
+        return _param_formula(a.kernel, a.in_channels // a.groups, a.out_channels, layer.args["bias"])
+
+
+def deconv_size(w: AxisWindow, output_padding: int) -> int:
+    return (w.size - 1) * w.stride - w.pad_before - w.pad_after + w.span + output_padding

@@ -1,0 +1,44 @@
+"""Fully connected layer."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence
+
+from cnncalc.ops.base import Arg, Bool, Int, Op, OpError, Shape, Tensor, fmt_int, fmt_shape
+from cnncalc.ops.registry import register
+
+if TYPE_CHECKING:
+    from cnncalc.graph import Layer
+
+
+@register
+class Dense(Op):
+    name = "dense"
+    summary = "fully connected layer on a flat [N] input"
+    arguments = (
+        Arg("units", Int(1), doc="output features"),
+        Arg("bias", Bool(), True, "add a learned bias per unit"),
+    )
+
+    def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
+        shape = inputs[0]
+        if len(shape) != 1:
+            flat = 1
+            for n in shape:
+                flat *= n
+            raise OpError(f"dense needs a flat [N] input but gets {fmt_shape(shape)}; add `- flatten` "
+                          f"before it (giving [{flat}])", None, "needs-flatten")
+        return (args["units"],), None
+
+    def shape_formula(self, layer: Layer) -> list[str]:
+        return [f"features: units = {layer.args['units']}"]
+
+    def tensors(self, layer: Layer) -> list[Tensor]:
+        units, inputs = layer.args["units"], layer.in_shapes[0][0]
+        weight = Tensor("weight", (units, inputs))
+        return [weight, Tensor("bias", (units,))] if layer.args["bias"] else [weight]
+
+    def param_formula(self, layer: Layer) -> str:
+        units, inputs = layer.args["units"], layer.in_shapes[0][0]
+        if layer.args["bias"]:
+            return f"{inputs}*{units} + {units} = {fmt_int(inputs * units + units)}"
+        return f"{inputs}*{units} = {fmt_int(inputs * units)} (no bias)"

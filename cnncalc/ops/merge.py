@@ -1,0 +1,79 @@
+"""Ops that combine several inputs: element-wise add / multiply (broadcasting) and concat."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence
+
+from cnncalc.ops.activation import normalise_axis
+from cnncalc.ops.base import Arg, Axis, Op, OpError, Shape, fmt_shape
+from cnncalc.ops.registry import register
+
+if TYPE_CHECKING:
+    from cnncalc.graph import Layer
+
+
+def broadcast(shapes: Sequence[Shape]) -> Shape:
+    """NumPy broadcasting of batchless shapes; a mismatch names the axis and both sizes."""
+    rank = max(len(s) for s in shapes)
+    out: list[int] = []
+    for axis in range(rank):
+        sizes = {s[axis - rank + len(s)] for s in shapes if axis - rank + len(s) >= 0}
+        big = sizes - {1}
+        if len(big) > 1:
+            what = "channel" if axis == 0 and all(len(s) == rank for s in shapes) else f"axis {axis}"
+            raise OpError(f"{what} sizes {' vs '.join(str(n) for n in sorted(big))} do not match: "
+                          f"cannot combine {' and '.join(fmt_shape(s) for s in shapes)} "
+                          "(sizes must be equal or 1)", None, "mismatch")
+        out.append(big.pop() if big else 1)
+    return tuple(out)
+
+
+class _Elementwise(Op):
+    min_inputs, max_inputs = 2, None
+
+    def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
+        return broadcast(inputs), None
+
+    def shape_formula(self, layer: Layer) -> list[str]:
+        shapes = " and ".join(fmt_shape(s) for s in layer.in_shapes)
+        return [f"broadcast {shapes} -> {fmt_shape(layer.out_shape)}"]
+
+
+@register
+class Add(_Elementwise):
+    name = "add"
+    summary = "element-wise sum of 2+ inputs (NumPy broadcasting)"
+
+
+@register
+class Multiply(_Elementwise):
+    name = "multiply"
+    summary = "element-wise product of 2+ inputs (e.g. a squeeze-excite gate)"
+
+
+@register
+class Concat(Op):
+    name = "concat"
+    summary = "join 2+ inputs along one axis"
+    arguments = (Arg("axis", Axis(), "channels", "axis joined (channels = 0)"),)
+    min_inputs, max_inputs = 2, None
+
+    def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
+        first = inputs[0]
+        axis = normalise_axis(args["axis"], first)
+        for other in inputs[1:]:
+            if len(other) != len(first):
+                raise OpError(f"cannot concat {fmt_shape(first)} and {fmt_shape(other)}: different ranks",
+                              None, "mismatch")
+            for i, (a, b) in enumerate(zip(first, other)):
+                if i != axis and a != b:
+                    kind = "channel" if i == 0 else f"spatial axis {i}"
+                    raise OpError(f"cannot concat {fmt_shape(first)} and {fmt_shape(other)} along axis "
+                                  f"{axis}: {kind} sizes {a} vs {b} differ", None, "mismatch")
+        out = list(first)
+        out[axis] = sum(s[axis] for s in inputs)
+        return tuple(out), axis
+
+    def shape_formula(self, layer: Layer) -> list[str]:
+        axis = layer.attrs
+        parts = " + ".join(str(s[axis]) for s in layer.in_shapes)
+        return [f"axis {axis}: {parts} = {layer.out_shape[axis]}; other axes unchanged"]

@@ -1,0 +1,120 @@
+"""Pooling: windowed max/average, global and adaptive (PyTorch semantics)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Sequence
+
+from cnncalc.ops.base import (AdaptiveOutput, Arg, Bool, Op, OpError, Padding, PerAxis, Shape,
+                              fmt_shape, per_axis, spatial_rank)
+from cnncalc.ops.registry import register
+from cnncalc.ops.window import AxisWindow, check_out_sizes, window_attrs
+
+if TYPE_CHECKING:
+    from cnncalc.graph import Layer
+
+
+@dataclass(frozen=True)
+class PoolAttrs:
+    windows: tuple[AxisWindow, ...]
+
+
+class _WindowPool(Op):
+    """maxpool / avgpool: a window slid over every spatial axis, channels untouched."""
+
+    def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
+        shape = inputs[0]
+        spatial_rank(shape, self.name)
+        stride = args["stride"] if args["stride"] is not None else args["kernel"]
+        windows = window_attrs(args, shape[1:], kernel=args["kernel"], stride=stride,
+                               dilation=args.get("dilation", 1), ceil_mode=args["ceil_mode"])
+        if args["padding"] != "same":
+            for w in windows:
+                if max(w.pad_before, w.pad_after) > w.kernel // 2:
+                    raise OpError(f"padding {max(w.pad_before, w.pad_after)} is more than half the "
+                                  f"kernel ({w.kernel}); PyTorch refuses this", "padding")
+        sizes = check_out_sizes(windows, self.name)
+        return (shape[0], *sizes), PoolAttrs(windows)
+
+    def shape_formula(self, layer: Layer) -> list[str]:
+        windows = layer.attrs.windows
+        return [f"channels: unchanged = {layer.out_shape[0]}",
+                *(f"spatial axis {i}: {w.formula()}" for i, w in enumerate(windows, start=1))]
+
+
+_POOL_ARGS = (
+    Arg("kernel", PerAxis(1), doc="window size"),
+    Arg("stride", PerAxis(1), None, "step between windows (default: the kernel)"),
+    Arg("padding", Padding(), 0, "implicit padding (same forms as conv)"),
+    Arg("ceil_mode", Bool(), False, "round the output size up (PyTorch rule)"),
+)
+
+
+@register
+class MaxPool(_WindowPool):
+    name = "maxpool"
+    summary = "max pooling (padding counts as -inf)"
+    arguments = (*_POOL_ARGS, Arg("dilation", PerAxis(1), 1, "spacing between window taps"))
+
+
+@register
+class AvgPool(_WindowPool):
+    name = "avgpool"
+    summary = "average pooling"
+    arguments = (*_POOL_ARGS,
+                 Arg("count_include_pad", Bool(), True, "divide by the window size incl. padding"))
+
+
+class _GlobalPool(Op):
+    def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
+        rank = spatial_rank(inputs[0], self.name)
+        return (inputs[0][0],) + (1,) * rank, None
+
+    def shape_formula(self, layer: Layer) -> list[str]:
+        return [f"every spatial axis becomes 1: {fmt_shape(layer.in_shapes[0])} -> "
+                f"{fmt_shape(layer.out_shape)}"]
+
+
+@register
+class GlobalAvgPool(_GlobalPool):
+    name = "gap"
+    summary = "global average pooling: every spatial axis becomes 1"
+
+
+@register
+class GlobalMaxPool(_GlobalPool):
+    name = "gmp"
+    summary = "global max pooling: every spatial axis becomes 1"
+
+
+@dataclass(frozen=True)
+class AdaptiveAttrs:
+    in_sizes: tuple[int, ...]
+    out_sizes: tuple[int, ...]
+
+
+class _AdaptivePool(Op):
+    arguments = (Arg("output", AdaptiveOutput(), doc="output size per spatial axis"),)
+
+    def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
+        shape = inputs[0]
+        rank = spatial_rank(shape, self.name)
+        wanted = per_axis(args["output"], rank, "output")
+        sizes = tuple(n if o is None else o for n, o in zip(shape[1:], wanted))
+        return (shape[0], *sizes), AdaptiveAttrs(tuple(shape[1:]), sizes)
+
+    def shape_formula(self, layer: Layer) -> list[str]:
+        a: AdaptiveAttrs = layer.attrs
+        return [f"spatial axis {i}: {n} -> {o} (bin i covers [floor(i*{n}/{o}), ceil((i+1)*{n}/{o})))"
+                for i, (n, o) in enumerate(zip(a.in_sizes, a.out_sizes), start=1)]
+
+
+@register
+class AdaptiveAvgPool(_AdaptivePool):
+    name = "adaptive_avgpool"
+    summary = "adaptive average pooling to a fixed output size (PyTorch bins)"
+
+
+@register
+class AdaptiveMaxPool(_AdaptivePool):
+    name = "adaptive_maxpool"
+    summary = "adaptive max pooling to a fixed output size (PyTorch bins)"

@@ -1,0 +1,99 @@
+"""Ops that move values around without arithmetic: flatten, pad, slice, channel shuffle."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+from typing import TYPE_CHECKING, Any, Sequence
+
+from cnncalc.ops.activation import normalise_axis
+from cnncalc.ops.base import (Arg, Axis, Int, Op, OpError, OptionalInt, Padding, Shape, fmt_shape,
+                              spatial_rank)
+from cnncalc.ops.registry import register
+from cnncalc.ops.window import resolve_pads
+
+if TYPE_CHECKING:
+    from cnncalc.graph import Layer
+
+
+@register
+class Flatten(Op):
+    name = "flatten"
+    summary = "[C, ...] -> [C*...] (channels-first order, as PyTorch)"
+
+    def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
+        return (prod(inputs[0]),), None
+
+    def shape_formula(self, layer: Layer) -> list[str]:
+        shape = layer.in_shapes[0]
+        return [f"{'*'.join(map(str, shape))} = {prod(shape):,}"]
+
+
+@register
+class Pad(Op):
+    name = "pad"
+    summary = "zero padding of the spatial axes"
+    arguments = (Arg("padding", Padding(), doc="int, per axis or per side [[before, after], ...]"),)
+
+    def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
+        shape = inputs[0]
+        rank = spatial_rank(shape, "pad")
+        if args["padding"] == "same":
+            raise OpError("pad has no window, so 'same' means nothing here; give the sizes",
+                          "padding")
+        pads = resolve_pads(args["padding"], shape[1:], (1,) * rank, (1,) * rank, (1,) * rank)
+        return (shape[0], *(n + b + a for n, (b, a) in zip(shape[1:], pads))), pads
+
+    def shape_formula(self, layer: Layer) -> list[str]:
+        return [f"spatial axis {i}: {n} + {b} + {a} = {n + b + a}"
+                for i, (n, (b, a)) in enumerate(zip(layer.in_shapes[0][1:], layer.attrs), start=1)]
+
+
+@register
+class ChannelShuffle(Op):
+    name = "channel_shuffle"
+    summary = "interleave channel groups (ShuffleNet)"
+    arguments = (Arg("groups", Int(1), doc="number of channel groups"),)
+
+    def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
+        if inputs[0][0] % args["groups"]:
+            raise OpError(f"groups={args['groups']} does not divide the {inputs[0][0]} channels",
+                          "groups", "groups")
+        return inputs[0], None
+
+
+@dataclass(frozen=True)
+class SliceAttrs:
+    axis: int
+    start: int
+    stop: int
+
+
+@register
+class Slice(Op):
+    name = "slice"
+    summary = "a contiguous part of one axis (channel split or spatial crop)"
+    arguments = (
+        Arg("start", Int(-(10**12)), 0, "first index (negative counts from the end)"),
+        Arg("stop", OptionalInt(), None, "end index, exclusive (default: the end)"),
+        Arg("axis", Axis(), "channels", "axis sliced (channels = 0)"),
+    )
+
+    def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
+        shape = inputs[0]
+        axis = normalise_axis(args["axis"], shape)
+        n = shape[axis]
+        start = args["start"] + n if args["start"] < 0 else args["start"]
+        stop = n if args["stop"] is None else args["stop"] + n if args["stop"] < 0 else args["stop"]
+        if not 0 <= start < n:
+            raise OpError(f"start {args['start']} is outside axis {axis} of {fmt_shape(shape)} "
+                          f"(size {n})", "start")
+        if not start < stop <= n:
+            raise OpError(f"stop {args['stop']} gives an empty or out-of-range slice of axis {axis} "
+                          f"(size {n}, start {start})", "stop", "non-positive")
+        out = list(shape)
+        out[axis] = stop - start
+        return tuple(out), SliceAttrs(axis, start, stop)
+
+    def shape_formula(self, layer: Layer) -> list[str]:
+        a: SliceAttrs = layer.attrs
+        return [f"axis {a.axis}: [{a.start}:{a.stop}] -> {a.stop - a.start}; other axes unchanged"]

@@ -1,0 +1,43 @@
+"""Upsampling by a scale factor (PyTorch `interpolate` with scale_factor)."""
+from __future__ import annotations
+
+from math import floor
+from typing import TYPE_CHECKING, Any, Sequence
+
+from cnncalc.ops.base import Arg, Bool, Choice, Op, OpError, Scale, Shape, spatial_rank
+from cnncalc.ops.registry import register
+
+if TYPE_CHECKING:
+    from cnncalc.graph import Layer
+
+
+@register
+class Upsample(Op):
+    name = "upsample"
+    summary = "nearest or (bi/tri)linear upsampling by a scale factor"
+    arguments = (
+        Arg("scale", Scale(), doc="factor per spatial axis (int or float)"),
+        Arg("mode", Choice("nearest", "linear"), "nearest", "linear = bilinear / trilinear by rank"),
+        Arg("align_corners", Bool(), False, "linear only: align the corner pixels (PyTorch)"),
+    )
+
+    def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
+        shape = inputs[0]
+        rank = spatial_rank(shape, "upsample")
+        scale = args["scale"]
+        scales = scale if isinstance(scale, tuple) else (scale,) * rank
+        if len(scales) != rank:
+            raise OpError(f"'scale' has {len(scales)} values but the input has {rank} spatial axes",
+                          "scale")
+        if args["align_corners"] and args["mode"] == "nearest":
+            raise OpError("align_corners only applies to mode: linear (PyTorch refuses it for nearest)",
+                          "align_corners")
+        sizes = tuple(floor(n * s) for n, s in zip(shape[1:], scales))
+        if min(sizes) <= 0:
+            raise OpError(f"scale {scale} makes an axis empty", "scale", "non-positive")
+        return (shape[0], *sizes), tuple(scales)
+
+    def shape_formula(self, layer: Layer) -> list[str]:
+        return [f"spatial axis {i}: floor({n} * {s}) = {o}"
+                for i, (n, s, o) in enumerate(zip(layer.in_shapes[0][1:], layer.attrs,
+                                                  layer.out_shape[1:]), start=1)]

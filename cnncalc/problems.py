@@ -1,0 +1,67 @@
+"""The one problem type: every error or warning cnncalc reports points at a place in a file."""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Iterable
+
+
+@dataclass(frozen=True)
+class Loc:
+    """A position in a source file (1-based line and column, as editors show them)."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+NOWHERE = Loc("<input>", 1, 1)
+
+
+@dataclass(frozen=True)
+class Problem:
+    loc: Loc
+    level: str  # "error" or "warning"
+    code: str  # short stable identifier, e.g. "unknown-op"
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.loc}: {self.level}: {self.message}"
+
+
+class SpecError(Exception):
+    """One or more problems that stop a spec from being loaded or analysed."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class Problems:
+    """Collects problems so one run reports as many as it can find."""
+
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+
+    def error(self, loc: Loc, code: str, message: str) -> None:
+        self.items.append(Problem(loc, "error", code, message))
+
+    def warning(self, loc: Loc, code: str, message: str) -> None:
+        self.items.append(Problem(loc, "warning", code, message))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.items if p.level == "error"]
+
+    def raise_if_errors(self) -> None:
+        if self.errors:
+            raise SpecError(self.errors)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for the closest choice, or '' when nothing is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -1,0 +1,1 @@
+"""Renderers: plain data from the analyses -> JSON documents and rich tables."""

@@ -1,0 +1,49 @@
+"""Table rows with blocks collapsed to a chosen depth (`--depth N`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cnncalc.graph import Graph, Layer
+
+
+@dataclass
+class Row:
+    name: str
+    kind: str  # the op, or the block's name for a collapsed block
+    layers: list[Layer]
+    level: int  # nesting level, for indentation
+
+    @property
+    def last(self) -> Layer:
+        return self.layers[-1]
+
+    @property
+    def collapsed(self) -> bool:
+        return len(self.layers) > 1 or self.kind != self.layers[0].op_name
+
+    @property
+    def params(self) -> int:
+        return sum(layer.params for layer in self.layers)
+
+    @property
+    def buffers(self) -> int:
+        return sum(layer.buffers for layer in self.layers)
+
+
+def rows(graph: Graph, depth: int | None = None) -> list[Row]:
+    """One row per layer, or per group nested `depth` levels deep (1 = top-level items only)."""
+    out: list[Row] = []
+    groups = graph.spec.groups
+    for layer in graph.layers:
+        if depth is None or len(layer.path) < depth:
+            out.append(Row(layer.name, layer.op_name, [layer], len(layer.path)))
+            continue
+        group = layer.path[depth - 1]
+        if out and out[-1].name == group:
+            out[-1].layers.append(layer)
+        else:
+            kind = groups[group].kind if group in groups else "block"
+            out.append(Row(group, kind, [layer], depth - 1))
+    return out

@@ -1,0 +1,1 @@
+"""The spec format: YAML with locations, blocks and repeat expansion, safe expressions."""

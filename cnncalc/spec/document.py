@@ -1,0 +1,222 @@
+"""A whole spec file: top-level keys, the input, then expansion and name resolution."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cnncalc.ops.registry import ops
+from cnncalc.problems import Loc, Problems, SpecError, did_you_mean
+from cnncalc.spec.blocks import parse_blocks
+from cnncalc.spec.expand import Expander, Group, LayerDecl, _Abort
+from cnncalc.spec.refs import BROKEN, INPUT, Deferred, LayerRef, NameRef, Ref, Scope
+from cnncalc.spec.yamlload import LList, LMap, load_text
+
+TOP_KEYS = ("cnncalc", "name", "description", "input", "dtype", "blocks", "layers", "outputs",
+            "checks")
+DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
+LAYOUTS = ("channels_first", "channels_last")
+
+
+@dataclass
+class Spec:
+    """A loaded spec: flat layer declarations with resolved inputs, plus the top-level facts."""
+
+    file: str
+    name: str
+    description: str
+    input_shape: tuple[int, ...]  # channels-first, no batch
+    layout: str
+    dtype: str
+    decls: list[LayerDecl]
+    outputs: list[tuple[str, Loc]]
+    aliases: dict[str, str]  # every name usable at top level (dotted ones too) -> layer id
+    groups: dict[str, Group]
+    checks: LMap | None
+    checks_loc: Loc
+    input_loc: Loc
+    source_lines: list[str] = field(default_factory=list)
+
+
+def load_spec(text: str, file: str) -> Spec:
+    """Parse and expand a spec, or raise SpecError with every problem found."""
+    root = load_text(text, file)
+    problems = Problems()
+    start = Loc(file, 1, 1)
+    if not isinstance(root, LMap):
+        raise SpecError([_problem(start, "bad-spec", "a spec is a mapping with at least "
+                                  "'input' and 'layers'")])
+    for key in root:
+        if key not in TOP_KEYS:
+            problems.error(root.key_loc(key), "unknown-key",
+                           f"unknown key '{key}'{did_you_mean(key, TOP_KEYS)}")
+    version = root.get("cnncalc", 1)
+    if version != 1:
+        problems.error(root.value_loc("cnncalc"), "bad-version",
+                       f"unsupported format version {version!r} (this cnncalc reads format 1)")
+    input_shape, layout = _input(root, problems, start)
+    dtype = root.get("dtype", "float32")
+    if dtype not in DTYPES:
+        problems.error(root.value_loc("dtype"), "bad-dtype", f"dtype must be one of "
+                       f"{', '.join(DTYPES)}, got {dtype!r}{did_you_mean(str(dtype), DTYPES)}")
+        dtype = "float32"
+    for key in ("name", "description"):
+        if key in root and not isinstance(root[key], str):
+            problems.error(root.value_loc(key), "bad-value", f"'{key}' must be a string")
+    blocks = parse_blocks(root.get("blocks"), root.value_loc("blocks"), set(ops()), problems)
+    layers = root.get("layers")
+    if not isinstance(layers, LList) or not layers:
+        where = root.value_loc("layers") if "layers" in root else start
+        problems.error(where, "no-layers", "the spec needs a non-empty 'layers' list")
+        problems.raise_if_errors()
+    expander = Expander(blocks, problems)
+    try:
+        last = expander.expand(layers, expander.top, LayerRef(INPUT), ())
+    except _Abort:
+        problems.raise_if_errors()
+    resolver = _Resolver(expander.top, problems)
+    for decl in expander.decls:
+        decl.inputs = [resolver.resolve(ref) for ref in decl.refs]
+        decl.extra_deps = [resolver.resolve(ref) for ref in decl.extra_deps]  # type: ignore[arg-type]
+        for key, value in decl.args.items():
+            if isinstance(value, Deferred):
+                decl.args[key] = _resolve_deferred(value, resolver)
+    outputs = _outputs(root, expander.top, resolver, last, start)
+    problems.raise_if_errors()
+    return Spec(file=file, name=str(root.get("name") or _stem(file)),
+                description=str(root.get("description") or ""), input_shape=input_shape,
+                layout=layout, dtype=str(dtype), decls=expander.decls, outputs=outputs,
+                aliases=_aliases(expander.top, resolver), groups=expander.groups,
+                checks=root.get("checks"), checks_loc=root.value_loc("checks"),
+                input_loc=root.value_loc("input"), source_lines=text.splitlines())
+
+
+def _resolve_deferred(value: Deferred, resolver: _Resolver) -> Deferred:
+    env = tuple((k, _resolve_deferred(v, resolver) if isinstance(v, Deferred) else v)
+                for k, v in value.env)
+    return Deferred(value.text, value.loc, env, LayerRef(resolver.resolve(value.block_input)))
+
+
+def _input(root: LMap, problems: Problems, start: Loc) -> tuple[tuple[int, ...], str]:
+    if "input" not in root:
+        problems.error(start, "no-input", "the spec needs 'input' (e.g. `input: [3, 224, 224]`)")
+        return (1,), "channels_first"
+    node, loc, layout = root["input"], root.value_loc("input"), "channels_first"
+    if isinstance(node, LMap):
+        for key in node:
+            if key not in ("shape", "layout"):
+                problems.error(node.key_loc(key), "unknown-key", f"unknown key '{key}' in input"
+                               f"{did_you_mean(key, ('shape', 'layout'))}")
+        layout = node.get("layout", "channels_first")
+        if layout not in LAYOUTS:
+            problems.error(node.value_loc("layout"), "bad-value", f"layout must be channels_first "
+                           f"or channels_last, got {layout!r}{did_you_mean(str(layout), LAYOUTS)}")
+            layout = "channels_first"
+        loc, node = node.value_loc("shape"), node.get("shape")
+    if not (isinstance(node, list) and node and all(isinstance(n, int) and not isinstance(n, bool)
+                                                    and n > 0 for n in node)):
+        problems.error(loc, "bad-input", "input shape must be a list of positive integers, "
+                       "channels first (e.g. [3, 224, 224]) or channels_last with layout")
+        return (1,), "channels_first"
+    shape = tuple(node)
+    return (shape[-1], *shape[:-1]) if layout == "channels_last" else shape, layout
+
+
+def _outputs(root: LMap, top: Scope, resolver: _Resolver, last: Ref,
+             start: Loc) -> list[tuple[str, Loc]]:
+    node = root.get("outputs")
+    if node is None:
+        return [(resolver.resolve(last), start)]
+    names = node if isinstance(node, LList) else [node]
+    out = []
+    for index, name in enumerate(names):
+        loc = node.item_loc(index) if isinstance(node, LList) else root.value_loc("outputs")
+        if not isinstance(name, str):
+            resolver.problems.error(loc, "bad-output", "outputs lists layer names")
+            continue
+        out.append((resolver.resolve(NameRef(top, name, loc)), loc))
+    return out
+
+
+def _aliases(top: Scope, resolver: _Resolver) -> dict[str, str]:
+    found: dict[str, str] = {}
+
+    def walk(scope: Scope, prefix: str) -> None:
+        for name, ref in scope.names.items():
+            found.setdefault(prefix + name, resolver.resolve(ref))
+        for name, child in scope.children.items():
+            walk(child, f"{prefix}{name}.")
+
+    walk(top, "")
+    return found
+
+
+def _stem(file: str) -> str:
+    base = file.replace("\\", "/").rsplit("/", 1)[-1]
+    for suffix in (".cnn.yaml", ".cnn.yml", ".yaml", ".yml"):
+        if base.endswith(suffix):
+            return base[: -len(suffix)]
+    return base
+
+
+def _problem(loc: Loc, code: str, message: str) -> Any:
+    from cnncalc.problems import Problem
+
+    return Problem(loc, "error", code, message)
+
+
+class _Resolver:
+    """Turns references into layer ids, reporting unknown names with suggestions."""
+
+    def __init__(self, top: Scope, problems: Problems):
+        self.top, self.problems = top, problems
+        self._active: set[int] = set()
+
+    def resolve(self, ref: Ref) -> str:
+        if isinstance(ref, LayerRef):
+            return ref.id
+        key = id(ref)
+        if key in self._active:
+            self.problems.error(ref.loc, "cycle", f"name '{ref.name}' refers to itself")
+            return BROKEN
+        target = lookup(ref.scope, ref.name)
+        if target is None:
+            self.problems.error(ref.loc, "unknown-name", self._unknown(ref))
+            return BROKEN
+        self._active.add(key)
+        try:
+            return self.resolve(target)
+        finally:
+            self._active.discard(key)
+
+    def _unknown(self, ref: NameRef) -> str:
+        visible = list(visible_names(ref.scope))
+        message = f"unknown layer '{ref.name}'{did_you_mean(ref.name, visible)}"
+        outer = ref.scope.parent
+        while outer is not None:
+            if lookup(outer, ref.name) is not None:
+                return (f"{message}: '{ref.name}' is outside block '{ref.scope.block}', and outer "
+                        f"names are not visible inside a block; pass it as an argument "
+                        f"(e.g. `skip: {ref.name}`) and use `in: $skip`")
+            outer = outer.parent
+        return message
+
+
+def lookup(scope: Scope, name: str) -> Ref | None:
+    """A name in a scope: a local name, or a dotted path into a block instance."""
+    if name in scope.names:
+        return scope.names[name]
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        child = scope.children.get(".".join(parts[:cut]))
+        if child is not None:
+            found = lookup(child, ".".join(parts[cut:]))
+            if found is not None:
+                return found
+    return None
+
+
+def visible_names(scope: Scope, prefix: str = "") -> list[str]:
+    names = [prefix + n for n in scope.names]
+    for name, child in scope.children.items():
+        names += visible_names(child, f"{prefix}{name}.")
+    return names

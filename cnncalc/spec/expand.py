@@ -1,0 +1,318 @@
+"""Blocks, `repeat`, `$arg`, `"${expr}"` and scoped names -> a flat list of layer declarations.
+
+The expander walks the spec's `layers` once, instantiating blocks as it meets them. Every
+reference (`in:`, `outputs:`) is recorded as a `NameRef` in the scope it was written in and
+resolved at the end, so names may be used before they are declared and a cycle can be
+reported as a cycle rather than as an unknown name.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from cnncalc.ops.registry import ops
+from cnncalc.problems import Loc, Problems, did_you_mean
+from cnncalc.spec.blocks import BlockDef
+from cnncalc.spec.expr import ExprError, evaluate_with, names_in
+from cnncalc.spec.refs import (BROKEN, INPUT, Binding, Deferred, LayerRef, NameRef, Ref, RefValue,
+                               Scope)
+from cnncalc.spec.yamlload import LList, LMap
+
+MAX_LAYERS = 100_000  # a spec that expands past this is almost surely a typo in `repeat`
+SPECIAL_KEYS = ("name", "in", "repeat")
+_DOLLAR = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_EXPR = re.compile(r"\$\{([^}]*)\}")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
+
+
+@dataclass
+class LayerDecl:
+    """One layer after expansion; `inputs` are resolved to layer names by `resolve_all`."""
+
+    id: str
+    op: str
+    args: dict[str, Any]
+    arg_locs: dict[str, Loc]
+    refs: list[Ref]
+    loc: Loc
+    path: tuple[str, ...]  # enclosing groups (block instances, named repeats), outermost first
+    inputs: list[str] = field(default_factory=list)
+    extra_deps: list[str] = field(default_factory=list)  # block inputs whose shape an expr needs
+
+
+@dataclass(frozen=True)
+class Group:
+    """A block instance or a named repeat: a collapsible row in reports."""
+
+    name: str
+    kind: str  # the block's name, or "repeat"
+    loc: Loc
+
+
+class _ItemError(Exception):
+    """The current item is broken; its problem has been recorded already."""
+
+
+class _Abort(Exception):
+    """Expansion cannot go on (size limit); the problem has been recorded."""
+
+
+class Expander:
+    def __init__(self, blocks: dict[str, BlockDef], problems: Problems):
+        self.blocks = blocks
+        self.problems = problems
+        self.decls: list[LayerDecl] = []
+        self.groups: dict[str, Group] = {}
+        self.ops = ops()
+        self.top = Scope(prefix="")
+        self.top.names[INPUT] = LayerRef(INPUT)
+        self._stack: list[str] = []
+
+    # -- items ----------------------------------------------------------------------------
+    def expand(self, items: LList, scope: Scope, prev: Ref, path: tuple[str, ...]) -> Ref:
+        explicit = {v["name"] for item in items if isinstance(item, LMap) and len(item) == 1
+                    for v in item.values() if isinstance(v, LMap) and isinstance(v.get("name"), str)}
+        counters: dict[str, int] = {}
+        for index, item in enumerate(items):
+            loc = items.item_loc(index)
+            try:
+                prev = self._item(item, loc, scope, prev, path, explicit, counters)
+            except _ItemError:
+                prev = LayerRef(BROKEN)
+        return prev
+
+    def _item(self, item: Any, loc: Loc, scope: Scope, prev: Ref, path: tuple[str, ...],
+              explicit: set[str], counters: dict[str, int]) -> Ref:
+        op_name, raw, raw_loc = self._split_item(item, loc)
+        op, block = self.ops.get(op_name), self.blocks.get(op_name)
+        if op is None and block is None:
+            known = [*self.ops, *self.blocks]
+            self._fail(loc, "unknown-op", f"unknown op '{op_name}'{did_you_mean(op_name, known)}")
+        declared = [a.name for a in op.arguments] if op else list(block.args) if block else []
+        args, arg_locs = self._arguments(op_name, raw, raw_loc, declared)
+        name = self._name(args.pop("name", None), arg_locs.get("name", loc), scope)
+        repeat = self._repeat(args.pop("repeat", 1), arg_locs.get("repeat", loc), scope)
+        refs = ([prev] if "in" not in args
+                else self._in_refs(args.pop("in"), arg_locs["in"], scope))
+        if op is not None:
+            values = {key: self._subst(value, arg_locs[key], scope) for key, value in args.items()}
+            missing = [a.name for a in op.arguments if a.required and a.name not in values]
+            if missing:
+                self._fail(loc, "missing-arg", f"{op_name} needs argument '{missing[0]}'")
+        else:
+            values = {key: self._bind(value, arg_locs[key], scope) for key, value in args.items()}
+        if repeat == 0:
+            out = refs[0]
+            if name:
+                self._declare(scope, name, out, arg_locs["name"])
+            return out
+        if name and repeat > 1:
+            self.groups[scope.prefix + name] = Group(scope.prefix + name, "repeat", loc)
+        for copy in range(repeat):
+            copy_name = name if repeat == 1 or not name else f"{name}.{copy}"
+            copy_path = path + ((scope.prefix + name,) if name and repeat > 1 else ())
+            if op is not None:
+                local = copy_name or self._generate(op_name, scope, explicit, counters)
+                self._count(loc)
+                decl = LayerDecl(scope.prefix + local, op_name, dict(values), arg_locs, refs, loc,
+                                 copy_path)
+                decl.extra_deps = [d.block_input for d in values.values()  # type: ignore[misc]
+                                   if isinstance(d, Deferred)]
+                self.decls.append(decl)
+                out: Ref = LayerRef(decl.id)
+            else:
+                assert block is not None
+                local = copy_name or self._generate(op_name, scope, explicit, counters)
+                out = self._instance(block, local, values, arg_locs, refs, loc, scope, copy_path)
+            self._declare(scope, local, out, arg_locs.get("name", loc), generated=not copy_name)
+            refs = [out]
+        if name and repeat > 1:
+            self._declare(scope, name, refs[0], arg_locs["name"])
+            if block is not None:  # `name` alone is the last copy, inside too: name.body
+                scope.children[name] = scope.children[f"{name}.{repeat - 1}"]
+        return refs[0]
+
+    def _instance(self, block: BlockDef, local: str, values: dict[str, Binding], arg_locs: dict[str, Loc],
+                  refs: list[Ref], loc: Loc, scope: Scope, path: tuple[str, ...]) -> Ref:
+        if block.name in self._stack:
+            self._fail(loc, "recursion", f"block '{block.name}' uses itself "
+                       f"({' -> '.join([*self._stack, block.name])})")
+        if len(refs) != 1:
+            self._fail(arg_locs.get("in", loc), "block-inputs",
+                       f"block '{block.name}' has one input ($in); pass other layers as arguments")
+        child = Scope(prefix=f"{scope.prefix}{local}.", input_ref=refs[0], block=block.name,
+                      parent=scope)
+        child.args.update(values)
+        for key, (default, default_loc) in block.args.items():
+            if key in child.args:
+                continue
+            if default is BlockDef.REQUIRED:
+                self._fail(loc, "missing-arg", f"block '{block.name}' needs argument '{key}'")
+            child.args[key] = Binding(self._subst(default, default_loc, child), default_loc, child)
+        scope.children[local] = child
+        self.groups[child.prefix[:-1]] = Group(child.prefix[:-1], block.name, loc)
+        self._stack.append(block.name)
+        try:
+            return self.expand(block.layers, child, refs[0], path + (child.prefix[:-1],))
+        finally:
+            self._stack.pop()
+
+    # -- pieces of an item ----------------------------------------------------------------
+    def _split_item(self, item: Any, loc: Loc) -> tuple[str, Any, Loc]:
+        if isinstance(item, str):
+            return item, None, loc
+        if isinstance(item, LMap) and len(item) == 1:
+            (key, value), = item.items()
+            return key, value, item.value_loc(key)
+        self._fail(loc, "bad-layer", "a layer is an op name (`- relu`) or a one-key mapping "
+                   "(`- conv: {filters: 64, kernel: 3}`)")
+        raise AssertionError
+
+    def _arguments(self, op_name: str, raw: Any, raw_loc: Loc,
+                   declared: list[str]) -> tuple[dict[str, Any], dict[str, Loc]]:
+        if raw is None:
+            return {}, {}
+        if not isinstance(raw, LMap):
+            if not declared:
+                self._fail(raw_loc, "unknown-arg", f"{op_name} takes no arguments")
+            return {declared[0]: raw}, {declared[0]: raw_loc}
+        known = [*declared, *SPECIAL_KEYS]
+        for key in raw:
+            if key not in known:
+                self._fail(raw.key_loc(key), "unknown-arg",
+                           f"{op_name} has no argument '{key}'{did_you_mean(key, known)}"
+                           + (f" (its arguments: {', '.join(declared)})" if declared else ""))
+        return dict(raw), {key: raw.value_loc(key) for key in raw}
+
+    def _name(self, value: Any, loc: Loc, scope: Scope) -> str | None:
+        if value is None:
+            return None
+        value = self._subst(value, loc, scope)
+        if not isinstance(value, str) or not _NAME.fullmatch(value):
+            self._fail(loc, "bad-name", f"a layer name must be a word of letters, digits, _ or - "
+                       f"(dots separate scopes), got {value!r}")
+        if value == INPUT:
+            self._fail(loc, "bad-name", "'input' is reserved for the network input")
+        return value
+
+    def _repeat(self, value: Any, loc: Loc, scope: Scope) -> int:
+        value = self._subst(value, loc, scope)
+        if isinstance(value, Deferred):
+            self._fail(loc, "bad-repeat", "repeat cannot depend on in_channels")
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            self._fail(loc, "bad-repeat", f"repeat must be an integer >= 0, got {value!r}")
+        if value > MAX_LAYERS:
+            self._fail(loc, "too-large", f"repeat: {value:,} exceeds the limit of {MAX_LAYERS:,} layers")
+        return value
+
+    def _in_refs(self, value: Any, loc: Loc, scope: Scope) -> list[Ref]:
+        items = list(value) if isinstance(value, list) else [value]
+        locs = [value.item_loc(i) for i in range(len(items))] if isinstance(value, LList) else [loc] * len(items)
+        if not items:
+            self._fail(loc, "bad-in", "'in' needs at least one layer name")
+        refs: list[Ref] = []
+        for item, item_loc in zip(items, locs):
+            if not isinstance(item, str):
+                self._fail(item_loc, "bad-in", f"'in' takes layer names, got {item!r}")
+            match = _DOLLAR.fullmatch(item)
+            if item == "$in":
+                if scope.input_ref is None:
+                    self._fail(item_loc, "bad-in", "$in is only defined inside a block; "
+                               "the network input is called 'input'")
+                refs.append(scope.input_ref)  # type: ignore[arg-type]
+            elif match:
+                binding = self._binding(match.group(1), item_loc, scope)
+                if isinstance(binding.value, RefValue):
+                    refs.append(binding.value.ref)
+                elif isinstance(binding.value, str) and not binding.value.startswith("$"):
+                    refs.append(NameRef(binding.scope, binding.value, binding.loc))
+                else:
+                    self._fail(item_loc, "bad-in", f"argument ${match.group(1)} is "
+                               f"{binding.value!r}, not a layer name")
+            else:
+                refs.append(NameRef(scope, item, item_loc))
+        return refs
+
+    # -- substitution ---------------------------------------------------------------------
+    def _binding(self, name: str, loc: Loc, scope: Scope) -> Binding:
+        if name not in scope.args:
+            where = f"block '{scope.block}'" if scope.block else "the top level (outside any block)"
+            self._fail(loc, "unknown-arg", f"${name} is not an argument of {where}"
+                       f"{did_you_mean(name, scope.args)}")
+        return scope.args[name]
+
+    def _bind(self, value: Any, loc: Loc, scope: Scope) -> Binding:
+        """A block argument; `$arg` passes the outer binding on, keeping the scope it names."""
+        match = _DOLLAR.fullmatch(value) if isinstance(value, str) else None
+        if match and match.group(1) != "in":
+            return self._binding(match.group(1), loc, scope)
+        return Binding(self._subst(value, loc, scope), loc, scope)
+
+    def _subst(self, value: Any, loc: Loc, scope: Scope) -> Any:
+        if isinstance(value, LList):
+            out = LList(self._subst(v, value.item_loc(i), scope) for i, v in enumerate(value))
+            out.loc, out.item_locs = value.loc, value.item_locs
+            return out
+        if not isinstance(value, str) or "$" not in value:
+            return value
+        if value == "$in":
+            if scope.input_ref is None:
+                self._fail(loc, "bad-in", "$in is only defined inside a block")
+            return RefValue(scope.input_ref)  # type: ignore[arg-type]
+        match = _DOLLAR.fullmatch(value)
+        if match:
+            return self._binding(match.group(1), loc, scope).value
+        whole = _EXPR.fullmatch(value.strip())
+        if whole:
+            return self._expression(whole.group(1), loc, scope)
+        parts = []
+        for piece in re.split(r"(\$\{[^}]*\})", value):
+            part = _EXPR.fullmatch(piece)
+            result = self._expression(part.group(1), loc, scope) if part else piece
+            if isinstance(result, Deferred):
+                self._fail(loc, "bad-expr", "in_channels can only be used in a whole-value "
+                           "expression, not inside a longer string")
+            parts.append(str(result))
+        return "".join(parts)
+
+    def _expression(self, text: str, loc: Loc, scope: Scope) -> int | Deferred:
+        env: dict[str, Any] = {}
+        for name in sorted(names_in(text)):
+            if name == "in_channels" and scope.input_ref is not None:
+                continue
+            value = self._binding(name, loc, scope).value
+            if not isinstance(value, (int, Deferred)) or isinstance(value, bool):
+                self._fail(loc, "bad-expr", f"${{{text}}}: '{name}' is {value!r}, not an integer")
+            env[name] = value
+        if "in_channels" in names_in(text) or any(isinstance(v, Deferred) for v in env.values()):
+            assert scope.input_ref is not None
+            return Deferred(text, loc, tuple(env.items()), scope.input_ref)
+        try:
+            return evaluate_with(text, env)
+        except ExprError as exc:
+            self._fail(loc, "bad-expr", f"in '${{{text}}}' at character {exc.offset + 1}: {exc}")
+            raise AssertionError from None
+
+    # -- names ----------------------------------------------------------------------------
+    def _generate(self, op_name: str, scope: Scope, explicit: set[str], counters: dict[str, int]) -> str:
+        while True:
+            counters[op_name] = counters.get(op_name, 0) + 1
+            candidate = f"{op_name}{counters[op_name]}"
+            if candidate not in explicit and candidate not in scope.names:
+                return candidate
+
+    def _declare(self, scope: Scope, name: str, ref: Ref, loc: Loc, generated: bool = False) -> None:
+        if name in scope.names and not generated:
+            self._fail(loc, "duplicate-name", f"duplicate layer name '{name}'")
+        scope.names[name] = ref
+
+    def _count(self, loc: Loc) -> None:
+        if len(self.decls) >= MAX_LAYERS:
+            self.problems.error(loc, "too-large", f"the spec expands to more than {MAX_LAYERS:,} "
+                                "layers (check `repeat` and nested blocks)")
+            raise _Abort
+
+    def _fail(self, loc: Loc, code: str, message: str) -> None:
+        self.problems.error(loc, code, message)
+        raise _ItemError
