@@ -132,18 +132,19 @@ def load_graph_text(text: str, file: str = "<string>", input_shape: Shape | None
 
 def build_graph(spec: Spec, input_shape: Shape | None = None) -> Graph:
     problems = Problems()
+    problems.items.extend(spec.problems)
     shape_in = tuple(input_shape) if input_shape is not None else spec.input_shape
     shapes: dict[str, Shape] = {INPUT: shape_in}
     layers: list[Layer] = []
     registry = ops()
     for decl in topological_order(spec.decls, problems):
-        if any(name not in shapes for name in (*decl.inputs, *decl.extra_deps)):
-            continue  # an earlier problem already explains this layer
         op = registry[decl.op]
+        ready = all(name in shapes for name in (*decl.inputs, *decl.extra_deps))
         try:
-            args = _arguments(op, decl, shapes, problems)
-            if args is None:
-                continue
+            # Arguments are checked even below a broken layer: their types do not need shapes.
+            args = _arguments(op, decl, shapes if ready else None, problems)
+            if args is None or not ready:
+                continue  # the problem is reported (here or at an earlier layer)
             in_shapes = tuple(shapes[name] for name in decl.inputs)
             _check_input_count(op, decl)
             out_shape, attrs = op.infer(args, in_shapes)
@@ -158,7 +159,9 @@ def build_graph(spec: Spec, input_shape: Shape | None = None) -> Graph:
         shapes[decl.id] = out_shape
         layers.append(Layer(decl.id, op, args, decl.arg_locs, decl.inputs, decl.loc, decl.path,
                             in_shapes, out_shape, attrs))
-    problems.raise_if_errors()
+    if problems.errors:
+        unique = dict.fromkeys(problems.errors)  # a block's mistake shows once, not per use
+        raise SpecError(sorted(unique, key=lambda p: (p.loc.file, p.loc.line, p.loc.col)))
     return Graph(spec, shape_in, layers, [name for name, _ in spec.outputs])
 
 
@@ -208,7 +211,7 @@ def _check_input_count(op: Op, decl: LayerDecl) -> None:
                       + (" (list them: `in: [a, b]`)" if most is None else ""), "in", "inputs")
 
 
-def _arguments(op: Op, decl: LayerDecl, shapes: dict[str, Shape],
+def _arguments(op: Op, decl: LayerDecl, shapes: dict[str, Shape] | None,
                problems: Problems) -> dict[str, Any] | None:
     """Validate a layer's arguments against its op's declaration; None if any is wrong."""
     args: dict[str, Any] = {}
@@ -219,11 +222,13 @@ def _arguments(op: Op, decl: LayerDecl, shapes: dict[str, Shape],
             if arg.default is REQUIRED:
                 problems.error(decl.loc, "missing-arg", f"{decl.op} '{decl.id}' needs '{arg.name}'")
                 ok = False
-            args[arg.name] = arg.default
+            args[arg.name] = None if arg.default in (None, REQUIRED) else arg.type.check(arg.default)
             continue
         value = decl.args[arg.name]
         try:
             if isinstance(value, Deferred):
+                if shapes is None:
+                    continue
                 value = evaluate_deferred(value, shapes)
             args[arg.name] = arg.type.check(value)
         except ExprError as exc:

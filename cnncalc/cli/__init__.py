@@ -57,7 +57,7 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (0 ok, 1 checks failed, 2 bad input or usage)."""
     try:
-        cli.main(args=argv, prog_name="cnncalc", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="cnncalc", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return _exit(exc.exit_code, argv)
     except click.ClickException as exc:
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         return _exit(2, argv)
     except BrokenPipeError:
         return _exit(0, argv)
-    return _exit(0, argv)
+    return _exit(code if isinstance(code, int) else 0, argv)
 
 
 def _exit(code: int, argv: list[str] | None) -> int:

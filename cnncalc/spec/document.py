@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cnncalc.ops.registry import ops
-from cnncalc.problems import Loc, Problems, SpecError, did_you_mean
+from cnncalc.problems import Loc, Problem, Problems, SpecError, did_you_mean
 from cnncalc.spec.blocks import parse_blocks
 from cnncalc.spec.expand import Expander, Group, LayerDecl, _Abort
 from cnncalc.spec.refs import BROKEN, INPUT, Deferred, LayerRef, NameRef, Ref, Scope
@@ -35,6 +35,7 @@ class Spec:
     checks_loc: Loc
     input_loc: Loc
     source_lines: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # found while expanding
 
 
 def load_spec(text: str, file: str) -> Spec:
@@ -81,8 +82,8 @@ def load_spec(text: str, file: str) -> Spec:
             if isinstance(value, Deferred):
                 decl.args[key] = _resolve_deferred(value, resolver)
     outputs = _outputs(root, expander.top, resolver, last, start)
-    problems.raise_if_errors()
-    return Spec(file=file, name=str(root.get("name") or _stem(file)),
+    # Problems so far leave holes (BROKEN) the graph builder skips; it reports them with its own.
+    return Spec(problems=problems.errors, file=file, name=str(root.get("name") or _stem(file)),
                 description=str(root.get("description") or ""), input_shape=input_shape,
                 layout=layout, dtype=str(dtype), decls=expander.decls, outputs=outputs,
                 aliases=_aliases(expander.top, resolver), groups=expander.groups,
@@ -158,9 +159,7 @@ def _stem(file: str) -> str:
     return base
 
 
-def _problem(loc: Loc, code: str, message: str) -> Any:
-    from cnncalc.problems import Problem
-
+def _problem(loc: Loc, code: str, message: str) -> Problem:
     return Problem(loc, "error", code, message)
 
 

@@ -80,7 +80,24 @@ class Expander:
                 prev = self._item(item, loc, scope, prev, path, explicit, counters)
             except _ItemError:
                 prev = LayerRef(BROKEN)
+                self._declare_broken(item, scope, explicit, counters)
         return prev
+
+    def _declare_broken(self, item: Any, scope: Scope, explicit: set[str],
+                        counters: dict[str, int]) -> None:
+        """Give a broken item's name to BROKEN, so readers of it are not reported again."""
+        if isinstance(item, str):
+            op_name, raw = item, None
+        elif isinstance(item, LMap) and len(item) == 1:
+            (op_name, raw), = item.items()
+        else:
+            return
+        name = raw.get("name") if isinstance(raw, LMap) else None
+        if not isinstance(name, str) or "$" in name:
+            if op_name not in self.ops and op_name not in self.blocks:
+                return
+            name = self._generate(op_name, scope, explicit, counters)
+        scope.names.setdefault(name, LayerRef(BROKEN))
 
     def _item(self, item: Any, loc: Loc, scope: Scope, prev: Ref, path: tuple[str, ...],
               explicit: set[str], counters: dict[str, int]) -> Ref:
@@ -147,7 +164,7 @@ class Expander:
         for key, (default, default_loc) in block.args.items():
             if key in child.args:
                 continue
-            if default is BlockDef.REQUIRED:
+            if default == BlockDef.REQUIRED:
                 self._fail(loc, "missing-arg", f"block '{block.name}' needs argument '{key}'")
             child.args[key] = Binding(self._subst(default, default_loc, child), default_loc, child)
         scope.children[local] = child
