@@ -7,7 +7,7 @@ The numbered comments refer to the examples. Shapes are channels-first without t
 from __future__ import annotations
 
 from collections import Counter
-from functools import lru_cache
+from functools import cache
 from math import comb, prod
 from pathlib import Path
 
@@ -18,7 +18,7 @@ import cnncalc
 LECTURE = Path(__file__).resolve().parent.parent / "architectures" / "lecture"
 
 
-@lru_cache(maxsize=None)
+@cache
 def graph(stem: str) -> cnncalc.Graph:
     return cnncalc.load_graph(LECTURE / f"{stem}.yaml")
 

@@ -195,7 +195,7 @@ def test_errors_in_repeat_and_names() -> None:
           - relu: {repeat: -1}
           - relu: {name: input}
           - relu: {name: "a b"}
-        """) == [(3, 20, "bad-repeat"), (4, 20, "bad-name"), (5, 20, "bad-name")]
+        """) == [(3, 20, "bad-repeat"), (4, 18, "bad-name"), (5, 18, "bad-name")]
 
 
 def test_expression_evaluator() -> None:

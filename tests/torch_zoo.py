@@ -11,7 +11,9 @@ referenced) on machines without torch; the tests that call it skip there.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 # ---------------------------------------------------------------------------- counting
 
@@ -32,92 +34,81 @@ def count_buffers(model: Any) -> int:
     )
 
 
-def count_macs(model: Any, input_shape: tuple[int, ...]) -> int:
-    """Multiply-accumulates of one forward pass of a batch of one, bias excluded.
-
-    conv: output elements x in/groups x kernel volume; deconv: input elements x out/groups
-    x kernel volume; linear: in x out (per sample). Other layers count nothing.
-    """
-    import torch
-    from torch import nn
-
-    total = 0
-
-    def conv_hook(m: Any, inp: Any, out: Any) -> None:
-        nonlocal total
-        kvol = 1
-        for k in m.kernel_size:
-            kvol *= k
-        n = out.shape[0]
-        total += out.numel() // n * (m.in_channels // m.groups) * kvol
-
-    def deconv_hook(m: Any, inp: Any, out: Any) -> None:
-        nonlocal total
-        kvol = 1
-        for k in m.kernel_size:
-            kvol *= k
-        x = inp[0]
-        total += x.numel() // x.shape[0] * (m.out_channels // m.groups) * kvol
-
-    def linear_hook(m: Any, inp: Any, out: Any) -> None:
-        nonlocal total
-        rows = out.numel() // out.shape[-1]  # batch (and any leading axes)
-        total += rows * m.in_features * m.out_features // inp[0].shape[0]
-
-    handles = []
-    for m in model.modules():
-        if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
-            handles.append(m.register_forward_hook(conv_hook))
-        elif isinstance(m, (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)):
-            handles.append(m.register_forward_hook(deconv_hook))
-        elif isinstance(m, nn.Linear):
-            handles.append(m.register_forward_hook(linear_hook))
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            model(torch.zeros(1, *input_shape))
-    finally:
-        for h in handles:
-            h.remove()
-        model.train(was_training)
-    return total
+_KIND = {"Conv1d": "conv", "Conv2d": "conv", "Conv3d": "conv",
+         "ConvTranspose1d": "deconv", "ConvTranspose2d": "deconv", "ConvTranspose3d": "deconv",
+         "Linear": "dense", "BatchNorm1d": "bn", "BatchNorm2d": "bn", "BatchNorm3d": "bn"}
 
 
-def module_output_shapes(model: Any, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
-    """Output shape (no batch) of every named submodule, from one forward pass.
+@dataclass
+class Trace:
+    """What one forward pass of a batch of one shows about a model."""
 
-    A module called several times (a shared ReLU) keeps its last output shape.
-    """
+    output: tuple[int, ...]
+    macs: int
+    # output shape (no batch) of every named submodule; a module called twice keeps the last
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    # (module name, kind, params, buffers, output shape) of every conv / deconv / linear /
+    # batch norm, in execution order; kind uses cnncalc's op names
+    weighted: list[tuple[str, str, int, int, tuple[int, ...]]] = field(default_factory=list)
+
+
+def _macs(m: Any, x: Any, out: Any) -> int:
+    """conv: output elements x in/groups x kernel volume; deconv: input elements x
+    out/groups x kernel volume; linear: in x out. Per sample, bias excluded."""
+    kind = _KIND[type(m).__name__]
+    if kind == "dense":
+        return out.numel() // out.shape[0] * m.in_features
+    if kind == "bn":
+        return 0
+    kvol = 1
+    for k in m.kernel_size:
+        kvol *= k
+    if kind == "conv":
+        return out.numel() // out.shape[0] * (m.in_channels // m.groups) * kvol
+    return x.numel() // x.shape[0] * (m.out_channels // m.groups) * kvol  # deconv
+
+
+def trace(model: Any, input_shape: tuple[int, ...]) -> Trace:
+    """Run `model` in eval mode on zeros of shape (1, *input_shape) and record everything."""
     import torch
 
-    shapes: dict[str, tuple[int, ...]] = {}
+    result = Trace(output=(), macs=0)
     handles = []
     for name, m in model.named_modules():
         if not name:
             continue
 
         def hook(m: Any, inp: Any, out: Any, name: str = name) -> None:
-            if isinstance(out, torch.Tensor):
-                shapes[name] = tuple(out.shape[1:])
+            if not isinstance(out, torch.Tensor):
+                return
+            result.shapes[name] = tuple(out.shape[1:])
+            kind = _KIND.get(type(m).__name__)
+            if kind is not None:
+                result.macs += _macs(m, inp[0], out)
+                result.weighted.append((name, kind, count_params(m), count_buffers(m),
+                                        tuple(out.shape[1:])))
 
         handles.append(m.register_forward_hook(hook))
+    was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            model(torch.zeros(1, *input_shape))
+            result.output = tuple(model(torch.zeros(1, *input_shape)).shape[1:])
     finally:
         for h in handles:
             h.remove()
-    return shapes
+        model.train(was_training)
+    return result
 
 
-def output_shape(model: Any, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-    import torch
+def count_macs(model: Any, input_shape: tuple[int, ...]) -> int:
+    """Multiply-accumulates of one sample's forward pass (conv, deconv, linear; no bias)."""
+    return trace(model, input_shape).macs
 
-    model.eval()
-    with torch.no_grad():
-        return tuple(model(torch.zeros(1, *input_shape)).shape[1:])
+
+def module_output_shapes(model: Any, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+    """Output shape (no batch) of every named submodule, from one forward pass."""
+    return trace(model, input_shape).shapes
 
 
 # ---------------------------------------------------------------------------- LeNet-5
@@ -277,12 +268,14 @@ def _resnet(block: str, counts: list[int], num_classes: int = 1000) -> Any:
             self.relu = nn.ReLU(inplace=True)
             self.maxpool = nn.MaxPool2d(3, 2, padding=1)
             c = 64
+            stages = []
             for i, (n, width) in enumerate(zip(counts, [64, 128, 256, 512])):
                 blocks = []
                 for j in range(n):
                     blocks.append(cls(c, width, 2 if (i > 0 and j == 0) else 1))
                     c = width * cls.expansion
-                setattr(self, f"layer{i + 1}", nn.Sequential(*blocks))
+                stages.append(nn.Sequential(*blocks))
+            self.layer1, self.layer2, self.layer3, self.layer4 = stages
             self.avgpool = nn.AdaptiveAvgPool2d(1)
             self.fc = nn.Linear(c, num_classes)
 

@@ -87,11 +87,3 @@ def short_bytes(value: int, binary: bool = False) -> str:
         amount, unit = amount / base, name
     return f"{value} B" if unit == "B" else f"{amount:.2f} {unit}"
 
-
-def percent_over(actual: int, limit: int) -> str:
-    """How far `actual` is from `limit`, relative to the limit: '+4.2%', '-10.0%'."""
-    if limit == 0:
-        return "+inf%" if actual > 0 else "0%"
-    change = 100 * (actual - limit) / limit
-    digits = 1 if abs(change) >= 0.1 else 3
-    return f"{change:+.{digits}f}%"

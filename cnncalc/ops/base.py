@@ -219,6 +219,24 @@ class Arg:
 
 
 @dataclass(frozen=True)
+class Saved:
+    """One tensor an op keeps from its forward pass for its backward pass (PyTorch autograd).
+
+    `kind` is "input" (the layer's input number `index`), "output", or "extra": a tensor of its
+    own (max-pool indices, dropout mask, normalisation statistics) of `elements` values of
+    `dtype` (None: the activation dtype), per sample unless `per_sample` is false. Inputs and
+    outputs are graph tensors: the memory analysis counts a tensor saved by two layers once.
+    """
+
+    kind: str
+    elements: int
+    what: str = ""
+    dtype: str | None = None
+    per_sample: bool = True
+    index: int = 0
+
+
+@dataclass(frozen=True)
 class Tensor:
     """A weight tensor a layer owns: trainable parameter or buffer (e.g. running statistics)."""
 
@@ -256,6 +274,35 @@ class Op:
     def param_formula(self, layer: Layer) -> str:
         """The parameter count written out, e.g. '(3*3*3)*64 + 64 = 1,792'."""
         return "0"
+
+    # -- compute (analysis/cost.py) ---------------------------------------------------------
+    # What the op's FLOPs rule is, in words, for the "what cnncalc counts" table.
+    flops_rule: ClassVar[str] = "0 (moves or copies values, no arithmetic)"
+
+    def macs(self, layer: Layer) -> int:
+        """Multiply-accumulates per sample. Only conv, deconv and dense have any (bias excluded)."""
+        return 0
+
+    def flops(self, layer: Layer) -> tuple[int, str]:
+        """FLOPs per sample besides 2 x MACs (bias, normalisation, activations, pooling, merges),
+        and how they were counted with the numbers plugged in. Default: none."""
+        return 0, "no arithmetic"
+
+    # -- memory (analysis/memory.py) ----------------------------------------------------------
+    # How the output is stored: "new" (a buffer of its own), "view" (shares the input's buffer,
+    # no copy: flatten, slice), or "inplace" (may overwrite an input of the same shape when it
+    # is that input's last reader, as PyTorch's ReLU(inplace=True) or `out += identity`).
+    storage: ClassVar[str] = "new"
+    # What backward keeps, in words, for the "what cnncalc counts" table.
+    saves_rule: ClassVar[str] = "nothing"
+
+    def output_storage(self, layer: Layer, training: bool) -> str:
+        """`storage` for this layer in inference or training (dropout is a view only at inference)."""
+        return self.storage
+
+    def saved_for_backward(self, layer: Layer) -> list[Saved]:
+        """Tensors PyTorch's autograd keeps for this op's backward (weights excluded). Default none."""
+        return []
 
 
 def fmt_shape(shape: Sequence[int]) -> str:

@@ -29,11 +29,11 @@ class AxisWindow:
     @property
     def out_size(self) -> int:
         room = self.size + self.pad_before + self.pad_after - self.span
-        if room < 0:
-            return 0
         if not self.ceil_mode:
-            return room // self.stride + 1
-        out = -(-room // self.stride) + 1
+            return max(room // self.stride + 1, 0)
+        # Rounding up admits one partial window, even when the window overhangs the padded
+        # input (room < 0 but > -stride), exactly as PyTorch computes it.
+        out = max(-(-room // self.stride) + 1, 0)
         # PyTorch: the last window must start inside the input or the left padding.
         if (out - 1) * self.stride >= self.size + self.pad_before:
             out -= 1
@@ -48,7 +48,7 @@ class AxisWindow:
                   else f"{self.dilation}*({self.kernel}-1) - 1")
         text = f"{rounding}(({self.size} + {pads} - {window}) / {self.stride}) + 1 = {self.out_size}"
         room = self.size + self.pad_before + self.pad_after - self.span
-        if self.ceil_mode and room >= 0 and self.out_size < -(-room // self.stride) + 1:
+        if self.ceil_mode and self.out_size < -(-room // self.stride) + 1:
             text += " (a last window starting in the right padding is dropped, as in PyTorch)"
         return text
 
