@@ -160,7 +160,10 @@ def test_pooling_against_torch(rank, n, k, s, p, d, ceil, op) -> None:
     ours = one_layer([2] + [n] * rank, op, ours_args)
     try:
         out = torch_module(op, args, 2, rank)(torch.zeros(1, 2, *[n] * rank))
-    except (RuntimeError, ValueError):
+    except (RuntimeError, ValueError) as exc:
+        # avg_pool3d alone refuses an unpadded input smaller than the kernel, although its 1-D
+        # and 2-D siblings (and max_pool3d) accept it; cnncalc follows the consistent rule.
+        assume("smaller than kernel size" not in str(exc))
         assert ours is None
         return
     assert ours is not None and ours[0] == tuple(out.shape[1:])

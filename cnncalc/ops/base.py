@@ -283,6 +283,10 @@ class Op:
         """Multiply-accumulates per sample. Only conv, deconv and dense have any (bias excluded)."""
         return 0
 
+    def macs_formula(self, layer: Layer) -> str:
+        """The MAC count written out, e.g. '(64*112*112)*(3*7*7) = 118,013,952'; '' if none."""
+        return ""
+
     def flops(self, layer: Layer) -> tuple[int, str]:
         """FLOPs per sample besides 2 x MACs (bias, normalisation, activations, pooling, merges),
         and how they were counted with the numbers plugged in. Default: none."""
@@ -311,6 +315,21 @@ def fmt_shape(shape: Sequence[int]) -> str:
 
 def fmt_int(value: int) -> str:
     return f"{value:,}"
+
+
+def per_value(per: int, values: int, what: str) -> tuple[int, str]:
+    """FLOPs of `per` operations on each of `values` values, with the count written out."""
+    if per == 0:
+        return 0, what
+    return per * values, f"{what}: {per} x {fmt_int(values)} = {fmt_int(per * values)}"
+
+
+def saved_input(layer: Layer, index: int = 0, what: str = "input") -> Saved:
+    return Saved("input", prod(layer.in_shapes[index]), what, index=index)
+
+
+def saved_output(layer: Layer, what: str = "output") -> Saved:
+    return Saved("output", prod(layer.out_shape), what)
 
 
 def per_axis(value: int | tuple[int, ...], rank: int, arg: str) -> tuple[int, ...]:

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from math import prod
 from typing import TYPE_CHECKING, Any, Sequence
 
-from cnncalc.ops.base import (Arg, Bool, Groups, Int, Op, OpError, Padding, PerAxis, Shape, Tensor,
-                              fmt_int, per_axis, spatial_rank)
+from cnncalc.ops.base import (Arg, Bool, Groups, Int, Op, OpError, Padding, PerAxis, Saved, Shape,
+                              Tensor, fmt_int, per_axis, per_value, saved_input, spatial_rank)
 from cnncalc.ops.registry import register
 from cnncalc.ops.window import AxisWindow, check_out_sizes, resolve_pads, window_attrs
 
@@ -52,6 +52,34 @@ def _param_formula(kernel: Sequence[int], per_group_in: int, filters: int, bias:
     return f"{text} = {fmt_int(weights)} (no bias)"
 
 
+class _ConvCost:
+    """Cost and memory rules shared by conv and deconv (a mixin; `_mac_terms` differs)."""
+
+    flops_rule = "2 x MACs, + 1 add per output value with bias"
+    saves_rule = "input (for the weight gradient)"
+
+    def _mac_terms(self, layer: Layer) -> tuple[list[int], int, list[int]]:
+        """(positions, channels per group, kernel): MACs = prod(positions) * channels * prod(kernel)."""
+        raise NotImplementedError
+
+    def macs(self, layer: Layer) -> int:
+        positions, channels, kernel = self._mac_terms(layer)
+        return prod(positions) * channels * prod(kernel)
+
+    def macs_formula(self, layer: Layer) -> str:
+        positions, channels, kernel = self._mac_terms(layer)
+        return (f"({'*'.join(map(str, positions))})*({channels}*{'*'.join(map(str, kernel))})"
+                f" = {fmt_int(self.macs(layer))}")
+
+    def flops(self, layer: Layer) -> tuple[int, str]:
+        if not layer.args["bias"]:
+            return 0, "no bias"
+        return per_value(1, prod(layer.out_shape), "bias")
+
+    def saved_for_backward(self, layer: Layer) -> list[Saved]:
+        return [saved_input(layer)]
+
+
 _COMMON = (
     Arg("stride", PerAxis(1), 1, "step between windows"),
     Arg("padding", Padding(), 0, "zero padding: int, per axis, per side, same or valid"),
@@ -59,7 +87,7 @@ _COMMON = (
 
 
 @register
-class Conv(Op):
+class Conv(_ConvCost, Op):
     name = "conv"
     summary = "convolution (cross-correlation, as in every framework)"
     arguments = (
@@ -94,9 +122,14 @@ class Conv(Op):
         a: ConvAttrs = layer.attrs
         return _param_formula(a.kernel, a.in_channels // a.groups, a.out_channels, layer.args["bias"])
 
+    def _mac_terms(self, layer: Layer) -> tuple[list[int], int, list[int]]:
+        # Every output value is one dot product over its group's input channels x the kernel.
+        a: ConvAttrs = layer.attrs
+        return list(layer.out_shape), a.in_channels // a.groups, list(a.kernel)
+
 
 @register
-class Deconv(Op):
+class Deconv(_ConvCost, Op):
     name = "deconv"
     summary = "transposed convolution (PyTorch ConvTranspose semantics)"
     arguments = (
@@ -158,6 +191,12 @@ class Deconv(Op):
     def param_formula(self, layer: Layer) -> str:
         a: ConvAttrs = layer.attrs
         return _param_formula(a.kernel, a.in_channels // a.groups, a.out_channels, layer.args["bias"])
+
+    def _mac_terms(self, layer: Layer) -> tuple[list[int], int, list[int]]:
+        # Every input value is scattered into its group's output channels x the kernel (the
+        # taps cropped by `padding` are still computed, as PyTorch and torchvision count them).
+        a: ConvAttrs = layer.attrs
+        return list(layer.in_shapes[0]), a.out_channels // a.groups, list(a.kernel)
 
 
 def deconv_size(w: AxisWindow, output_padding: int) -> int:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Sequence
 
-from cnncalc.ops.base import Arg, Bool, Int, Op, OpError, Shape, Tensor, fmt_int, fmt_shape
+from cnncalc.ops.base import (Arg, Bool, Int, Op, OpError, Saved, Shape, Tensor, fmt_int, fmt_shape,
+                              per_value, saved_input)
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:
@@ -42,3 +43,20 @@ class Dense(Op):
         if layer.args["bias"]:
             return f"{inputs}*{units} + {units} = {fmt_int(inputs * units + units)}"
         return f"{inputs}*{units} = {fmt_int(inputs * units)} (no bias)"
+
+    flops_rule = "2 x MACs, + 1 add per unit with bias"
+    saves_rule = "input (for the weight gradient)"
+
+    def macs(self, layer: Layer) -> int:
+        return layer.in_shapes[0][0] * layer.args["units"]
+
+    def macs_formula(self, layer: Layer) -> str:
+        return f"{layer.in_shapes[0][0]}*{layer.args['units']} = {fmt_int(self.macs(layer))}"
+
+    def flops(self, layer: Layer) -> tuple[int, str]:
+        if not layer.args["bias"]:
+            return 0, "no bias"
+        return per_value(1, layer.args["units"], "bias")
+
+    def saved_for_backward(self, layer: Layer) -> list[Saved]:
+        return [saved_input(layer)]
