@@ -34,7 +34,7 @@ except ImportError:  # package __init__ not there yet: load the module from its 
     _spec.loader.exec_module(K)
 
 TOL = {np.float32: 1e-4, np.float64: 1e-10}
-HSET = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+HSET = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def check(got: np.ndarray, ref: np.ndarray, dtype: type = np.float64) -> None:
@@ -247,7 +247,7 @@ def test_pad_zeros_vs_torch(tF, rng, pads):
 
 def test_out_size_rules():
     assert K.out_size(5, 2, 2, 0, 0, 1, True) == 3  # ceil: last window starts inside
-    assert K.out_size(4, 2, 2, 1, 1, 1, True) == 3  # would start in right pad -> dropped
+    assert K.out_size(5, 2, 2, 1, 1, 1, True) == 3  # 4th window would start in right pad
     assert K.out_size(4, 2, 2, 1, 1, 1, False) == 3
     assert K.out_size(6, 3, 2, 1, 1, 1, True) == 4
     assert K.out_size(7, 3, 1, 0, 0, 2, False) == 3
@@ -512,6 +512,8 @@ def test_nearest_integer_scale_vs_repeat(rng):
 UP_CASES = [
     ((7,), 2), ((7,), 3), ((7,), 1.5), ((9,), 0.5), ((6, 7), (2, 3)), ((6, 7), (1.7, 2.3)),
     ((13, 11), (0.7, 1.3)), ((5, 6), 2.5), ((3, 4, 5), 2), ((3, 4, 5), (1.5, 2, 0.8)),
+    # float32 index arithmetic picks a different source than float64 would here
+    ((11,), 3.7), ((12, 5), (4.9, 2.3)),
 ]
 
 
@@ -648,7 +650,7 @@ GRID = np.concatenate([np.linspace(-12, 12, 481), [-800.0, -50.0, -3.0, 3.0, 50.
 @pytest.mark.parametrize("name", ACTS)
 def test_activation_vs_math(name):
     ref = np.array([_act_ref(name, float(v)) for v in GRID])
-    with np.errstate(all="raise"):  # no overflow warnings from the stable forms
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # stable forms
         got = _act(name, GRID.reshape(1, 1, -1))
     check(got.ravel(), ref)
     check(_act(name, GRID.astype(np.float32)), ref, np.float32)
@@ -673,7 +675,7 @@ def test_erf_accuracy():
     ref = np.array([math.erf(v) for v in z])
     refc = np.array([math.erfc(v) for v in z])
     assert np.max(np.abs(K.erf(z) - ref)) < 1e-15
-    tiny = np.abs(z) < 1e-3  # relative accuracy near 0 (no 1 - erfc cancellation)
+    tiny = (np.abs(z) < 1e-3) & (z != 0)  # relative accuracy near 0 (no 1 - erfc cancellation)
     assert np.max(np.abs(K.erf(z[tiny]) / ref[tiny] - 1)) < 1e-14
     assert np.max(np.abs(K.erfc(z) - refc) / refc) < 1e-13
     z32 = z.astype(np.float32)
@@ -747,7 +749,7 @@ def test_mac_counter_inactive_and_nested(rng):
             K.conv(x, w, None, 1, 1)
         K.conv(x, w)
     assert inner.total == 5 * 3 * 2 * 3
-    assert outer.total == 3 * 3 * 3 * 2 * 3 + inner.total
+    assert outer.total == 2 * (3 * 3 * 2 * 3) + inner.total
     assert len(outer.records) == 3
     assert not K._ACTIVE
 

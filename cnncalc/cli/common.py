@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from typing import TYPE_CHECKING, Any, Callable, NoReturn
 
@@ -23,8 +24,8 @@ class Done(click.exceptions.Exit):
 def parse_shape(value: str | None) -> tuple[int, ...] | None:
     if value is None:
         return None
-    try:
-        shape = tuple(int(part) for part in value.replace("x", ",").split(",") if part.strip())
+    try:  # "3,224,224" or "3x224x224"
+        shape = tuple(int(part) for part in re.split(r"[,x]", value.strip()))
     except ValueError:
         raise click.BadParameter(f"expected integers like 3,224,224, got {value!r}") from None
     if not shape or min(shape) <= 0:

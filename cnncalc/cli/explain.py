@@ -36,11 +36,13 @@ def explain(file: str, layer_name: str, input_shape: tuple[int, ...] | None, as_
 def explanation(graph, name: str) -> list[str]:  # type: ignore[no-untyped-def]
     """The explanation as plain lines (also used by the JSON output and tests)."""
     layer = graph.layer(name)
-    sources = ", ".join(f"{src} {text.shape(graph.shape_of(src))}" for src in layer.inputs)
+    layout = graph.spec.layout
+    sources = ", ".join(f"{src} {text.shape(graph.shape_of(src), layout)}" for src in layer.inputs)
     lines = [f"{layer.name}: {layer.op_name} ({layer.op.summary})",
              f"  defined at {layer.loc}",
              f"  input:  {sources}",
-             f"  output: {text.shape(layer.out_shape)} = {text.count(layer.out_size)} values",
+             f"  output: {text.shape(layer.out_shape, layout)} = {text.count(layer.out_size)} values"
+             + ("  (channels last)" if layout == "channels_last" else ""),
              "  output shape:"]
     lines += [f"    {line}" for line in layer.op.shape_formula(layer)]
     lines.append(f"  parameters: {layer.op.param_formula(layer)}")

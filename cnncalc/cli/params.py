@@ -30,7 +30,7 @@ def params(file: str, input_shape: tuple[int, ...] | None, show_all: bool, as_js
         return
     from rich.table import Table
 
-    table = Table(title=f"{graph.name}: parameters", title_justify="left")
+    table = Table()
     for column, justify in (("layer", "left"), ("op", "left"), ("formula", "left"),
                             ("params", "right"), ("buffers", "right"), ("share", "right"),
                             ("", "left")):
@@ -45,6 +45,7 @@ def params(file: str, input_shape: tuple[int, ...] | None, show_all: bool, as_js
                       text.count(layer.params), text.count(layer.buffers) if layer.buffers else "-",
                       text.percent(layer.params, total), "#" * round(share * BAR_WIDTH), style=style)
     out = console(no_color)
+    out.print(f"{graph.name}: parameters", markup=False)
     out.print(table)
     out.print(f"trainable params: {text.count(graph.trainable_params)} "
               f"({text.short(graph.trainable_params)})   buffers: {text.count(graph.total_buffers)}"

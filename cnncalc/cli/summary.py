@@ -25,7 +25,10 @@ def summary(file: str, input_shape: tuple[int, ...] | None, depth: int | None, a
         return
     from rich.table import Table
 
-    table = Table(title=f"{graph.name}  input {text.shape(graph.input_shape)}", title_justify="left")
+    layout = graph.spec.layout
+    note = " (channels last)" if layout == "channels_last" else ""
+    header = f"{graph.name}  input {text.shape(graph.input_shape, layout)}{note}"
+    table = Table()
     table.add_column("layer")
     table.add_column("op")
     table.add_column("output shape", justify="right")
@@ -33,12 +36,13 @@ def summary(file: str, input_shape: tuple[int, ...] | None, depth: int | None, a
     for row in rows(graph, depth):
         indent = "  " * row.level
         name = f"{indent}{row.name}" + (f" (x{len(row.layers)} layers)" if row.collapsed else "")
-        table.add_row(name, row.kind, text.shape(row.last.out_shape),
+        table.add_row(name, row.kind, text.shape(row.last.out_shape, layout),
                       text.count(row.params) if row.params else "-")
     out = console(no_color)
+    out.print(header, markup=False)
     out.print(table)
     out.print(f"total params: {text.count(graph.total_params)} ({text.short(graph.total_params)})"
               f"   trainable: {text.count(graph.trainable_params)}"
               f"   buffers: {text.count(graph.total_buffers)}")
-    outputs = ", ".join(f"{name} {text.shape(shape)}" for name, shape in graph.output_shapes.items())
+    outputs = ", ".join(f"{name} {text.shape(shape, layout)}" for name, shape in graph.output_shapes.items())
     out.print(f"output: {outputs}")

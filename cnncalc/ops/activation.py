@@ -1,38 +1,86 @@
 """Element-wise activations, softmax and dropout: shape in = shape out, no parameters."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from math import prod
+from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
-from cnncalc.ops.base import Arg, Axis, Float, Op, OpError, Shape, fmt_shape
+from cnncalc.ops.base import (Arg, Axis, Float, Op, OpError, Saved, Shape, fmt_shape, per_value,
+                              saved_input, saved_output)
 from cnncalc.ops.registry import register
+
+if TYPE_CHECKING:
+    from cnncalc.graph import Layer
 
 
 class Elementwise(Op):
     """An op applied to every value independently."""
 
+    flops_per_value: ClassVar[int] = 0
+    keeps: ClassVar[str] = ""  # what backward needs: "input", "output" or nothing
+
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
         return inputs[0], None
 
+    def flops(self, layer: Layer) -> tuple[int, str]:
+        per = self.flops_per_value
+        return per_value(per, prod(layer.out_shape), f"{per} per value") if per else (0, "none")
 
-def _activation(op_name: str, text: str, args: tuple[Arg, ...] = ()) -> type[Elementwise]:
-    cls = type(op_name.title().replace("_", ""), (Elementwise,),
-               {"name": op_name, "summary": text, "arguments": args, "__module__": __name__})
+    def saved_for_backward(self, layer: Layer) -> list[Saved]:
+        if self.keeps == "input":
+            return [saved_input(layer)]
+        return [saved_output(layer)] if self.keeps == "output" else []
+
+
+class _Dropout(Elementwise):
+    """Identity at inference (a view); in training a new tensor and a 1-byte mask per value."""
+
+    saves_rule = "the mask (1 byte per value, as PyTorch's bool mask)"
+
+    def output_storage(self, layer: Layer, training: bool) -> str:
+        return "new" if training else "view"
+
+    def saved_for_backward(self, layer: Layer) -> list[Saved]:
+        return [Saved("extra", prod(layer.out_shape), "mask", dtype="bool")]
+
+
+def _activation(op_name: str, text: str, args: tuple[Arg, ...] = (), *, flops: int = 0,
+                how: str = "", keeps: str = "", storage: str = "new",
+                base: type[Elementwise] = Elementwise) -> type[Elementwise]:
+    """Declare an element-wise op: `flops` per value (`how` says which), what backward `keeps`,
+    and whether it may run in place (`storage`, see Op.storage)."""
+    rules = {"flops_per_value": flops, "keeps": keeps, "storage": storage,
+             "flops_rule": f"{flops} per value ({how})" if flops else f"0 ({how})"}
+    if keeps:
+        rules["saves_rule"] = keeps
+    cls = type(op_name.title().replace("_", ""), (base,),
+               {"name": op_name, "summary": text, "arguments": args, "__module__": __name__, **rules})
     return register(cls)
 
 
-Relu = _activation("relu", "max(x, 0)")
-Relu6 = _activation("relu6", "min(max(x, 0), 6)")
+# FLOPs: every elementary operation counts 1, a transcendental function (exp, erf, tanh) too.
+# `keeps` is what PyTorch's autograd saves; `inplace` marks the ops torch.nn offers in place.
+Relu = _activation("relu", "max(x, 0)", flops=1, how="compare", keeps="output", storage="inplace")
+Relu6 = _activation("relu6", "min(max(x, 0), 6)", flops=2, how="2 compares", keeps="output",
+                    storage="inplace")
 LeakyRelu = _activation("leaky_relu", "x if x > 0 else slope*x",
-                        (Arg("slope", Float(), 0.01, "slope for negative inputs"),))
-Sigmoid = _activation("sigmoid", "1 / (1 + exp(-x))")
-Tanh = _activation("tanh", "hyperbolic tangent")
-Gelu = _activation("gelu", "x * Phi(x) (exact erf form, PyTorch default)")
-Silu = _activation("silu", "x * sigmoid(x) (swish)")
-Hardswish = _activation("hardswish", "x * relu6(x + 3) / 6")
-Hardsigmoid = _activation("hardsigmoid", "relu6(x + 3) / 6")
-Identity = _activation("identity", "passes its input through")
+                        (Arg("slope", Float(), 0.01, "slope for negative inputs"),),
+                        flops=2, how="compare, multiply", keeps="output", storage="inplace")
+Sigmoid = _activation("sigmoid", "1 / (1 + exp(-x))", flops=4, how="negate, exp, add, divide",
+                      keeps="output")
+Tanh = _activation("tanh", "hyperbolic tangent", flops=1, how="tanh", keeps="output")
+Gelu = _activation("gelu", "x * Phi(x) (exact erf form, PyTorch default)", flops=5,
+                   how="scale, erf, add, halve, multiply", keeps="input")
+Silu = _activation("silu", "x * sigmoid(x) (swish)", flops=5, how="sigmoid, multiply",
+                   keeps="input", storage="inplace")
+Hardswish = _activation("hardswish", "x * relu6(x + 3) / 6", flops=5,
+                        how="add, 2 compares, multiply, divide", keeps="input", storage="inplace")
+Hardsigmoid = _activation("hardsigmoid", "relu6(x + 3) / 6", flops=4,
+                          how="add, 2 compares, divide", keeps="input", storage="inplace")
+Identity = _activation("identity", "passes its input through", how="passes its input through",
+                       storage="view")
 Dropout = _activation("dropout", "random zeroing while training; no effect on shapes or inference",
-                      (Arg("rate", Float(0), 0.5, "fraction of values dropped while training"),))
+                      (Arg("rate", Float(0), 0.5, "fraction of values dropped while training"),),
+                      how="identity at inference", base=_Dropout)
 
 
 def normalise_axis(axis: int, shape: Shape) -> int:
@@ -52,3 +100,12 @@ class Softmax(Op):
 
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
         return inputs[0], normalise_axis(args["axis"], inputs[0])
+
+    flops_rule = "5 per value (max, subtract, exp, sum, divide: the stable form)"
+    saves_rule = "output"
+
+    def flops(self, layer: Layer) -> tuple[int, str]:
+        return per_value(5, prod(layer.out_shape), "5 per value")
+
+    def saved_for_backward(self, layer: Layer) -> list[Saved]:
+        return [saved_output(layer)]

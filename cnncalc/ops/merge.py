@@ -1,10 +1,11 @@
 """Ops that combine several inputs: element-wise add / multiply (broadcasting) and concat."""
 from __future__ import annotations
 
+from math import prod
 from typing import TYPE_CHECKING, Any, Sequence
 
 from cnncalc.ops.activation import normalise_axis
-from cnncalc.ops.base import Arg, Axis, Op, OpError, Shape, fmt_shape
+from cnncalc.ops.base import Arg, Axis, Op, OpError, Saved, Shape, fmt_shape, per_value, saved_input
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:
@@ -37,17 +38,28 @@ class _Elementwise(Op):
         shapes = " and ".join(fmt_shape(s) for s in layer.in_shapes)
         return [f"broadcast {shapes} -> {fmt_shape(layer.out_shape)}"]
 
+    def flops(self, layer: Layer) -> tuple[int, str]:
+        k = len(layer.in_shapes)
+        return per_value(k - 1, prod(layer.out_shape), f"{k} inputs: {k - 1} per output value")
+
 
 @register
 class Add(_Elementwise):
     name = "add"
     summary = "element-wise sum of 2+ inputs (NumPy broadcasting)"
+    flops_rule = "inputs - 1 adds per output value"
+    storage = "inplace"  # torchvision's `out += identity`
 
 
 @register
 class Multiply(_Elementwise):
     name = "multiply"
     summary = "element-wise product of 2+ inputs (e.g. a squeeze-excite gate)"
+    flops_rule = "inputs - 1 multiplies per output value"
+    saves_rule = "every input (each one's gradient needs the others)"
+
+    def saved_for_backward(self, layer: Layer) -> list[Saved]:
+        return [saved_input(layer, i) for i in range(len(layer.inputs))]
 
 
 @register

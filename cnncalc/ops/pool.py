@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import prod
 from typing import TYPE_CHECKING, Any, Sequence
 
-from cnncalc.ops.base import (AdaptiveOutput, Arg, Bool, Op, OpError, Padding, PerAxis, Shape,
-                              fmt_shape, per_axis, spatial_rank)
+from cnncalc.ops.base import (AdaptiveOutput, Arg, Bool, Op, OpError, Padding, PerAxis, Saved, Shape,
+                              fmt_int, fmt_shape, per_axis, per_value, saved_input, spatial_rank)
 from cnncalc.ops.registry import register
 from cnncalc.ops.window import AxisWindow, check_out_sizes, window_attrs
 
@@ -55,6 +56,17 @@ class MaxPool(_WindowPool):
     summary = "max pooling (padding counts as -inf)"
     arguments = (*_POOL_ARGS, Arg("dilation", PerAxis(1), 1, "spacing between window taps"))
 
+    flops_rule = "kernel volume - 1 compares per output value"
+    saves_rule = "input, + the argmax indices (int64 per output value)"
+
+    def flops(self, layer: Layer) -> tuple[int, str]:
+        kvol = prod(w.kernel for w in layer.attrs.windows)
+        return per_value(kvol - 1, prod(layer.out_shape), f"{kvol} - 1 compares per output")
+
+    def saved_for_backward(self, layer: Layer) -> list[Saved]:
+        # PyTorch keeps the input (for its shape) and where each maximum came from.
+        return [saved_input(layer), Saved("extra", prod(layer.out_shape), "indices", dtype="int64")]
+
 
 @register
 class AvgPool(_WindowPool):
@@ -62,6 +74,16 @@ class AvgPool(_WindowPool):
     summary = "average pooling"
     arguments = (*_POOL_ARGS,
                  Arg("count_include_pad", Bool(), True, "divide by the window size incl. padding"))
+
+    flops_rule = "kernel volume per output value (kernel volume - 1 adds, 1 divide)"
+    saves_rule = "input (PyTorch keeps it for its shape)"
+
+    def flops(self, layer: Layer) -> tuple[int, str]:
+        kvol = prod(w.kernel for w in layer.attrs.windows)
+        return per_value(kvol, prod(layer.out_shape), f"{kvol} per output")
+
+    def saved_for_backward(self, layer: Layer) -> list[Saved]:
+        return [saved_input(layer)]
 
 
 class _GlobalPool(Op):
@@ -78,12 +100,29 @@ class _GlobalPool(Op):
 class GlobalAvgPool(_GlobalPool):
     name = "gap"
     summary = "global average pooling: every spatial axis becomes 1"
+    flops_rule = "1 per input value (adds, and 1 divide per channel)"
+    saves_rule = "input (PyTorch keeps it for its shape)"
+
+    def flops(self, layer: Layer) -> tuple[int, str]:
+        return per_value(1, prod(layer.in_shapes[0]), "1 per input value")
+
+    def saved_for_backward(self, layer: Layer) -> list[Saved]:
+        return [saved_input(layer)]
 
 
 @register
 class GlobalMaxPool(_GlobalPool):
     name = "gmp"
     summary = "global max pooling: every spatial axis becomes 1"
+    flops_rule = "1 compare per input value, less 1 per channel"
+    saves_rule = "input, + the argmax indices (int64 per channel)"
+
+    def flops(self, layer: Layer) -> tuple[int, str]:
+        values, channels = prod(layer.in_shapes[0]), layer.in_shapes[0][0]
+        return values - channels, f"{fmt_int(values)} inputs - {channels} channels"
+
+    def saved_for_backward(self, layer: Layer) -> list[Saved]:
+        return [saved_input(layer), Saved("extra", layer.out_shape[0], "indices", dtype="int64")]
 
 
 @dataclass(frozen=True)
@@ -94,6 +133,13 @@ class AdaptiveAttrs:
 
 class _AdaptivePool(Op):
     arguments = (Arg("output", AdaptiveOutput(), doc="output size per spatial axis"),)
+
+    def _window_values(self, layer: Layer) -> int:
+        """Input values read over all output bins, per channel. Bins are separable, so this is
+        the product over axes of the summed bin lengths (bins overlap when n % o != 0)."""
+        a: AdaptiveAttrs = layer.attrs
+        return prod(sum(-(-(i + 1) * n // o) - i * n // o for i in range(o))
+                    for n, o in zip(a.in_sizes, a.out_sizes))
 
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
         shape = inputs[0]
@@ -112,9 +158,27 @@ class _AdaptivePool(Op):
 class AdaptiveAvgPool(_AdaptivePool):
     name = "adaptive_avgpool"
     summary = "adaptive average pooling to a fixed output size (PyTorch bins)"
+    flops_rule = "bin volume per output value (adds and 1 divide)"
+    saves_rule = "input (PyTorch keeps it for its shape)"
+
+    def flops(self, layer: Layer) -> tuple[int, str]:
+        values = layer.out_shape[0] * self._window_values(layer)
+        return values, f"{layer.out_shape[0]} channels x {fmt_int(self._window_values(layer))} binned values"
+
+    def saved_for_backward(self, layer: Layer) -> list[Saved]:
+        return [saved_input(layer)]
 
 
 @register
 class AdaptiveMaxPool(_AdaptivePool):
     name = "adaptive_maxpool"
     summary = "adaptive max pooling to a fixed output size (PyTorch bins)"
+    flops_rule = "bin volume - 1 compares per output value"
+    saves_rule = "input, + the argmax indices (int64 per output value)"
+
+    def flops(self, layer: Layer) -> tuple[int, str]:
+        binned, outputs = layer.out_shape[0] * self._window_values(layer), prod(layer.out_shape)
+        return binned - outputs, f"{fmt_int(binned)} binned values - {fmt_int(outputs)} outputs"
+
+    def saved_for_backward(self, layer: Layer) -> list[Saved]:
+        return [saved_input(layer), Saved("extra", prod(layer.out_shape), "indices", dtype="int64")]

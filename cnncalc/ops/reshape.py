@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 class Flatten(Op):
     name = "flatten"
     summary = "[C, ...] -> [C*...] (channels-first order, as PyTorch)"
+    storage = "view"
 
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
         return (prod(inputs[0]),), None
@@ -72,6 +73,7 @@ class SliceAttrs:
 class Slice(Op):
     name = "slice"
     summary = "a contiguous part of one axis (channel split or spatial crop)"
+    storage = "view"  # PyTorch's narrow and NumPy slicing share the input's buffer
     arguments = (
         Arg("start", Int(-(10**12)), 0, "first index (negative counts from the end)"),
         Arg("stop", OptionalInt(), None, "end index, exclusive (default: the end)"),

@@ -1,10 +1,10 @@
 """Upsampling by a scale factor (PyTorch `interpolate` with scale_factor)."""
 from __future__ import annotations
 
-from math import floor
+from math import floor, prod
 from typing import TYPE_CHECKING, Any, Sequence
 
-from cnncalc.ops.base import Arg, Bool, Choice, Op, OpError, Scale, Shape, spatial_rank
+from cnncalc.ops.base import Arg, Bool, Choice, Op, OpError, Scale, Shape, per_value, spatial_rank
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:
@@ -36,6 +36,15 @@ class Upsample(Op):
         if min(sizes) <= 0:
             raise OpError(f"scale {scale} makes an axis empty", "scale", "non-positive")
         return (shape[0], *sizes), tuple(scales)
+
+    flops_rule = ("nearest: 0 (copies); linear: 3 x (2^axes - 1) per output value "
+                  "(one lerp a + w*(b - a) per pair of neighbours)")
+
+    def flops(self, layer: Layer) -> tuple[int, str]:
+        if layer.args["mode"] == "nearest":
+            return 0, "nearest: copies"
+        lerps = 2 ** (len(layer.out_shape) - 1) - 1
+        return per_value(3 * lerps, prod(layer.out_shape), f"{lerps} lerps of 3 per output")
 
     def shape_formula(self, layer: Layer) -> list[str]:
         return [f"spatial axis {i}: floor({n} * {s}) = {o}"

@@ -4,7 +4,10 @@ from __future__ import annotations
 from typing import Sequence
 
 
-def shape(dims: Sequence[int]) -> str:
+def shape(dims: Sequence[int], layout: str = "channels_first") -> str:
+    """A batchless shape; with channels_last (as the spec's input was written) C goes last."""
+    if layout == "channels_last" and len(dims) >= 2:
+        dims = (*dims[1:], dims[0])
     return "[" + ", ".join(str(n) for n in dims) + "]"
 
 

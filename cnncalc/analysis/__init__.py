@@ -1,0 +1,1 @@
+"""Whole-graph analyses: cost, memory, receptive field; each returns plain dataclasses."""
