@@ -123,18 +123,27 @@ def load_graph(path: str | Path, input_shape: Shape | None = None) -> Graph:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError([_problem(Loc(file, 1, 1), "unreadable", f"cannot read the file: {exc}")]) from None
-    return build_graph(load_spec(text, file), input_shape)
+    return build_graph(load_spec(text, file, input_shape))
 
 
 def load_graph_text(text: str, file: str = "<string>", input_shape: Shape | None = None) -> Graph:
-    return build_graph(load_spec(text, file), input_shape)
+    return build_graph(load_spec(text, file, input_shape))
 
 
-def build_graph(spec: Spec, input_shape: Shape | None = None) -> Graph:
+def build_graph(spec: Spec, input_shape: Shape | None = None,
+                known: dict[str, Shape] | None = None) -> Graph:
+    """Infer every layer's shape; `input_shape` overrides the spec's input.
+
+    `known` gives shapes of layers outside `spec.decls` that its layers may read (used to
+    infer shapes incrementally while a spec is still being expanded).
+    """
+    if input_shape is not None and tuple(input_shape) != spec.input_shape and spec.text:
+        # Expansion can depend on the input shape (repeat with in_channels): expand again.
+        spec = load_spec(spec.text, spec.file, tuple(input_shape))
     problems = Problems()
     problems.items.extend(spec.problems)
     shape_in = tuple(input_shape) if input_shape is not None else spec.input_shape
-    shapes: dict[str, Shape] = {INPUT: shape_in}
+    shapes: dict[str, Shape] = {**(known or {}), INPUT: shape_in}
     layers: list[Layer] = []
     registry = ops()
     for decl in topological_order(spec.decls, problems):

@@ -210,3 +210,41 @@ def test_expression_evaluator() -> None:
 def test_expression_matches_python_integer_arithmetic(a: int, b: int, c: int) -> None:
     assert evaluate_with("a * b - (b + c) // c % 7 + max(a, -b, c)", {"a": a, "b": b, "c": c}) == \
         a * b - (b + c) // c % 7 + max(a, -b, c)
+
+
+RESIDUAL_IF_SAME = """\
+    input: [8, 4, 4]
+    blocks:
+      b:
+        args: {filters: 8}
+        layers:
+          - conv: {filters: $filters, kernel: 1, name: body}
+          # the shortcut only when the block keeps the channel count
+          - add: {in: [body, $in], repeat: "${1 - min(1, max(in_channels - filters, filters - in_channels))}"}
+    layers:
+      - b
+      - b: {filters: 16}
+      - b: {filters: 16}
+    """
+
+
+def test_repeat_may_depend_on_in_channels() -> None:
+    g = graph(RESIDUAL_IF_SAME)
+    assert [layer.name for layer in g.layers] == ["b1.body", "b1.add1", "b2.body", "b3.body",
+                                                  "b3.add1"]
+    # another input size changes the structure: the first block loses its shortcut
+    g = graph(RESIDUAL_IF_SAME, input_shape=(16, 4, 4))
+    assert [layer.name for layer in g.layers] == ["b1.body", "b2.body", "b3.body", "b3.add1"]
+
+
+def test_repeat_needing_a_later_layer_is_an_error() -> None:
+    assert where("""\
+        input: [8, 4, 4]
+        blocks:
+          b:
+            layers:
+              - relu: {repeat: "${in_channels // 4}"}
+        layers:
+          - b: {in: later}
+          - relu: {name: later, in: input}
+        """) == [(5, 24, "bad-repeat")]

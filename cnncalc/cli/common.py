@@ -56,7 +56,7 @@ def load_or_exit(file: str, input_shape: tuple[int, ...] | None = None) -> Graph
 
     try:
         if file == "-":
-            return build_graph(load_spec(sys.stdin.read(), "<stdin>"), input_shape)
+            return build_graph(load_spec(sys.stdin.read(), "<stdin>", input_shape))
         if not os.path.exists(file):
             fail(f"{file}: error: no such file")
         return load_graph(file, input_shape)

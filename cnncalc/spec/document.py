@@ -36,10 +36,16 @@ class Spec:
     input_loc: Loc
     source_lines: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)  # found while expanding
+    text: str = ""
+    input_override: tuple[int, ...] | None = None
 
 
-def load_spec(text: str, file: str) -> Spec:
-    """Parse and expand a spec, or raise SpecError with every problem found."""
+def load_spec(text: str, file: str, input_override: tuple[int, ...] | None = None) -> Spec:
+    """Parse and expand a spec, or raise SpecError on problems that stop the expansion.
+
+    `input_override` replaces the spec's input shape (the expansion may depend on it when a
+    `repeat` uses in_channels). Problems that leave only holes are kept in `Spec.problems`.
+    """
     root = load_text(text, file)
     problems = Problems()
     start = Loc(file, 1, 1)
@@ -55,6 +61,8 @@ def load_spec(text: str, file: str) -> Spec:
         problems.error(root.value_loc("cnncalc"), "bad-version",
                        f"unsupported format version {version!r} (this cnncalc reads format 1)")
     input_shape, layout = _input(root, problems, start)
+    if input_override is not None:
+        input_shape = tuple(input_override)
     dtype = root.get("dtype", "float32")
     if dtype not in DTYPES:
         problems.error(root.value_loc("dtype"), "bad-dtype", f"dtype must be one of "
@@ -70,6 +78,7 @@ def load_spec(text: str, file: str) -> Spec:
         problems.error(where, "no-layers", "the spec needs a non-empty 'layers' list")
         problems.raise_if_errors()
     expander = Expander(blocks, problems)
+    expander.probe = lambda ref, loc: _probe(expander, ref, input_shape, file)
     try:
         last = expander.expand(layers, expander.top, LayerRef(INPUT), ())
     except _Abort:
@@ -83,12 +92,55 @@ def load_spec(text: str, file: str) -> Spec:
                 decl.args[key] = _resolve_deferred(value, resolver)
     outputs = _outputs(root, expander.top, resolver, last, start)
     # Problems so far leave holes (BROKEN) the graph builder skips; it reports them with its own.
-    return Spec(problems=problems.errors, file=file, name=str(root.get("name") or _stem(file)),
+    return Spec(problems=problems.errors, text=text, input_override=input_override, file=file, name=str(root.get("name") or _stem(file)),
                 description=str(root.get("description") or ""), input_shape=input_shape,
                 layout=layout, dtype=str(dtype), decls=expander.decls, outputs=outputs,
                 aliases=_aliases(expander.top, resolver), groups=expander.groups,
                 checks=root.get("checks"), checks_loc=root.value_loc("checks"),
                 input_loc=root.value_loc("input"), source_lines=text.splitlines())
+
+
+def _probe(expander: Expander, ref: Ref, input_shape: tuple[int, ...],
+           file: str) -> tuple[int, ...] | None:
+    """The shape of a layer declared so far, inferred from its ancestors (None if unknown)."""
+    from cnncalc.graph import build_graph  # the graph builder is the one shape inference
+
+    scratch = Problems()
+    resolver = _Resolver(expander.top, scratch)
+    target = resolver.resolve(ref)
+    if target == INPUT:
+        return input_shape
+    by_id = {decl.id: decl for decl in expander.decls}
+    needed: dict[str, LayerDecl] = {}
+    pending = [target]
+    known = expander.shape_cache
+    while pending:
+        name = pending.pop()
+        if name in needed or name not in by_id or name in known:
+            continue
+        decl = by_id[name]
+        copy = LayerDecl(decl.id, decl.op, dict(decl.args), decl.arg_locs, decl.refs, decl.loc,
+                         decl.path, [resolver.resolve(r) for r in decl.refs],
+                         [resolver.resolve(r) for r in decl.extra_deps])  # type: ignore[arg-type]
+        copy.args = {k: _resolve_deferred(v, resolver) if isinstance(v, Deferred) else v
+                     for k, v in copy.args.items()}
+        needed[name] = copy
+        pending += [*copy.inputs, *copy.extra_deps]
+    if target in known:
+        return known[target]
+    if target not in needed or scratch.errors:
+        return None
+    partial = Spec(file=file, name="", description="", input_shape=input_shape,
+                   layout="channels_first", dtype="float32",
+                   decls=[needed[d.id] for d in expander.decls if d.id in needed],
+                   outputs=[], aliases={}, groups={}, checks=None, checks_loc=Loc(file, 1, 1),
+                   input_loc=Loc(file, 1, 1))
+    try:
+        graph = build_graph(partial, known=known)
+        known.update((layer.name, layer.out_shape) for layer in graph.layers)
+        return known[target]
+    except SpecError:
+        return None  # the full build reports what is wrong with those layers
 
 
 def _resolve_deferred(value: Deferred, resolver: _Resolver) -> Deferred:

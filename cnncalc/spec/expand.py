@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from cnncalc.ops.registry import ops
 from cnncalc.problems import Loc, Problems, did_you_mean
@@ -68,6 +68,9 @@ class Expander:
         self.top = Scope(prefix="")
         self.top.names[INPUT] = LayerRef(INPUT)
         self._stack: list[str] = []
+        # Set by the document: infers a declared layer's shape from the layers expanded so far.
+        self.probe: Callable[[Ref, Loc], tuple[int, ...] | None] | None = None
+        self.shape_cache: dict[str, tuple[int, ...]] = {}  # shapes the probe has inferred
 
     # -- items ----------------------------------------------------------------------------
     def expand(self, items: LList, scope: Scope, prev: Ref, path: tuple[str, ...]) -> Ref:
@@ -216,7 +219,7 @@ class Expander:
     def _repeat(self, value: Any, loc: Loc, scope: Scope) -> int:
         value = self._subst(value, loc, scope)
         if isinstance(value, Deferred):
-            self._fail(loc, "bad-repeat", "repeat cannot depend on in_channels")
+            value = self._evaluate_now(value, loc)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             self._fail(loc, "bad-repeat", f"repeat must be an integer >= 0, got {value!r}")
         if value > MAX_LAYERS:
@@ -309,6 +312,19 @@ class Expander:
             return evaluate_with(text, env)
         except ExprError as exc:
             self._fail(loc, "bad-expr", f"in '${{{text}}}' at character {exc.offset + 1}: {exc}")
+            raise AssertionError from None
+
+    def _evaluate_now(self, value: Deferred, loc: Loc) -> int:
+        """`repeat: "${...in_channels...}"`: the structure depends on a shape, so infer it now."""
+        env = {k: self._evaluate_now(v, loc) if isinstance(v, Deferred) else v for k, v in value.env}
+        shape = self.probe(value.block_input, loc) if self.probe else None
+        if shape is None:
+            self._fail(loc, "bad-repeat", f"'${{{value.text}}}' needs in_channels, but the block "
+                       "input's shape is not known here (it must be declared before the block)")
+        try:
+            return evaluate_with(value.text, {**env, "in_channels": shape[0]})  # type: ignore[index]
+        except ExprError as exc:
+            self._fail(loc, "bad-expr", f"in '${{{value.text}}}' at character {exc.offset + 1}: {exc}")
             raise AssertionError from None
 
     # -- names ----------------------------------------------------------------------------
