@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from cnncalc.ops.registry import ops
 from cnncalc.problems import Loc, Problem, Problems, SpecError, did_you_mean
@@ -76,13 +75,13 @@ def load_spec(text: str, file: str, input_override: tuple[int, ...] | None = Non
     if not isinstance(layers, LList) or not layers:
         where = root.value_loc("layers") if "layers" in root else start
         problems.error(where, "no-layers", "the spec needs a non-empty 'layers' list")
-        problems.raise_if_errors()
+        raise SpecError(problems.errors)
     expander = Expander(blocks, problems)
     expander.probe = lambda ref, loc: _probe(expander, ref, input_shape, file)
     try:
         last = expander.expand(layers, expander.top, LayerRef(INPUT), ())
     except _Abort:
-        problems.raise_if_errors()
+        raise SpecError(problems.errors) from None
     resolver = _Resolver(expander.top, problems)
     for decl in expander.decls:
         decl.inputs = [resolver.resolve(ref) for ref in decl.refs]
@@ -92,7 +91,8 @@ def load_spec(text: str, file: str, input_override: tuple[int, ...] | None = Non
                 decl.args[key] = _resolve_deferred(value, resolver)
     outputs = _outputs(root, expander.top, resolver, last, start)
     # Problems so far leave holes (BROKEN) the graph builder skips; it reports them with its own.
-    return Spec(problems=problems.errors, text=text, input_override=input_override, file=file, name=str(root.get("name") or _stem(file)),
+    return Spec(problems=problems.errors, text=text, input_override=input_override, file=file,
+                name=str(root.get("name") or _stem(file)),
                 description=str(root.get("description") or ""), input_shape=input_shape,
                 layout=layout, dtype=str(dtype), decls=expander.decls, outputs=outputs,
                 aliases=_aliases(expander.top, resolver), groups=expander.groups,

@@ -8,15 +8,25 @@ reported as a cycle rather than as an unknown name.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from cnncalc.ops.registry import ops
 from cnncalc.problems import Loc, Problems, did_you_mean
 from cnncalc.spec.blocks import BlockDef
 from cnncalc.spec.expr import ExprError, evaluate_with, names_in
-from cnncalc.spec.refs import (BROKEN, INPUT, Binding, Deferred, LayerRef, NameRef, Ref, RefValue,
-                               Scope)
+from cnncalc.spec.refs import (
+    BROKEN,
+    INPUT,
+    Binding,
+    Deferred,
+    LayerRef,
+    NameRef,
+    Ref,
+    RefValue,
+    Scope,
+)
 from cnncalc.spec.yamlload import LList, LMap
 
 MAX_LAYERS = 100_000  # a spec that expands past this is almost surely a typo in `repeat`
@@ -46,7 +56,7 @@ class Group:
     """A block instance or a named repeat: a collapsible row in reports."""
 
     name: str
-    kind: str  # the block's name, or "repeat"
+    kind: str  # the block's name, or "<op> xN" for a named repeat
     loc: Loc
 
 
@@ -123,12 +133,11 @@ class Expander:
         else:
             values = {key: self._bind(value, arg_locs[key], scope) for key, value in args.items()}
         if repeat == 0:
-            out = refs[0]
             if name:
-                self._declare(scope, name, out, arg_locs["name"])
-            return out
+                self._declare(scope, name, refs[0], arg_locs["name"])
+            return refs[0]
         if name and repeat > 1:
-            self.groups[scope.prefix + name] = Group(scope.prefix + name, "repeat", loc)
+            self.groups[scope.prefix + name] = Group(scope.prefix + name, f"{op_name} x{repeat}", loc)
         for copy in range(repeat):
             copy_name = name if repeat == 1 or not name else f"{name}.{copy}"
             copy_path = path + ((scope.prefix + name,) if name and repeat > 1 else ())
@@ -228,7 +237,8 @@ class Expander:
 
     def _in_refs(self, value: Any, loc: Loc, scope: Scope) -> list[Ref]:
         items = list(value) if isinstance(value, list) else [value]
-        locs = [value.item_loc(i) for i in range(len(items))] if isinstance(value, LList) else [loc] * len(items)
+        locs = ([value.item_loc(i) for i in range(len(items))] if isinstance(value, LList)
+                else [loc] * len(items))
         if not items:
             self._fail(loc, "bad-in", "'in' needs at least one layer name")
         refs: list[Ref] = []

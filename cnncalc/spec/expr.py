@@ -11,7 +11,7 @@ can be reported with a suggestion.
 from __future__ import annotations
 
 import re
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 _TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*%(),]))")
 FUNCTIONS: dict[str, Callable[..., int]] = {"min": min, "max": max}

@@ -6,7 +6,7 @@ expander records references and resolves them once every scope is complete.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from cnncalc.problems import Loc
 
@@ -30,7 +30,7 @@ class NameRef:
     loc: Loc
 
 
-Ref = Union[LayerRef, NameRef]
+Ref = LayerRef | NameRef
 
 
 @dataclass(frozen=True)
