@@ -4,9 +4,10 @@ from __future__ import annotations
 import click
 
 from cnncalc.cli.common import (console, emit_json, input_option, load_or_exit, output_options,
-                                spec_argument)
+                                spec_argument, use_color)
 from cnncalc.report import text
 from cnncalc.report.jsondoc import graph_json
+from cnncalc.report.table import Table
 
 BAR_WIDTH = 20
 
@@ -28,25 +29,20 @@ def params(file: str, input_shape: tuple[int, ...] | None, show_all: bool, as_js
             entry["param_share"] = layer.params / total if total else 0.0
         emit_json(document)
         return
-    from rich.table import Table
-
-    table = Table()
-    for column, justify in (("layer", "left"), ("op", "left"), ("formula", "left"),
-                            ("params", "right"), ("buffers", "right"), ("share", "right"),
-                            ("", "left")):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    table = Table([("layer", "left"), ("op", "left"), ("formula", "left"), ("params", "right"),
+                   ("buffers", "right"), ("share", "right"), ("", "left")])
     heaviest = max((layer.params for layer in graph.layers), default=0)
     for layer in graph.layers:
         if not (layer.params or layer.buffers or show_all):
             continue
         share = layer.params / total if total else 0.0
         style = "bold red" if layer.params == heaviest and share >= 0.25 else None
-        table.add_row(layer.name, layer.op_name, layer.op.param_formula(layer),
-                      text.count(layer.params), text.count(layer.buffers) if layer.buffers else "-",
-                      text.percent(layer.params, total), "#" * round(share * BAR_WIDTH), style=style)
+        table.add([layer.name, layer.op_name, layer.op.param_formula(layer), text.count(layer.params),
+                   text.count(layer.buffers) if layer.buffers else "-",
+                   text.percent(layer.params, total), "#" * round(share * BAR_WIDTH)], style)
     out = console(no_color)
     out.print(f"{graph.name}: parameters", markup=False)
-    out.print(table)
+    table.render(out, use_color(no_color))
     out.print(f"trainable params: {text.count(graph.trainable_params)} "
               f"({text.short(graph.trainable_params)})   buffers: {text.count(graph.total_buffers)}"
               f"   total stored: {text.count(graph.total_params + graph.total_buffers)}")

@@ -4,10 +4,11 @@ from __future__ import annotations
 import click
 
 from cnncalc.cli.common import (console, emit_json, input_option, load_or_exit, output_options,
-                                spec_argument)
+                                spec_argument, use_color)
 from cnncalc.report import text
 from cnncalc.report.jsondoc import graph_json
 from cnncalc.report.rows import rows
+from cnncalc.report.table import Table
 
 
 @click.command()
@@ -23,26 +24,20 @@ def summary(file: str, input_shape: tuple[int, ...] | None, depth: int | None, a
     if as_json:
         emit_json(graph_json(graph))
         return
-    from rich.table import Table
-
     layout = graph.spec.layout
     note = " (channels last)" if layout == "channels_last" else ""
-    header = f"{graph.name}  input {text.shape(graph.input_shape, layout)}{note}"
-    table = Table()
-    table.add_column("layer")
-    table.add_column("op")
-    table.add_column("output shape", justify="right")
-    table.add_column("params", justify="right")
+    table = Table([("layer", "left"), ("op", "left"), ("output shape", "right"), ("params", "right")])
     for row in rows(graph, depth):
         indent = "  " * row.level
         name = f"{indent}{row.name}" + (f" (x{len(row.layers)} layers)" if row.collapsed else "")
-        table.add_row(name, row.kind, text.shape(row.last.out_shape, layout),
-                      text.count(row.params) if row.params else "-")
+        table.add([name, row.kind, text.shape(row.last.out_shape, layout),
+                   text.count(row.params) if row.params else "-"])
     out = console(no_color)
-    out.print(header, markup=False)
-    out.print(table)
+    out.print(f"{graph.name}  input {text.shape(graph.input_shape, layout)}{note}", markup=False)
+    table.render(out, use_color(no_color))
     out.print(f"total params: {text.count(graph.total_params)} ({text.short(graph.total_params)})"
               f"   trainable: {text.count(graph.trainable_params)}"
               f"   buffers: {text.count(graph.total_buffers)}")
-    outputs = ", ".join(f"{name} {text.shape(shape, layout)}" for name, shape in graph.output_shapes.items())
-    out.print(f"output: {outputs}")
+    outputs = ", ".join(f"{name} {text.shape(shape, layout)}"
+                        for name, shape in graph.output_shapes.items())
+    out.print(f"output: {outputs}", markup=False)
