@@ -17,7 +17,8 @@ import os
 import sys
 import time
 from collections import defaultdict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -88,9 +89,7 @@ def forward_numpy(net: dict[str, Any], x: np.ndarray, tm: _Timer | None = None) 
 
     def bn(y: np.ndarray, p: dict[str, np.ndarray]) -> np.ndarray:
         # In place on the fresh conv output (nothing else holds it).
-        return tm(
-            "bn", K.batch_norm_inference, y, p["mean"], p["var"], p["gamma"], p["beta"], 1e-5, out=y
-        )
+        return tm("bn", K.batch_norm_inference, y, p["mean"], p["var"], p["gamma"], p["beta"], 1e-5, out=y)
 
     def relu_(y: np.ndarray) -> np.ndarray:
         return tm("relu", K.relu, y, out=y)  # in place, as torchvision's ReLU(inplace=True)
@@ -113,8 +112,7 @@ def forward_torch(net: dict[str, Any], x: Any) -> Any:
     import torch
     import torch.nn.functional as F
 
-    tn = net.get("_torch")
-    if tn is None:
+    if "_torch" not in net:  # convert the weights once, cache them on the net dict
         conv = {}
 
         def t(a: np.ndarray) -> Any:
@@ -131,8 +129,7 @@ def forward_torch(net: dict[str, Any], x: Any) -> Any:
                 if k in blk:
                     tb[k] = tbn(blk[k])
             blocks.append(tb)
-        tn = (conv, blocks)
-        net["_torch"] = tn  # type: ignore[index]
+        net["_torch"] = (conv, blocks)
     conv, blocks = net["_torch"]
 
     def bn(y: Any, p: tuple[Any, ...]) -> Any:
@@ -205,8 +202,10 @@ def main(argv: list[str] | None = None) -> int:
         med_np, med_t = float(np.median(ts_np)), float(np.median(ts_t))
         rel = float(np.max(np.abs(y_np - y_t)) / (np.max(np.abs(y_t)) + 1e-30))
         print(f"numpy kernels : median {med_np * 1e3:8.2f} ms   min {min(ts_np) * 1e3:8.2f} ms")
-        print(f"torch eager   : median {med_t * 1e3:8.2f} ms   min {min(ts_t) * 1e3:8.2f} ms"
-              f"   ({torch.get_num_threads()} threads)")
+        print(
+            f"torch eager   : median {med_t * 1e3:8.2f} ms   min {min(ts_t) * 1e3:8.2f} ms"
+            f"   ({torch.get_num_threads()} threads)"
+        )
         print(f"max |diff| / max |y| = {rel:.2e}")
         print(f"ratio numpy / torch: median {med_np / med_t:.2f}x   min {min(ts_np) / min(ts_t):.2f}x")
 

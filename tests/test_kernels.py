@@ -113,7 +113,10 @@ def naive_conv_transpose(x, w, b, stride, pads, opad, dil, groups):
     cog = w.shape[1]
     k = w.shape[2:]
     sp = x.shape[2:]
-    outs = [(sp[i] - 1) * stride[i] - pads[i][0] - pads[i][1] + dil[i] * (k[i] - 1) + opad[i] + 1 for i in range(d)]
+    outs = [
+        (sp[i] - 1) * stride[i] - pads[i][0] - pads[i][1] + dil[i] * (k[i] - 1) + opad[i] + 1
+        for i in range(d)
+    ]
     y = np.zeros((n_b, cog * groups, *outs))
     for n in range(n_b):
         for g in range(groups):
@@ -184,7 +187,9 @@ def naive_linear_resize(x, outs, align_corners):
             corners.append(((i0, 1 - lam), (i1, lam)))
         for combo in itertools.product(*corners):
             wgt = math.prod(c[1] for c in combo)
-            y[(slice(None), slice(None)) + o] += wgt * x[(slice(None), slice(None)) + tuple(c[0] for c in combo)]
+            y[(slice(None), slice(None)) + o] += (
+                wgt * x[(slice(None), slice(None)) + tuple(c[0] for c in combo)]
+            )
     return y
 
 
@@ -251,7 +256,9 @@ def test_out_size_rules():
     assert K.out_size(4, 2, 2, 1, 1, 1, False) == 3
     assert K.out_size(6, 3, 2, 1, 1, 1, True) == 4
     assert K.out_size(7, 3, 1, 0, 0, 2, False) == 3
-    for n, k, s, p, d, c in itertools.product(range(3, 9), (1, 2, 3), (1, 2, 3), (0, 1), (1, 2), (False, True)):
+    for n, k, s, p, d, c in itertools.product(
+        range(3, 9), (1, 2, 3), (1, 2, 3), (0, 1), (1, 2), (False, True)
+    ):
         if d * (k - 1) + 1 <= n + 2 * p:
             assert K.out_size(n, k, s, p, p, d, c) == naive_out(n, k, s, p, p, d, c)
 
@@ -307,7 +314,11 @@ def test_conv_vs_torch(tF, rng, case, dtype):
 def test_conv_resnet_like_float32(tF, rng):
     torch, F = tF
     x = rnd(rng, 2, 16, 14, 14, dtype=np.float32)
-    for w, s, p in [(rnd(rng, 32, 16, 3, 3, dtype=np.float32), 2, 1), (rnd(rng, 8, 16, 1, 1, dtype=np.float32), 2, 0), (rnd(rng, 8, 16, 7, 7, dtype=np.float32), 2, 3)]:
+    for w, s, p in [
+        (rnd(rng, 32, 16, 3, 3, dtype=np.float32), 2, 1),
+        (rnd(rng, 8, 16, 1, 1, dtype=np.float32), 2, 0),
+        (rnd(rng, 8, 16, 7, 7, dtype=np.float32), 2, 3),
+    ]:
         ref = F.conv2d(T(x), T(w), None, s, p).numpy()
         check(K.conv(x, w, None, s, p), ref, np.float32)
 
@@ -465,7 +476,15 @@ def test_avg_pool_divisor_override(tF, rng):
     check(K.avg_pool(x, 3, 2, 1, True, True, divisor_override=5), ref)
 
 
-ADAPT_CASES = [((9,), (4,)), ((8,), (4,)), ((7, 10), (3, 4)), ((6, 6), (1, 1)), ((5, 7), (7, 9)), ((6, 5, 7), (2, 3, 4)), ((4, 4, 4), (2, 2, 2))]
+ADAPT_CASES = [
+    ((9,), (4,)),
+    ((8,), (4,)),
+    ((7, 10), (3, 4)),
+    ((6, 6), (1, 1)),
+    ((5, 7), (7, 9)),
+    ((6, 5, 7), (2, 3, 4)),
+    ((4, 4, 4), (2, 2, 2)),
+]
 
 
 @pytest.mark.parametrize("kind", ["avg", "max"])
@@ -497,7 +516,9 @@ def test_adaptive_vs_torch(tF, rng, sp, out, kind, dtype):
 
 
 @pytest.mark.parametrize("align", [False, True])
-@pytest.mark.parametrize("sp,out", [((5,), (9,)), ((4, 6), (8, 9)), ((6, 5), (3, 11)), ((3, 4, 2), (6, 5, 4))])
+@pytest.mark.parametrize(
+    "sp,out", [((5,), (9,)), ((4, 6), (8, 9)), ((6, 5), (3, 11)), ((3, 4, 2), (6, 5, 4))]
+)
 def test_linear_resize_vs_naive(rng, sp, out, align):
     x = rnd(rng, 2, 2, *sp)
     check(K.upsample(x, None, "linear", align, size=out), naive_linear_resize(x, out, align))
@@ -510,10 +531,19 @@ def test_nearest_integer_scale_vs_repeat(rng):
 
 
 UP_CASES = [
-    ((7,), 2), ((7,), 3), ((7,), 1.5), ((9,), 0.5), ((6, 7), (2, 3)), ((6, 7), (1.7, 2.3)),
-    ((13, 11), (0.7, 1.3)), ((5, 6), 2.5), ((3, 4, 5), 2), ((3, 4, 5), (1.5, 2, 0.8)),
+    ((7,), 2),
+    ((7,), 3),
+    ((7,), 1.5),
+    ((9,), 0.5),
+    ((6, 7), (2, 3)),
+    ((6, 7), (1.7, 2.3)),
+    ((13, 11), (0.7, 1.3)),
+    ((5, 6), 2.5),
+    ((3, 4, 5), 2),
+    ((3, 4, 5), (1.5, 2, 0.8)),
     # float32 index arithmetic picks a different source than float64 would here
-    ((11,), 3.7), ((12, 5), (4.9, 2.3)),
+    ((11,), 3.7),
+    ((12, 5), (4.9, 2.3)),
 ]
 
 
@@ -565,7 +595,12 @@ def test_lrn_vs_torch(tF, rng, d, dtype):
 
 
 def _norm_params(rng, c, dtype):
-    return rnd(rng, c, dtype=dtype), np.abs(rnd(rng, c, dtype=dtype)) + 0.1, rnd(rng, c, dtype=dtype), rnd(rng, c, dtype=dtype)
+    return (
+        rnd(rng, c, dtype=dtype),
+        np.abs(rnd(rng, c, dtype=dtype)) + 0.1,
+        rnd(rng, c, dtype=dtype),
+        rnd(rng, c, dtype=dtype),
+    )
 
 
 def test_batch_norm_vs_formula(rng):
@@ -590,8 +625,11 @@ def test_norms_vs_torch(tF, rng, d, dtype):
     m, v, g, b = _norm_params(rng, c, dtype)
     ref = F.batch_norm(T(x), T(m), T(v), T(g), T(b), False, 0.0, 1e-5).numpy()
     check(K.batch_norm_inference(x, m, v, g, b, 1e-5), ref, dtype)
-    check(K.batch_norm_inference(x, m, v, None, None, 1e-3),
-          F.batch_norm(T(x), T(m), T(v), None, None, False, 0.0, 1e-3).numpy(), dtype)
+    check(
+        K.batch_norm_inference(x, m, v, None, None, 1e-3),
+        F.batch_norm(T(x), T(m), T(v), None, None, False, 0.0, 1e-3).numpy(),
+        dtype,
+    )
     ref = F.group_norm(T(x), 3, T(g), T(b), 1e-5).numpy()
     check(K.group_norm(x, 3, g, b, 1e-5), ref, dtype)
     gs, bs = rnd(rng, *x.shape[1:], dtype=dtype), rnd(rng, *x.shape[1:], dtype=dtype)
@@ -663,9 +701,15 @@ def test_activation_vs_torch(tF, name, dtype):
     torch, F = tF
     x = GRID.astype(dtype).reshape(1, 1, -1)
     fns = {
-        "relu": F.relu, "relu6": F.relu6, "leaky_relu": lambda t: F.leaky_relu(t, 0.1),
-        "sigmoid": torch.sigmoid, "tanh": torch.tanh, "gelu": F.gelu, "silu": F.silu,
-        "hardswish": F.hardswish, "hardsigmoid": F.hardsigmoid,
+        "relu": F.relu,
+        "relu6": F.relu6,
+        "leaky_relu": lambda t: F.leaky_relu(t, 0.1),
+        "sigmoid": torch.sigmoid,
+        "tanh": torch.tanh,
+        "gelu": F.gelu,
+        "silu": F.silu,
+        "hardswish": F.hardswish,
+        "hardsigmoid": F.hardsigmoid,
     }
     check(_act(name, x), fns[name](T(x)).numpy(), dtype)
 
@@ -812,9 +856,7 @@ def pool_params(draw):
     s = tuple(draw(st.integers(1, 3)) for _ in range(d))
     dl = tuple(draw(st.integers(1, 2)) for _ in range(d))
     # PyTorch's constraint pad <= kernel/2 keeps every window on real data.
-    pads = tuple(
-        (draw(st.integers(0, k[i] // 2)), draw(st.integers(0, k[i] // 2))) for i in range(d)
-    )
+    pads = tuple((draw(st.integers(0, k[i] // 2)), draw(st.integers(0, k[i] // 2))) for i in range(d))
     lim = 6 if d < 3 else 4
     sp = tuple(draw(st.integers(dl[i] * (k[i] - 1) + 1, dl[i] * (k[i] - 1) + lim)) for i in range(d))
     return d, k, s, dl, pads, sp, draw(st.booleans()), draw(st.booleans()), draw(st.integers(0, 2**31 - 1))
@@ -830,7 +872,10 @@ def test_pool_property(p):
 
 
 @HSET
-@given(st.lists(st.tuples(st.integers(1, 9), st.integers(1, 9)), min_size=1, max_size=3), st.integers(0, 2**31 - 1))
+@given(
+    st.lists(st.tuples(st.integers(1, 9), st.integers(1, 9)), min_size=1, max_size=3),
+    st.integers(0, 2**31 - 1),
+)
 def test_adaptive_property(dims, seed):
     sp, out = tuple(a for a, _ in dims), tuple(b for _, b in dims)
     x = np.random.default_rng(seed).standard_normal((1, 2) + sp)
@@ -844,15 +889,24 @@ def test_adaptive_property(dims, seed):
 def test_float32_preserved_everywhere(rng):
     x = rnd(rng, 1, 4, 6, 6, dtype=np.float32)
     outs = [
-        K.pad_zeros(x, 1), K.conv(x, rnd(rng, 2, 4, 3, 3), rnd(rng, 2), 1, 1),
+        K.pad_zeros(x, 1),
+        K.conv(x, rnd(rng, 2, 4, 3, 3), rnd(rng, 2), 1, 1),
         K.conv(x, rnd(rng, 4, 1, 3, 3), None, 1, 1, 1, 4),
         K.conv_transpose(x, rnd(rng, 4, 2, 3, 3), rnd(rng, 2), 2, 1, 1),
-        K.max_pool(x, 3, 2, 1, 1, True), K.avg_pool(x, 3, 2, 1, True, False),
-        K.adaptive_avg_pool(x, 4), K.adaptive_max_pool(x, 4), K.adaptive_avg_pool(x, 3),
-        K.upsample(x, 2, "nearest"), K.upsample(x, 1.5, "bilinear", False),
-        K.lrn(x, 3), K.batch_norm_inference(x, *_norm_params(rng, 4, np.float64)),
-        K.layer_norm(x, rnd(rng, 4), rnd(rng, 4)), K.group_norm(x, 2, rnd(rng, 4), rnd(rng, 4)),
-        K.channel_shuffle(x, 2), K.softmax(x, 1), K.dense(x.reshape(1, -1), rnd(rng, 3, 144)),
+        K.max_pool(x, 3, 2, 1, 1, True),
+        K.avg_pool(x, 3, 2, 1, True, False),
+        K.adaptive_avg_pool(x, 4),
+        K.adaptive_max_pool(x, 4),
+        K.adaptive_avg_pool(x, 3),
+        K.upsample(x, 2, "nearest"),
+        K.upsample(x, 1.5, "bilinear", False),
+        K.lrn(x, 3),
+        K.batch_norm_inference(x, *_norm_params(rng, 4, np.float64)),
+        K.layer_norm(x, rnd(rng, 4), rnd(rng, 4)),
+        K.group_norm(x, 2, rnd(rng, 4), rnd(rng, 4)),
+        K.channel_shuffle(x, 2),
+        K.softmax(x, 1),
+        K.dense(x.reshape(1, -1), rnd(rng, 3, 144)),
     ] + [_act(n, x) for n in ACTS]
     for o in outs:
         assert o.dtype == np.float32
