@@ -1,4 +1,5 @@
-"""`cnncalc summary FILE`: one row per layer (or block) with its output shape and parameters."""
+"""`cnncalc summary FILE`: one row per layer (or block): output shape, parameters, MACs and the
+size of its output (activation, batch 1, the spec's dtype)."""
 from __future__ import annotations
 
 import click
@@ -19,25 +20,42 @@ from cnncalc.report.table import Table
 @output_options
 def summary(file: str, input_shape: tuple[int, ...] | None, depth: int | None, as_json: bool,
             no_color: bool) -> None:
-    """Per-layer output shapes and parameters, with totals."""
+    """Per-layer output shapes, parameters, MACs and activation sizes, with totals."""
+    from cnncalc.analysis.cost import analyze_cost
+    from cnncalc.analysis.memory import analyze_memory
+
     graph = load_or_exit(file, input_shape)
+    cost = analyze_cost(graph)
+    mem = analyze_memory(graph, training=as_json)
     if as_json:
-        emit_json(graph_json(graph))
+        from cnncalc.report.costmem import add_cost_memory
+
+        document = graph_json(graph)
+        add_cost_memory(document, cost, mem)
+        emit_json(document)
         return
     layout = graph.spec.layout
     note = " (channels last)" if layout == "channels_last" else ""
-    table = Table([("layer", "left"), ("op", "left"), ("output shape", "right"), ("params", "right")])
+    table = Table([("layer", "left"), ("op", "left"), ("output shape", "right"), ("params", "right"),
+                   ("MACs", "right"), ("activation", "right")])
     for row in rows(graph, depth):
         indent = "  " * row.level
         name = f"{indent}{row.name}" + (f" (x{len(row.layers)} layers)" if row.collapsed else "")
+        macs = sum(cost.layers[layer.index].macs for layer in row.layers)
         table.add([name, row.kind, text.shape(row.last.out_shape, layout),
-                   text.count(row.params) if row.params else "-"])
+                   text.count(row.params) if row.params else "-",
+                   text.count(macs) if macs else "-",
+                   text.binary_bytes(mem.layers[row.last.index].activation_bytes)])
     out = console(no_color)
     out.print(f"{graph.name}  input {text.shape(graph.input_shape, layout)}{note}", markup=False)
     table.render(out, use_color(no_color))
     out.print(f"total params: {text.count(graph.total_params)} ({text.short(graph.total_params)})"
               f"   trainable: {text.count(graph.trainable_params)}"
               f"   buffers: {text.count(graph.total_buffers)}")
+    out.print(f"total MACs: {text.count(cost.total_macs)} ({text.short(cost.total_macs)})"
+              f"   FLOPs: {text.short(cost.total_flops)}"
+              f"   inference peak: {text.binary_bytes(mem.inference_peak_bytes)} at "
+              f"{mem.inference_peak_layer} ({mem.dtype}, batch 1)", markup=False)
     outputs = ", ".join(f"{name} {text.shape(shape, layout)}"
                         for name, shape in graph.output_shapes.items())
     out.print(f"output: {outputs}", markup=False)

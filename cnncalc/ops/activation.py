@@ -6,10 +6,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 from cnncalc.ops.base import (Arg, Axis, Float, Op, OpError, Saved, Shape, fmt_shape, per_value,
                               saved_input, saved_output)
+from cnncalc.ops import rfmap
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:
     from cnncalc.graph import Layer
+    from cnncalc.ops.rfmap import Read
 
 
 class Elementwise(Op):
@@ -34,10 +36,10 @@ class Elementwise(Op):
 class _Dropout(Elementwise):
     """Identity at inference (a view); in training a new tensor and a 1-byte mask per value."""
 
-    saves_rule = "the mask (1 byte per value, as PyTorch's bool mask)"
+    saves_rule = "the mask (1 byte per value, CUDA's bool mask); in training the output is new"
 
     def output_storage(self, layer: Layer, training: bool) -> str:
-        return "new" if training else "view"
+        return "new" if training else self.storage
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         return [Saved("extra", prod(layer.out_shape), "mask", dtype="bool")]
@@ -58,7 +60,8 @@ def _activation(op_name: str, text: str, args: tuple[Arg, ...] = (), *, flops: i
 
 
 # FLOPs: every elementary operation counts 1, a transcendental function (exp, erf, tanh) too.
-# `keeps` is what PyTorch's autograd saves; `inplace` marks the ops torch.nn offers in place.
+# `keeps` is what PyTorch's autograd saves; storage="inplace" marks the ops torch.nn offers
+# in place (`inplace=True`), which the memory analysis assumes a runtime uses.
 Relu = _activation("relu", "max(x, 0)", flops=1, how="compare", keeps="output", storage="inplace")
 Relu6 = _activation("relu6", "min(max(x, 0), 6)", flops=2, how="2 compares", keeps="output",
                     storage="inplace")
@@ -80,7 +83,7 @@ Identity = _activation("identity", "passes its input through", how="passes its i
                        storage="view")
 Dropout = _activation("dropout", "random zeroing while training; no effect on shapes or inference",
                       (Arg("rate", Float(0), 0.5, "fraction of values dropped while training"),),
-                      how="identity at inference", base=_Dropout)
+                      how="identity at inference", storage="view", base=_Dropout)
 
 
 def normalise_axis(axis: int, shape: Shape) -> int:
@@ -100,6 +103,14 @@ class Softmax(Op):
 
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
         return inputs[0], normalise_axis(args["axis"], inputs[0])
+
+    def rf(self, layer: Layer) -> list[Read]:
+        # Along a spatial softmax axis every unit reads the whole axis (exact, not global:
+        # the other axes stay local).
+        axis: int = layer.attrs
+        shape = layer.in_shapes[0]
+        return [(0, tuple(rfmap.whole_axis(shape[a]) if a == axis else rfmap.IDENTITY
+                          for a in range(1, len(shape))))]
 
     flops_rule = "5 per value (max, subtract, exp, sum, divide: the stable form)"
     saves_rule = "output"

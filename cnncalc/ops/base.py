@@ -12,7 +12,12 @@ from math import prod
 from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from numpy import ndarray
+
     from cnncalc.graph import Layer
+    from cnncalc.ops.rfmap import Read
 
 Shape = tuple[int, ...]
 REQUIRED: Any = object()  # sentinel default: the argument must be given
@@ -278,6 +283,7 @@ class Op:
     # -- compute (analysis/cost.py) ---------------------------------------------------------
     # What the op's FLOPs rule is, in words, for the "what cnncalc counts" table.
     flops_rule: ClassVar[str] = "0 (moves or copies values, no arithmetic)"
+    macs_rule: ClassVar[str] = ""  # the MAC rule in words; '' for ops without MACs
 
     def macs(self, layer: Layer) -> int:
         """Multiply-accumulates per sample. Only conv, deconv and dense have any (bias excluded)."""
@@ -307,6 +313,48 @@ class Op:
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         """Tensors PyTorch's autograd keeps for this op's backward (weights excluded). Default none."""
         return []
+
+    def gradient_views(self, layer: Layer) -> tuple[int, ...]:
+        """Inputs whose gradient backward hands on without a copy, as the output's gradient or
+        a view of it (add passes it on, concat slices it). Default: a same-size view op's input."""
+        same = prod(layer.in_shapes[0]) == prod(layer.out_shape)
+        return (0,) if self.output_storage(layer, True) == "view" and same else ()
+
+    # -- receptive field (analysis/rf.py; the map forms are in ops/rfmap.py) ------------------
+    def rf(self, layer: Layer) -> list[Read]:
+        """Which input positions each output position reads: one `(input index, maps)` per read,
+        `maps` holding one AxisMap per output spatial axis, or GLOBAL (every position).
+        Default: element-wise (each input at the unit's own position, size-1 axes broadcast);
+        an op that changes a spatial size must override this."""
+        from cnncalc.ops.rfmap import elementwise
+
+        return elementwise(layer.in_shapes, layer.out_shape)
+
+    # -- NumPy forward (backend/run.py runs it; the kernels are in backend/kernels.py) -------
+    def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
+                overwrite: int | None = None) -> ndarray:
+        """The output for a batch: `inputs` are (N, *shape) arrays in the layer's input order,
+        `weights` maps the names of `tensors(layer)` to arrays. `overwrite` is the index of an
+        input nobody needs afterwards (this layer is the last reader of its buffer): an op whose
+        storage is "inplace" writes its result there, as the memory analysis assumes; other
+        ops ignore it. Import NumPy inside: `cnncalc summary` must never load it."""
+        raise NotImplementedError(f"op '{self.name}' has no NumPy forward")
+
+    def workspace(self, layer: Layer) -> int:
+        """Values per sample the NumPy forward allocates besides its inputs and output (im2col
+        columns, padded copies, temporaries), to size a verify run before it starts.
+        Default: two output-sized temporaries."""
+        return 2 * prod(layer.out_shape)
+
+    def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
+        """Dependency probe for the measured receptive field (backend/rf_probe.py), independent
+        of `rf`: each input is a 0/1 mask (N, 1, *spatial) of marked input positions, channels
+        collapsed (a tensor's receptive field is the union over its channels). Returns a
+        non-negative (N, 1, *output spatial) array, positive exactly where an output position
+        depends on a marked one. Default: element-wise, as `rf`'s default."""
+        from cnncalc.backend.masks import elementwise
+
+        return elementwise(layer, inputs)
 
 
 def fmt_shape(shape: Sequence[int]) -> str:

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from cnncalc.ops.base import (Arg, Bool, Groups, Int, Op, OpError, Padding, PerAxis, Saved, Shape,
                               Tensor, fmt_int, per_axis, per_value, saved_input, spatial_rank)
+from cnncalc.ops import rfmap
 from cnncalc.ops.registry import register
 from cnncalc.ops.window import AxisWindow, check_out_sizes, resolve_pads, window_attrs
 
 if TYPE_CHECKING:
     from cnncalc.graph import Layer
+    from cnncalc.ops.rfmap import Read
 
 
 @dataclass(frozen=True)
@@ -122,10 +124,16 @@ class Conv(_ConvCost, Op):
         a: ConvAttrs = layer.attrs
         return _param_formula(a.kernel, a.in_channels // a.groups, a.out_channels, layer.args["bias"])
 
+    macs_rule = "output values x input channels/groups x kernel volume"
+
     def _mac_terms(self, layer: Layer) -> tuple[list[int], int, list[int]]:
         # Every output value is one dot product over its group's input channels x the kernel.
         a: ConvAttrs = layer.attrs
         return list(layer.out_shape), a.in_channels // a.groups, list(a.kernel)
+
+    def rf(self, layer: Layer) -> list[Read]:
+        # Groups and depthwise only split channels: every axis reads the same window.
+        return [(0, tuple(rfmap.window(w) for w in layer.attrs.windows))]
 
 
 @register
@@ -192,11 +200,17 @@ class Deconv(_ConvCost, Op):
         a: ConvAttrs = layer.attrs
         return _param_formula(a.kernel, a.in_channels // a.groups, a.out_channels, layer.args["bias"])
 
+    macs_rule = "input values x output channels/groups x kernel volume"
+
     def _mac_terms(self, layer: Layer) -> tuple[list[int], int, list[int]]:
         # Every input value is scattered into its group's output channels x the kernel (the
         # taps cropped by `padding` are still computed, as PyTorch and torchvision count them).
         a: ConvAttrs = layer.attrs
         return list(layer.in_shapes[0]), a.out_channels // a.groups, list(a.kernel)
+
+    def rf(self, layer: Layer) -> list[Read]:
+        # output_padding only appends output units; their taps follow the same pattern.
+        return [(0, tuple(rfmap.transposed(w) for w in layer.attrs.windows))]
 
 
 def deconv_size(w: AxisWindow, output_padding: int) -> int:

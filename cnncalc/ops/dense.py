@@ -45,6 +45,7 @@ class Dense(Op):
         return f"{inputs}*{units} = {fmt_int(inputs * units)} (no bias)"
 
     flops_rule = "2 x MACs, + 1 add per unit with bias"
+    macs_rule = "inputs x units"
     saves_rule = "input (for the weight gradient)"
 
     def macs(self, layer: Layer) -> int:

@@ -6,10 +6,12 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from cnncalc.ops.activation import normalise_axis
 from cnncalc.ops.base import Arg, Axis, Op, OpError, Saved, Shape, fmt_shape, per_value, saved_input
+from cnncalc.ops import rfmap
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:
     from cnncalc.graph import Layer
+    from cnncalc.ops.rfmap import Read
 
 
 def broadcast(shapes: Sequence[Shape]) -> Shape:
@@ -50,6 +52,10 @@ class Add(_Elementwise):
     flops_rule = "inputs - 1 adds per output value"
     storage = "inplace"  # torchvision's `out += identity`
 
+    def gradient_views(self, layer: Layer) -> tuple[int, ...]:
+        # The sum's gradient is every input's; a broadcast input gets a reduced copy instead.
+        return tuple(i for i, shape in enumerate(layer.in_shapes) if shape == layer.out_shape)
+
 
 @register
 class Multiply(_Elementwise):
@@ -85,7 +91,23 @@ class Concat(Op):
         out[axis] = sum(s[axis] for s in inputs)
         return tuple(out), axis
 
+    def gradient_views(self, layer: Layer) -> tuple[int, ...]:
+        return tuple(range(len(layer.inputs)))  # each input's gradient is a slice of the output's
+
     def shape_formula(self, layer: Layer) -> list[str]:
         axis = layer.attrs
         parts = " + ".join(str(s[axis]) for s in layer.in_shapes)
         return [f"axis {axis}: {parts} = {layer.out_shape[axis]}; other axes unchanged"]
+
+    def rf(self, layer: Layer) -> list[Read]:
+        # Along a spatial concat axis each input fills its own range of output units.
+        axis: int = layer.attrs
+        if axis == 0:
+            return super().rf(layer)
+        total, offset, reads = layer.out_shape[axis], 0, []
+        for index, shape in enumerate(layer.in_shapes):
+            maps = tuple(rfmap.piece(offset, shape[axis], total) if a == axis else rfmap.IDENTITY
+                         for a in range(1, len(shape)))
+            reads.append((index, maps))
+            offset += shape[axis]
+        return reads

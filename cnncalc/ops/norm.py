@@ -6,10 +6,12 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from cnncalc.ops.base import (Arg, Choice, Float, Int, Op, OpError, Saved, Shape, Tensor, fmt_int,
                               per_value, saved_input)
+from cnncalc.ops import rfmap
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:
     from cnncalc.graph import Layer
+    from cnncalc.ops.rfmap import Read
 
 _EPS = Arg("eps", Float(0, above=True), 1e-5, "added to the variance")
 
@@ -97,6 +99,11 @@ class LayerNorm(_Normalise, Op):
         # over: channels normalises the channel vector at every position.
         return 1 if layer.args["over"] == "all" else prod(layer.in_shapes[0][1:])
 
+    def rf(self, layer: Layer) -> list[Read]:
+        # over: all -> each value also depends on every position through the statistics.
+        local = super().rf(layer)
+        return local + [(0, rfmap.GLOBAL)] if layer.args["over"] == "all" else local
+
 
 @register
 class GroupNorm(_Normalise, Op):
@@ -122,6 +129,10 @@ class GroupNorm(_Normalise, Op):
 
     def _groups(self, layer: Layer) -> int:
         return int(layer.args["groups"])
+
+    def rf(self, layer: Layer) -> list[Read]:
+        # The value at a position, and the group's statistics over every position.
+        return super().rf(layer) + [(0, rfmap.GLOBAL)]
 
 
 @register

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from cnncalc.ops.base import (AdaptiveOutput, Arg, Bool, Op, OpError, Padding, PerAxis, Saved, Shape,
                               fmt_int, fmt_shape, per_axis, per_value, saved_input, spatial_rank)
+from cnncalc.ops import rfmap
 from cnncalc.ops.registry import register
 from cnncalc.ops.window import AxisWindow, check_out_sizes, window_attrs
 
 if TYPE_CHECKING:
     from cnncalc.graph import Layer
+    from cnncalc.ops.rfmap import Read
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,10 @@ class _WindowPool(Op):
         windows = layer.attrs.windows
         return [f"channels: unchanged = {layer.out_shape[0]}",
                 *(f"spatial axis {i}: {w.formula()}" for i, w in enumerate(windows, start=1))]
+
+    def rf(self, layer: Layer) -> list[Read]:
+        # ceil_mode adds a last window but changes no window's position.
+        return [(0, tuple(rfmap.window(w) for w in layer.attrs.windows))]
 
 
 _POOL_ARGS = (
@@ -94,6 +100,9 @@ class _GlobalPool(Op):
     def shape_formula(self, layer: Layer) -> list[str]:
         return [f"every spatial axis becomes 1: {fmt_shape(layer.in_shapes[0])} -> "
                 f"{fmt_shape(layer.out_shape)}"]
+
+    def rf(self, layer: Layer) -> list[Read]:
+        return [(0, rfmap.GLOBAL)]
 
 
 @register
@@ -152,6 +161,14 @@ class _AdaptivePool(Op):
         a: AdaptiveAttrs = layer.attrs
         return [f"spatial axis {i}: {n} -> {o} (bin i covers [floor(i*{n}/{o}), ceil((i+1)*{n}/{o})))"
                 for i, (n, o) in enumerate(zip(a.in_sizes, a.out_sizes), start=1)]
+
+    def rf(self, layer: Layer) -> list[Read]:
+        # Output 1 everywhere is global pooling; otherwise the bins are an exact periodic map
+        # (identity when the sizes agree, as torchvision's 7x7 pool after VGG's 7x7 features).
+        a: AdaptiveAttrs = layer.attrs
+        if all(o == 1 for o in a.out_sizes):
+            return [(0, rfmap.GLOBAL)]
+        return [(0, tuple(rfmap.bins(n, o) for n, o in zip(a.in_sizes, a.out_sizes)))]
 
 
 @register

@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING, Any, Sequence
 from cnncalc.ops.activation import normalise_axis
 from cnncalc.ops.base import (Arg, Axis, Int, Op, OpError, OptionalInt, Padding, Shape, fmt_shape,
                               spatial_rank)
+from cnncalc.ops import rfmap
 from cnncalc.ops.registry import register
 from cnncalc.ops.window import resolve_pads
 
 if TYPE_CHECKING:
     from cnncalc.graph import Layer
+    from cnncalc.ops.rfmap import Read
 
 
 @register
@@ -47,6 +49,10 @@ class Pad(Op):
     def shape_formula(self, layer: Layer) -> list[str]:
         return [f"spatial axis {i}: {n} + {b} + {a} = {n + b + a}"
                 for i, (n, (b, a)) in enumerate(zip(layer.in_shapes[0][1:], layer.attrs), start=1)]
+
+    def rf(self, layer: Layer) -> list[Read]:
+        # Output unit o is input unit o - before: the same region, shifted.
+        return [(0, tuple(rfmap.shift(-before) for before, _ in layer.attrs))]
 
 
 @register
@@ -99,3 +105,11 @@ class Slice(Op):
     def shape_formula(self, layer: Layer) -> list[str]:
         a: SliceAttrs = layer.attrs
         return [f"axis {a.axis}: [{a.start}:{a.stop}] -> {a.stop - a.start}; other axes unchanged"]
+
+    def rf(self, layer: Layer) -> list[Read]:
+        # A spatial crop: output unit o is input unit o + start along the sliced axis.
+        a: SliceAttrs = layer.attrs
+        if a.axis == 0:
+            return super().rf(layer)
+        return [(0, tuple(rfmap.shift(a.start) if axis == a.axis else rfmap.IDENTITY
+                          for axis in range(1, len(layer.out_shape))))]

@@ -1,14 +1,17 @@
 """Upsampling by a scale factor (PyTorch `interpolate` with scale_factor)."""
 from __future__ import annotations
 
+from fractions import Fraction
 from math import floor, prod
 from typing import TYPE_CHECKING, Any, Sequence
 
 from cnncalc.ops.base import Arg, Bool, Choice, Op, OpError, Scale, Shape, per_value, spatial_rank
+from cnncalc.ops import rfmap
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:
     from cnncalc.graph import Layer
+    from cnncalc.ops.rfmap import Read
 
 
 @register
@@ -50,3 +53,14 @@ class Upsample(Op):
         return [f"spatial axis {i}: floor({n} * {s}) = {o}"
                 for i, (n, s, o) in enumerate(zip(layer.in_shapes[0][1:], layer.attrs,
                                                   layer.out_shape[1:]), start=1)]
+
+    def rf(self, layer: Layer) -> list[Read]:
+        # Exact rational scales (1.5 -> 3/2), so the fractional effective stride is exact too.
+        maps = []
+        for n_in, scale, n_out in zip(layer.in_shapes[0][1:], layer.attrs, layer.out_shape[1:]):
+            exact = Fraction(str(scale))
+            if layer.args["mode"] == "nearest":
+                maps.append(rfmap.nearest(exact))
+            else:
+                maps.append(rfmap.linear(None if layer.args["align_corners"] else exact, n_in, n_out))
+        return [(0, tuple(maps))]

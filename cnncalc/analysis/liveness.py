@@ -1,0 +1,173 @@
+"""Buffers and lifetimes: which tensors share storage, and when each storage is alive.
+
+The model is PyTorch eager execution, layer by layer in topological order:
+
+* every tensor lives in a storage; a "view" op (flatten, slice) adds a tensor to its input's
+  storage, an "inplace" op (ReLU, add) may too, when it is the last reader of that storage,
+  nothing else needs the old values (in training: no layer saves them for backward, and the
+  op itself keeps only its output) and the storage holds neither the network input nor an
+  output (the caller holds those for the whole step);
+* a storage is allocated when its first tensor is computed and freed after the last reader
+  of any of its tensors has run — or, in training, after the backward step of the earliest
+  layer that saved one of its tensors.
+
+Steps: forward of layer i is step i; in training, backward of layer i is step 2n-1-i. A
+storage is live on every step from `start` to `end` inclusive, so while a layer runs its
+inputs and its output are both counted.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from cnncalc.spec.refs import INPUT
+
+if TYPE_CHECKING:
+    from cnncalc.graph import Graph, Layer
+    from cnncalc.ops.base import Saved
+
+
+@dataclass
+class Storage:
+    """One buffer: its size, the tensors in it, and the steps it is live on."""
+
+    size: int
+    tensors: list[str]
+    start: int
+    end: int
+    kind: str = "activation"  # "activation", "extra" (saved by an op) or "gradient"
+    saved: bool = False  # holds a tensor some layer saves for backward
+
+
+@dataclass
+class Plan:
+    """Where every tensor is stored, and how each layer's output was placed."""
+
+    steps: int
+    storages: list[Storage] = field(default_factory=list)
+    home: dict[str, int] = field(default_factory=dict)  # tensor -> storage index
+    placed: dict[str, str] = field(default_factory=dict)  # layer -> "new" / "view of x" / "in place on x"
+
+    def live(self, step: int) -> list[Storage]:
+        return [s for s in self.storages if s.start <= step <= s.end]
+
+    def profile(self) -> list[int]:
+        """Live bytes at every step (an event sweep: + at start, - after end)."""
+        delta = [0] * (self.steps + 1)
+        for s in self.storages:
+            delta[s.start] += s.size
+            delta[s.end + 1] -= s.size
+        out, total = [], 0
+        for step in range(self.steps):
+            total += delta[step]
+            out.append(total)
+        return out
+
+
+def last_readers(graph: Graph) -> dict[str, int]:
+    """Tensor -> index of the last layer reading it (-1 if none)."""
+    last = {INPUT: -1}
+    for layer in graph.layers:
+        last.setdefault(layer.name, -1)
+        for source in layer.inputs:
+            last[source] = layer.index
+    return last
+
+
+def place(graph: Graph, nbytes: dict[str, int], training: bool, inplace: bool,
+          saved: dict[str, list[Saved]], keep_until: int) -> Plan:
+    """Decide every tensor's storage and the forward part of each storage's lifetime.
+
+    `saved` maps each layer recorded for backward to what it keeps (empty at inference);
+    pinned storages (input, outputs) live until `keep_until`.
+    """
+    n = len(graph.layers)
+    plan = Plan(2 * n if training else n)
+    readers = last_readers(graph)
+    pinned = {INPUT, *graph.outputs}
+    kept = {_saved_tensor(layer, s) for layer in graph.layers for s in saved.get(layer.name, [])
+            if s.kind != "extra"}
+
+    def add(tensor: str, index: int) -> None:
+        plan.home[tensor] = index
+        plan.storages[index].tensors.append(tensor)
+
+    plan.storages.append(Storage(nbytes[INPUT], [], 0, 0))
+    add(INPUT, 0)
+    for layer in graph.layers:
+        mode = layer.op.output_storage(layer, training)
+        target = None
+        if mode == "view":
+            target = plan.home[layer.inputs[0]]
+            plan.placed[layer.name] = f"view of {layer.inputs[0]}"
+        elif mode == "inplace" and inplace:
+            keeps_input = any(s.kind == "input" for s in saved.get(layer.name, []))
+            for source, shape in zip(layer.inputs, layer.in_shapes):
+                home = plan.home[source]
+                tensors = plan.storages[home].tensors
+                if (shape == layer.out_shape and not keeps_input
+                        and max(readers[t] for t in tensors) == layer.index
+                        and not pinned.intersection(tensors) and not kept.intersection(tensors)):
+                    target = home
+                    plan.placed[layer.name] = f"in place on {source}"
+                    break
+        if target is None:
+            plan.storages.append(Storage(nbytes[layer.name], [], layer.index, layer.index))
+            target = len(plan.storages) - 1
+            plan.placed[layer.name] = "new"
+        add(layer.name, target)
+    for storage in plan.storages:
+        storage.end = max(storage.start, *(readers[t] for t in storage.tensors))
+        if pinned.intersection(storage.tensors):
+            storage.end = keep_until
+        storage.saved = bool(kept.intersection(storage.tensors))
+    return plan
+
+
+def _saved_tensor(layer: Layer, saved: Saved) -> str:
+    return layer.inputs[saved.index] if saved.kind == "input" else layer.name
+
+
+def add_backward(graph: Graph, plan: Plan, nbytes: dict[str, int], extra_bytes: dict[str, list[int]],
+                 saved: dict[str, list[Saved]], requires_grad: dict[str, bool]) -> None:
+    """Extend `plan` with the backward pass: saved tensors live until their saver's backward
+    step, extras likewise, and each gradient lives from its first contribution to the backward
+    step of the layer that produced its tensor."""
+    n = len(graph.layers)
+
+    def back(layer: Layer) -> int:
+        return 2 * n - 1 - layer.index
+
+    for layer in graph.layers:
+        for s in saved.get(layer.name, []):
+            if s.kind != "extra":
+                storage = plan.storages[plan.home[_saved_tensor(layer, s)]]
+                storage.end = max(storage.end, back(layer))
+        for size in extra_bytes.get(layer.name, []):
+            plan.storages.append(Storage(size, [layer.name], layer.index, back(layer), "extra", True))
+    # Gradients, walking backward. A gradient is allocated when its first contribution arrives
+    # (the loss' gradient of an output arrives at step n, before any layer's backward) and is
+    # consumed by the backward step of the layer that produced its tensor. An input that the op
+    # hands its gradient on to without a copy (Op.gradient_views: add, concat, flatten) shares
+    # the buffer when it has no other reader (otherwise contributions are summed in a buffer).
+    grad_of: dict[str, Storage] = {}
+    readers = last_readers(graph)
+    for layer in reversed(graph.layers):
+        if not requires_grad[layer.name]:
+            continue
+        starts = [n] if layer.name in graph.outputs else []
+        if readers[layer.name] >= 0:
+            starts.append(back(graph.layers[readers[layer.name]]))
+        if not starts:
+            continue  # a dead end: no gradient flows back into it
+        grad = grad_of.get(layer.name)
+        if grad is None:
+            grad = Storage(nbytes[layer.name], [layer.name], min(starts), back(layer), "gradient")
+            plan.storages.append(grad)
+        grad.end = max(grad.end, back(layer))
+        for index in layer.op.gradient_views(layer):
+            source = layer.inputs[index]
+            if (requires_grad[source] and len(graph.consumers[source]) == 1
+                    and source not in graph.outputs and source not in grad_of):
+                grad.tensors.append(source)
+                grad_of[source] = grad

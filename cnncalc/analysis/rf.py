@@ -1,0 +1,256 @@
+"""Receptive fields of every layer, exact for any layer graph: `analyze_rf(graph) -> RFResult`.
+
+Per layer and per spatial axis (independently, so non-square kernels, strides and paddings
+are exact) `AxisRF` gives:
+- `size` r: how many input positions one output unit depends on (the extent of the union of
+  all paths' regions; equal to the largest path's r when the paths are aligned);
+- `stride` S: input positions between neighbouring units (a Fraction after upsampling);
+- `padding` P: unit i sees input `[-P + i*S, -P + i*S + r - 1]` (negative positions and
+  positions >= the input size are padding);
+- `start`: the input coordinate of the centre of unit 0 (= -P + (r-1)/2 when uniform);
+- `size_min`: the smallest r over the paths from the input (the identity shortcuts of a
+  ResNet give small ones);
+- `uniform`: False when units differ by phase (after upsampling or a transposed conv):
+  r is then the largest over the phases and P, start are those of unit 0;
+- `aligned`: False when paths reach the layer with different strides or centres.
+Numbers are ints, or Fractions where a stride is fractional.
+
+`LayerRF.is_global` is True when a unit depends on every input position: global pooling,
+flatten, statistics over the whole tensor, or any layer after one of those, including a layer
+gated by a global branch (squeeze-excite). Its `size`, `stride`... are then None, and
+`local` still holds the per-axis numbers with the global inputs taken as constants (None
+when nothing local is left, as after gap -> dense). `LayerRF.region(unit)` is the input
+interval per axis seen by one unit. `RFResult.warnings` are Problems (level "warning") at the
+layer's location: misaligned merges (`rf-misaligned`, details in `LayerRF.misaligned`),
+layers whose narrowest path already exceeds the input (`rf-unproductive`) and layers whose
+units see mostly padding (`rf-padding`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import TYPE_CHECKING, Optional
+
+from cnncalc.analysis.rfgeom import AxisState, Num, apply_state, extent, merge, start_state
+from cnncalc.ops.rfmap import GLOBAL, IDENTITY
+from cnncalc.problems import Problem
+
+if TYPE_CHECKING:
+    from cnncalc.graph import Graph, Layer
+    from cnncalc.ops.base import Shape
+
+Region = Optional[tuple[Num, Num]]
+
+
+@dataclass(frozen=True)
+class AxisRF:
+    size: Num
+    stride: Num
+    padding: Num
+    start: Num
+    size_min: Num
+    uniform: bool = True
+    aligned: bool = True
+
+
+@dataclass(frozen=True)
+class Misalignment:
+    """Inputs of a merge whose units are not centred alike along one axis."""
+
+    axis: int  # spatial axis, from 1
+    inputs: tuple[tuple[str, Num, Optional[Num]], ...]  # (input, stride, centre of unit 0)
+    offset: Num  # the largest distance between the inputs' centres over the layer's units
+
+
+@dataclass(frozen=True)
+class TensorRF:
+    axes: Optional[tuple[AxisState, ...]]  # the local part; None when every path is global
+    is_global: bool
+
+
+@dataclass
+class LayerRF:
+    name: str
+    op: str
+    shape: Shape
+    is_global: bool
+    local: Optional[tuple[AxisRF, ...]]
+    state: TensorRF = field(repr=False)
+    misaligned: tuple[Misalignment, ...] = ()
+
+    def _pick(self, key: str) -> Optional[tuple[Num, ...]]:
+        if self.is_global or self.local is None:
+            return None
+        return tuple(getattr(axis, key) for axis in self.local)
+
+    size = property(lambda self: self._pick("size"))
+    stride = property(lambda self: self._pick("stride"))
+    padding = property(lambda self: self._pick("padding"))
+    start = property(lambda self: self._pick("start"))
+    size_min = property(lambda self: self._pick("size_min"))
+
+    @property
+    def aligned(self) -> bool:
+        return self.local is None or all(axis.aligned for axis in self.local)
+
+    @property
+    def uniform(self) -> bool:
+        return self.local is None or all(axis.uniform for axis in self.local)
+
+    def region(self, unit: tuple[int, ...]) -> Optional[tuple[Region, ...]]:
+        """The input interval (inclusive, unclipped) each axis of output `unit` sees through
+        its local paths; None when nothing local is left."""
+        if self.state.axes is None:
+            return None
+        return tuple(unit_region(state, j) for state, j in zip(self.state.axes, unit))
+
+
+@dataclass
+class RFResult:
+    input_shape: Shape
+    layers: dict[str, LayerRF]
+    warnings: list[Problem]
+
+    def __getitem__(self, name: str) -> LayerRF:
+        return self.layers[name]
+
+    def last_local(self) -> Optional[LayerRF]:
+        """The last layer (in graph order) that is not global: what `checks: rf: {min}` reads."""
+        return next((rf for rf in reversed(list(self.layers.values())) if not rf.is_global), None)
+
+
+def analyze_rf(graph: Graph) -> RFResult:
+    from cnncalc.analysis.rfwarn import find_warnings
+
+    spatial = graph.input_shape[1:]
+    states: dict[str, TensorRF] = {"input": TensorRF(tuple(start_state() for _ in spatial), False)}
+    layers: dict[str, LayerRF] = {}
+    for layer in graph.layers:
+        state, parts = _propagate(layer, states)
+        states[layer.name] = state
+        misaligned = _misalignments(layer, parts) if len(parts) > 1 else ()
+        local = None if state.axes is None else tuple(
+            summarize(axis, n) for axis, n in zip(state.axes, layer.out_shape[1:]))
+        layers[layer.name] = LayerRF(layer.name, layer.op_name, layer.out_shape, state.is_global,
+                                     local, state, misaligned)
+    result = RFResult(graph.input_shape, layers, [])
+    result.warnings = find_warnings(graph, result)
+    return result
+
+
+def _propagate(layer: Layer, states: dict[str, TensorRF]
+               ) -> tuple[TensorRF, list[tuple[str, tuple[AxisState, ...]]]]:
+    """The layer's state and the local part each read contributes (for the alignment check)."""
+    is_global = False
+    parts: list[tuple[str, tuple[AxisState, ...]]] = []
+    for index, maps in layer.op.rf(layer):
+        source = layer.inputs[index]
+        seen = states[source]
+        is_global = is_global or seen.is_global or maps == GLOBAL
+        if maps == GLOBAL or seen.axes is None:
+            continue  # a global input is a constant for the local part (a gate)
+        axes = tuple(axis if m is IDENTITY else apply_state(axis, m)
+                     for axis, m in zip(seen.axes, maps))
+        parts.append((source, axes))
+    if not parts:
+        return TensorRF(None, is_global), parts
+    if len(parts) == 1:
+        return TensorRF(parts[0][1], is_global), parts
+    rank = len(parts[0][1])
+    merged = tuple(merge(term for _, axes in parts for term in axes[a]) for a in range(rank))
+    return TensorRF(merged, is_global), parts
+
+
+def unit_region(state: AxisState, j: int) -> Region:
+    """The union over strides of what unit j sees (inclusive ends), or None if nothing."""
+    lo: Num | None = None
+    hi: Num | None = None
+    for term in state:
+        iv = term.hull[j % term.period]
+        if iv is not None:
+            a, b = iv[0] + j * term.stride, iv[1] + j * term.stride
+            lo = a if lo is None or a < lo else lo
+            hi = b if hi is None or b > hi else hi
+    return None if lo is None or hi is None else (_exact(lo), _exact(hi))
+
+
+def _exact(value: Num) -> Num:
+    return value.numerator if isinstance(value, Fraction) and value.denominator == 1 else value
+
+
+def probe_units(state: AxisState, n: int) -> list[int]:
+    """Units where the region's size can peak: within each residue class modulo the common
+    period the size is convex in j (max of lines minus min of lines), so its ends suffice."""
+    period = 1
+    for term in state:
+        period = period * term.period // _gcd(period, term.period)
+    if len(state) == 1:
+        return list(range(min(period, n)))
+    return sorted(set(range(min(period, n))) | set(range(max(n - period, 0), n)))
+
+
+def _gcd(a: int, b: int) -> int:
+    from math import gcd
+
+    return gcd(a, b)
+
+
+def summarize(state: AxisState, n: int) -> AxisRF:
+    """The reported numbers of one axis with n units."""
+    sizes = [(j, r) for j in probe_units(state, n) if (r := unit_region(state, j)) is not None]
+    main = max(state, key=lambda t: extent(t.hull))
+    if not sizes:
+        return AxisRF(0, main.stride, 0, 0, 0, False, False)
+    size = max(r[1] - r[0] + 1 for _, r in sizes)
+    j, (lo, hi) = sizes[0]
+    shift = j * main.stride  # unit 0 may read nothing: extrapolate from the first that does
+    size_min = min(extent(p) for term in state for p in term.paths)
+    uniform = len(state) == 1 and main.period == 1
+    aligned = len(state) == 1 and main.aligned
+    return AxisRF(size, main.stride, _exact(shift - lo), _exact(Fraction(lo + hi, 2) - shift),
+                  size_min, uniform, aligned)
+
+
+def _misalignments(layer: Layer, parts: list[tuple[str, tuple[AxisState, ...]]]
+                   ) -> tuple[Misalignment, ...]:
+    """Axes along which the merged inputs disagree in stride or centre. An input that is
+    misaligned already was reported where that happened; only new disagreement counts."""
+    found = []
+    for a, n in enumerate(layer.out_shape[1:]):
+        states = [axes[a] for _, axes in parts]
+        refs = [_reference(state) for state in states]
+        if all(_agree(refs[0], ref) for ref in refs[1:]):
+            continue
+        probe = sorted({j for state in states for j in probe_units(state, n)})
+        offset: Num = 0
+        for j in probe:
+            centres = [_centre(unit_region(state, j)) for state in states]
+            known = [c for c in centres if c is not None]
+            if known:
+                offset = max(offset, max(known) - min(known))
+        inputs = tuple((name, max(state, key=lambda t: extent(t.hull)).stride,
+                        _centre(unit_region(state, 0))) for (name, _), state in zip(parts, states))
+        found.append(Misalignment(a + 1, inputs, _exact(offset)))
+    return tuple(found)
+
+
+def _centre(region: Region) -> Optional[Num]:
+    return None if region is None else _exact(Fraction(region[0] + region[1], 2))
+
+
+def _reference(state: AxisState) -> tuple[tuple[Num, tuple[Optional[Num], ...]], ...]:
+    """Per stride, the centres of the hull's phases: what every path shares when aligned."""
+    return tuple((term.stride, tuple(_centre(iv) for iv in term.hull)) for term in state)
+
+
+def _agree(a: tuple[tuple[Num, tuple[Optional[Num], ...]], ...],
+           b: tuple[tuple[Num, tuple[Optional[Num], ...]], ...]) -> bool:
+    if [s for s, _ in a] != [s for s, _ in b]:
+        return False
+    for (_, ca), (_, cb) in zip(a, b):
+        period = len(ca) * len(cb) // _gcd(len(ca), len(cb))
+        for i in range(period):
+            x, y = ca[i % len(ca)], cb[i % len(cb)]
+            if x is not None and y is not None and x != y:
+                return False
+    return True

@@ -1,0 +1,194 @@
+"""Receptive-field geometry along one spatial axis: exact, periodic, path-aware.
+
+A tensor's units along an axis see input intervals. With effective stride S and a pattern of
+m phases, unit j sees `[lo + j*S, hi + j*S]` where `(lo, hi) = pattern[j % m]` (None: the
+unit reads nothing of the input, e.g. a phase a transposed conv never writes). Ordinary
+layers keep m = 1; upsampling and transposed convs give m > 1 (units differ by phase).
+Offsets are exact: ints, or Fractions once a stride is fractional.
+
+A `Term` gathers every path from the input that reaches the tensor with the same stride:
+`hull` is the union of their regions (what a unit really depends on), `paths` the distinct
+per-path patterns kept to report the narrowest path and to check that all paths are centred
+alike. Paths that differ only by a uniform shift of their ends stay that way under every
+map, so within such a class only the narrowest and the two extreme centres matter (which
+keeps residual networks, with exponentially many paths, at a few patterns per tensor).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from math import gcd
+from typing import TYPE_CHECKING, Iterable, Optional, Union
+
+if TYPE_CHECKING:
+    from cnncalc.ops.rfmap import AxisMap
+
+Num = Union[int, Fraction]
+Interval = Optional[tuple[Num, Num]]
+Pattern = tuple[Interval, ...]
+MAX_CLASSES = 64  # distinct path shapes tracked per tensor; far above any real network's
+
+
+def exact(value: Num) -> Num:
+    """A Fraction that is a whole number becomes an int (ints keep the common case fast)."""
+    if isinstance(value, Fraction) and value.denominator == 1:
+        return value.numerator
+    return value
+
+
+def shrink(pattern: Pattern) -> Pattern:
+    """The same pattern with its shortest period."""
+    m = len(pattern)
+    for d in range(1, m):
+        if m % d == 0 and all(pattern[i] == pattern[i % d] for i in range(d, m)):
+            return pattern[:d]
+    return pattern
+
+
+def expand(pattern: Pattern, period: int) -> Pattern:
+    return tuple(pattern[i % len(pattern)] for i in range(period))
+
+
+def lcm(a: int, b: int) -> int:
+    return a * b // gcd(a, b)
+
+
+def extent(pattern: Pattern) -> Num:
+    """The largest region of any phase (ends inclusive)."""
+    return max((iv[1] - iv[0] + 1 for iv in pattern if iv is not None), default=0)
+
+
+def centres(pattern: Pattern, period: int) -> tuple[Num | None, ...]:
+    return tuple(None if iv is None else exact(Fraction(iv[0] + iv[1], 2))
+                 for iv in expand(pattern, period))
+
+
+def apply(stride: Num, pattern: Pattern, amap: AxisMap) -> tuple[Num, Pattern]:
+    """The output's stride and pattern when each output unit reads the input units amap.taps."""
+    if amap.period_out == 1:
+        new_stride: Num = stride * amap.period_in
+        if len(pattern) == 1:  # the common case: one phase in, one phase out
+            iv, taps = pattern[0], amap.phases[0]
+            if iv is None or not taps:
+                return exact(new_stride), (None,)
+            if isinstance(stride, int):
+                return new_stride, ((iv[0] + taps[0] * stride, iv[1] + taps[-1] * stride),)
+            return exact(new_stride), ((exact(iv[0] + taps[0] * stride),
+                                        exact(iv[1] + taps[-1] * stride)),)
+        new_stride = exact(new_stride)
+    else:
+        new_stride = exact(Fraction(stride) * amap.period_in / amap.period_out)
+    m = len(pattern)
+    period = amap.period_out * m // gcd(m, amap.period_in)
+    out: list[Interval] = []
+    for phase in range(period):
+        lo: Num | None = None
+        hi: Num | None = None
+        for i in amap.taps(phase):
+            iv = pattern[i % m]
+            if iv is not None:
+                a, b = iv[0] + i * stride, iv[1] + i * stride
+                lo = a if lo is None or a < lo else lo
+                hi = b if hi is None or b > hi else hi
+        if lo is None or hi is None:
+            out.append(None)
+        else:
+            offset = phase * new_stride
+            out.append((exact(lo - offset), exact(hi - offset)))
+    return new_stride, shrink(tuple(out))
+
+
+def union(a: Pattern, b: Pattern) -> Pattern:
+    period = lcm(len(a), len(b))
+    out: list[Interval] = []
+    for x, y in zip(expand(a, period), expand(b, period)):
+        if x is None or y is None:
+            out.append(x if y is None else y)
+        else:
+            out.append((min(x[0], y[0]), max(x[1], y[1])))
+    return shrink(tuple(out))
+
+
+@dataclass(frozen=True)
+class Term:
+    stride: Num
+    hull: Pattern
+    paths: tuple[Pattern, ...]
+
+    def apply(self, amap: AxisMap) -> Term:
+        stride, hull = apply(self.stride, self.hull, amap)
+        if len(self.paths) == 1 and self.paths[0] == self.hull:
+            return Term(stride, hull, (hull,))
+        return Term(stride, hull, prune(apply(self.stride, p, amap)[1] for p in self.paths))
+
+    @property
+    def period(self) -> int:
+        return len(self.hull)
+
+    @property
+    def aligned(self) -> bool:
+        """Every path centred on the same input position, phase by phase."""
+        if len(self.paths) == 1:
+            return True
+        period = 1
+        for p in self.paths:
+            period = lcm(period, len(p))
+        first = centres(self.paths[0], period)
+        for p in self.paths[1:]:
+            other = centres(p, period)
+            if any(x is not None and y is not None and x != y for x, y in zip(first, other)):
+                return False
+        return True
+
+
+AxisState = tuple[Term, ...]  # one Term per distinct stride, sorted by stride
+
+
+def start_state() -> AxisState:
+    """The network input: unit j sees exactly input position j."""
+    return (Term(1, ((0, 0),), (((0, 0),),)),)
+
+
+def apply_state(state: AxisState, amap: AxisMap) -> AxisState:
+    return merge([term.apply(amap) for term in state])
+
+
+def merge(terms: Iterable[Term]) -> AxisState:
+    """The union of paths: terms with the same stride become one."""
+    by_stride: dict[Num, Term] = {}
+    for term in terms:
+        seen = by_stride.get(term.stride)
+        if seen is None:
+            by_stride[term.stride] = term
+        else:
+            by_stride[term.stride] = Term(term.stride, union(seen.hull, term.hull),
+                                          prune((*seen.paths, *term.paths)))
+    return tuple(by_stride[s] for s in sorted(by_stride))
+
+
+def _class_key(pattern: Pattern) -> tuple[object, ...]:
+    """Patterns that differ by one shift of all low ends and one of all high ends share a key."""
+    base = next(iv for iv in pattern if iv is not None) if any(pattern) else (0, 0)
+    return tuple(None if iv is None else (iv[0] - base[0], iv[1] - base[1]) for iv in pattern)
+
+
+def prune(paths: Iterable[Pattern]) -> tuple[Pattern, ...]:
+    """Distinct paths, keeping per shift class only the narrowest and the extreme centres."""
+    classes: dict[tuple[object, ...], list[Pattern]] = {}
+    for p in dict.fromkeys(paths):
+        classes.setdefault(_class_key(p), []).append(p)
+    kept: list[Pattern] = []
+    for members in list(classes.values())[:MAX_CLASSES]:
+        if len(members) <= 3:
+            kept.extend(members)
+            continue
+
+        def first(p: Pattern) -> tuple[Num, Num]:
+            iv = next(iv for iv in p if iv is not None) if any(p) else (0, 0)
+            return iv  # type: ignore[return-value]
+
+        narrow = min(members, key=lambda p: first(p)[1] - first(p)[0])
+        left = min(members, key=lambda p: sum(first(p)))
+        right = max(members, key=lambda p: sum(first(p)))
+        kept.extend(dict.fromkeys((narrow, left, right)))
+    return tuple(kept)
