@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Optional
 
-from cnncalc.analysis.rfgeom import AxisState, Num, apply_state, extent, merge, start_state
+from cnncalc.analysis.rfgeom import AxisState, Num, apply_state, extent, half, merge, start_state
 from cnncalc.ops.rfmap import GLOBAL, IDENTITY
 from cnncalc.problems import Problem
 
@@ -115,8 +115,10 @@ class RFResult:
         return self.layers[name]
 
     def last_local(self) -> Optional[LayerRF]:
-        """The last layer (in graph order) that is not global: what `checks: rf: {min}` reads."""
-        return next((rf for rf in reversed(list(self.layers.values())) if not rf.is_global), None)
+        """The last layer (in graph order) with spatial numbers: the feature map a designer sizes
+        the receptive field of. Usually not global (ResNet's layer4 before gap); in a gated
+        network (EfficientNet) it is global through its gates and `local` holds the numbers."""
+        return next((rf for rf in reversed(list(self.layers.values())) if rf.local), None)
 
 
 def analyze_rf(graph: Graph) -> RFResult:
@@ -125,12 +127,14 @@ def analyze_rf(graph: Graph) -> RFResult:
     spatial = graph.input_shape[1:]
     states: dict[str, TensorRF] = {"input": TensorRF(tuple(start_state() for _ in spatial), False)}
     layers: dict[str, LayerRF] = {}
+    summaries: dict[tuple[int, int], AxisRF] = {}  # element-wise layers pass a state on as is
     for layer in graph.layers:
         state, parts = _propagate(layer, states)
         states[layer.name] = state
         misaligned = _misalignments(layer, parts) if len(parts) > 1 else ()
-        local = None if state.axes is None else tuple(
-            summarize(axis, n) for axis, n in zip(state.axes, layer.out_shape[1:]))
+        local = None
+        if state.axes is not None:
+            local = tuple(_summary(summaries, axis, n) for axis, n in zip(state.axes, layer.out_shape[1:]))
         layers[layer.name] = LayerRF(layer.name, layer.op_name, layer.out_shape, state.is_global,
                                      local, state, misaligned)
     result = RFResult(graph.input_shape, layers, [])
@@ -159,6 +163,14 @@ def _propagate(layer: Layer, states: dict[str, TensorRF]
     rank = len(parts[0][1])
     merged = tuple(merge(term for _, axes in parts for term in axes[a]) for a in range(rank))
     return TensorRF(merged, is_global), parts
+
+
+def _summary(cache: dict[tuple[int, int], AxisRF], state: AxisState, n: int) -> AxisRF:
+    key = (id(state), n)  # the states stay alive in analyze_rf, so ids are not reused
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = summarize(state, n)
+    return found
 
 
 def unit_region(state: AxisState, j: int) -> Region:
@@ -197,6 +209,12 @@ def _gcd(a: int, b: int) -> int:
 
 def summarize(state: AxisState, n: int) -> AxisRF:
     """The reported numbers of one axis with n units."""
+    if len(state) == 1 and state[0].period == 1 and state[0].hull[0] is not None:
+        term = state[0]  # the common case, uniform: unit j sees [lo + j*S, hi + j*S]
+        lo, hi = term.hull[0]
+        size_min = min(extent(p) for p in term.paths)
+        return AxisRF(_exact(hi - lo + 1), term.stride, _exact(-lo), half(lo + hi),
+                      _exact(size_min), True, term.aligned)
     sizes = [(j, r) for j in probe_units(state, n) if (r := unit_region(state, j)) is not None]
     main = max(state, key=lambda t: extent(t.hull))
     if not sizes:
@@ -207,7 +225,7 @@ def summarize(state: AxisState, n: int) -> AxisRF:
     size_min = min(extent(p) for term in state for p in term.paths)
     uniform = len(state) == 1 and main.period == 1
     aligned = len(state) == 1 and main.aligned
-    return AxisRF(size, main.stride, _exact(shift - lo), _exact(Fraction(lo + hi, 2) - shift),
+    return AxisRF(size, main.stride, _exact(shift - lo), _exact(half(lo + hi) - shift),
                   size_min, uniform, aligned)
 
 
@@ -235,7 +253,7 @@ def _misalignments(layer: Layer, parts: list[tuple[str, tuple[AxisState, ...]]]
 
 
 def _centre(region: Region) -> Optional[Num]:
-    return None if region is None else _exact(Fraction(region[0] + region[1], 2))
+    return None if region is None else half(region[0] + region[1])
 
 
 def _reference(state: AxisState) -> tuple[tuple[Num, tuple[Optional[Num], ...]], ...]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 from math import gcd
 from typing import TYPE_CHECKING, Iterable, Optional, Union
 
@@ -58,9 +59,16 @@ def extent(pattern: Pattern) -> Num:
     return max((iv[1] - iv[0] + 1 for iv in pattern if iv is not None), default=0)
 
 
+def half(value: Num) -> Num:
+    """value / 2, exact, staying an int when it can (Fractions are slow to build)."""
+    if isinstance(value, int):
+        return value // 2 if value % 2 == 0 else Fraction(value, 2)
+    return exact(value / 2)
+
+
 def centres(pattern: Pattern, period: int) -> tuple[Num | None, ...]:
-    return tuple(None if iv is None else exact(Fraction(iv[0] + iv[1], 2))
-                 for iv in expand(pattern, period))
+    """Twice each phase's centre (lo + hi): compared, never shown, so no halving needed."""
+    return tuple(None if iv is None else iv[0] + iv[1] for iv in expand(pattern, period))
 
 
 def apply(stride: Num, pattern: Pattern, amap: AxisMap) -> tuple[Num, Pattern]:
@@ -125,7 +133,7 @@ class Term:
     def period(self) -> int:
         return len(self.hull)
 
-    @property
+    @cached_property
     def aligned(self) -> bool:
         """Every path centred on the same input position, phase by phase."""
         if len(self.paths) == 1:
@@ -174,8 +182,11 @@ def _class_key(pattern: Pattern) -> tuple[object, ...]:
 
 def prune(paths: Iterable[Pattern]) -> tuple[Pattern, ...]:
     """Distinct paths, keeping per shift class only the narrowest and the extreme centres."""
+    distinct = tuple(dict.fromkeys(paths))
+    if len(distinct) <= 3:
+        return distinct
     classes: dict[tuple[object, ...], list[Pattern]] = {}
-    for p in dict.fromkeys(paths):
+    for p in distinct:
         classes.setdefault(_class_key(p), []).append(p)
     kept: list[Pattern] = []
     for members in list(classes.values())[:MAX_CLASSES]:

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from cnncalc.problems import Loc, Problem
 
-# Measurements that are single integers and take max/min/equals bounds.
-SCALAR_KINDS = ("params", "macs", "flops", "memory", "rf")
+# The measurements that take max/min/equals bounds, as messages name them.
 LABELS = {"params": "params", "macs": "MACs", "flops": "FLOPs", "memory": "memory",
           "rf": "receptive field"}
 
@@ -21,7 +21,7 @@ class Bound:
     text: str
     loc: Loc
 
-    def holds(self, actual: int) -> bool:
+    def holds(self, actual: int | Fraction) -> bool:
         if self.op == "max":
             return actual <= self.value
         if self.op == "min":
@@ -33,7 +33,7 @@ class Bound:
 class Check:
     """One measurement of the network and what it must satisfy.
 
-    `kind` is one of SCALAR_KINDS (compared with `bounds`) or "shape" (compared with
+    `kind` is one of LABELS (compared with `bounds`) or "shape" (compared with
     `shape`, written in the spec's input layout). `layer` narrows the measurement to one
     layer or block; None means the whole network (for "shape": the outputs). `id` names the
     check in reports: its path in the YAML (`checks.params`) or the option that made it
@@ -74,12 +74,16 @@ class Result:
                 "col": self.loc.col}
 
 
-def miss(actual: int, limit: int) -> str:
-    """How far `actual` is from `limit`: '+4.2%' relative to the limit, or '+1,024' from zero."""
-    if limit == 0:
-        return f"{actual - limit:+,}"
-    change = 100 * (actual - limit) / limit
-    return f"{change:+.1f}%" if abs(change) >= 0.1 else f"{actual - limit:+,}"
+def miss(actual: int | Fraction, limit: int) -> str:
+    """How far `actual` is from `limit`: '+4.2%' relative to the limit, or '+1,024' when the
+    limit is zero or the difference too small for a percentage to show it."""
+    difference = actual - limit
+    change = float(100 * difference / limit) if limit else 0.0
+    if limit and abs(change) >= 0.1:
+        return f"{change:+.1f}%"
+    if isinstance(difference, int):
+        return f"{difference:+,}"
+    return f"{float(difference):+g}"  # half-unit receptive fields after upsampling
 
 
 def fmt_shape(shape: tuple[int, ...] | list[int]) -> str:

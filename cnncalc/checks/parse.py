@@ -6,7 +6,8 @@ nothing is worse than none. Layer names are checked against every name the spec 
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Collection
+from collections.abc import Callable, Collection
+from typing import Any
 
 from cnncalc.checks.model import Bound, Check
 from cnncalc.checks.units import UnitError, parse_bytes, parse_count
@@ -157,8 +158,8 @@ class _Parser:
         if (isinstance(node, list) and node
                 and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in node)):
             return tuple(node)
-        self.problems.error(at, "bad-value", f"{what} must be a shape: a list of positive "
-                            "integers in the input's layout, e.g. [1000] or [512, 7, 7]")
+        self.problems.error(at, "bad-value", f"{what} must be a list of positive integers "
+                            "in the input's layout, e.g. [1000] or [512, 7, 7]")
         return None
 
     def layers(self, node: Any, where: Loc) -> list[Check]:
@@ -179,7 +180,7 @@ class _Parser:
             for key, value in entry.items():
                 check_id = f"checks.layers.{name}.{key}"
                 if key == "shape":
-                    shape = self.shape(value, entry.value_loc(key), f"the shape of '{name}'")
+                    shape = self.shape(value, entry.value_loc(key), f"shape of '{name}'")
                     if shape is not None:
                         found.append(Check(check_id, "shape", entry.key_loc(key), shape=shape,
                                            layer=name))

@@ -69,14 +69,6 @@ def count(value: int) -> str:
     return f"{value:,}"
 
 
-def short_count(value: int) -> str:
-    """11689512 -> '11.69M' (decimal prefixes, as parameter and MAC counts are quoted)."""
-    for factor, suffix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K")):
-        if abs(value) >= factor:
-            return f"{value / factor:.2f}{suffix}"
-    return str(value)
-
-
 def short_bytes(value: int, binary: bool = False) -> str:
     """2352000000 -> '2.35 GB' (or '2.19 GiB' with binary=True)."""
     base, names = (1024, ("KiB", "MiB", "GiB", "TiB")) if binary else (1000, ("KB", "MB", "GB", "TB"))

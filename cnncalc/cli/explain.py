@@ -16,7 +16,7 @@ from cnncalc.report.jsondoc import graph_json
 @output_options
 def explain(file: str, layer_name: str, input_shape: tuple[int, ...] | None, as_json: bool,
             no_color: bool) -> None:
-    """Explain one layer: shapes and parameters with the numbers plugged in."""
+    """Explain one layer: shapes, parameters and receptive field with the numbers plugged in."""
     graph = load_or_exit(file, input_shape)
     try:
         layer = graph.layer(layer_name)
@@ -49,6 +49,10 @@ def explanation(graph, name: str) -> list[str]:  # type: ignore[no-untyped-def]
     for tensor in layer.tensors:
         kind = "trainable" if tensor.trainable else "buffer"
         lines.append(f"    {tensor.name}: {text.shape(tensor.shape)} = {text.count(tensor.size)} ({kind})")
+    from cnncalc.analysis.rf import analyze_rf
+    from cnncalc.report.rfexplain import rf_lines
+
+    lines += rf_lines(graph, analyze_rf(graph), layer)
     return lines
 
 

@@ -20,24 +20,29 @@ from cnncalc.report.table import Table
 @output_options
 def summary(file: str, input_shape: tuple[int, ...] | None, depth: int | None, as_json: bool,
             no_color: bool) -> None:
-    """Per-layer output shapes, parameters, MACs and activation sizes, with totals."""
+    """Per-layer output shapes, parameters, MACs, activation sizes and receptive fields (RF)."""
     from cnncalc.analysis.cost import analyze_cost
     from cnncalc.analysis.memory import analyze_memory
+    from cnncalc.analysis.rf import analyze_rf
+    from cnncalc.report.rf import size_cell
 
     graph = load_or_exit(file, input_shape)
     cost = analyze_cost(graph)
     mem = analyze_memory(graph, training=as_json)
+    rf = analyze_rf(graph)
     if as_json:
         from cnncalc.report.costmem import add_cost_memory
+        from cnncalc.report.rf import add_rf
 
         document = graph_json(graph)
         add_cost_memory(document, cost, mem)
+        add_rf(document, rf)
         emit_json(document)
         return
     layout = graph.spec.layout
     note = " (channels last)" if layout == "channels_last" else ""
     table = Table([("layer", "left"), ("op", "left"), ("output shape", "right"), ("params", "right"),
-                   ("MACs", "right"), ("activation", "right")])
+                   ("MACs", "right"), ("activation", "right"), ("RF", "right")])
     for row in rows(graph, depth):
         indent = "  " * row.level
         name = f"{indent}{row.name}" + (f" (x{len(row.layers)} layers)" if row.collapsed else "")
@@ -45,7 +50,8 @@ def summary(file: str, input_shape: tuple[int, ...] | None, depth: int | None, a
         table.add([name, row.kind, text.shape(row.last.out_shape, layout),
                    text.count(row.params) if row.params else "-",
                    text.count(macs) if macs else "-",
-                   text.binary_bytes(mem.layers[row.last.index].activation_bytes)])
+                   text.binary_bytes(mem.layers[row.last.index].activation_bytes),
+                   size_cell(rf[row.last.name])])
     out = console(no_color)
     out.print(f"{graph.name}  input {text.shape(graph.input_shape, layout)}{note}", markup=False)
     table.render(out, use_color(no_color))

@@ -10,6 +10,10 @@ from cnncalc.ops import rfmap
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from numpy import ndarray
+
     from cnncalc.graph import Layer
     from cnncalc.ops.rfmap import Read
 
@@ -31,6 +35,27 @@ class Elementwise(Op):
         if self.keeps == "input":
             return [saved_input(layer)]
         return [saved_output(layer)] if self.keeps == "output" else []
+
+    def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
+                overwrite: int | None = None) -> ndarray:
+        # Each activation's NumPy kernel carries the op's name (kernels.relu, kernels.gelu, ...)
+        # and takes the op's arguments by name (leaky_relu's slope).
+        from cnncalc.backend import kernels
+
+        x = inputs[0]
+        if self.storage == "view":  # identity, and dropout at inference: the input itself
+            return x
+        fn = getattr(kernels, self.name)
+        kwargs = {arg.name: layer.args[arg.name] for arg in self.arguments}
+        if overwrite != 0 or self.storage != "inplace":
+            return fn(x, **kwargs)
+        if _writes_out(fn):
+            return fn(x, out=x, **kwargs)
+        x[...] = fn(x, **kwargs)  # in place as the memory model has it; the temporary is workspace
+        return x
+
+    def workspace(self, layer: Layer) -> int:
+        return _TEMPORARIES.get(self.name, 2) * prod(layer.out_shape)
 
 
 class _Dropout(Elementwise):
@@ -120,3 +145,34 @@ class Softmax(Op):
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         return [saved_output(layer)]
+
+    def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
+                overwrite: int | None = None) -> ndarray:
+        from cnncalc.backend import kernels
+
+        return kernels.softmax(inputs[0], axis=layer.attrs + 1)  # attrs: the batchless axis
+
+    def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
+        # Along a spatial axis every value depends on the whole axis; across channels the
+        # collapsed mask is already the union.
+        import numpy as np
+
+        axis: int = layer.attrs
+        if axis == 0:
+            return inputs[0]
+        mask = inputs[0]
+        return np.broadcast_to(mask.max(axis=axis + 1, keepdims=True), mask.shape)
+
+    def workspace(self, layer: Layer) -> int:
+        return 3 * prod(layer.out_shape)
+
+
+# Output-sized temporaries of the NumPy kernels beyond the default two (gelu's erfc series).
+_TEMPORARIES = {"gelu": 12, "silu": 6, "sigmoid": 5, "hardswish": 5, "hardsigmoid": 4, "tanh": 2}
+
+
+def _writes_out(fn: Any) -> bool:
+    """Whether a kernel can write its result into a given array (`out=`)."""
+    import inspect
+
+    return "out" in inspect.signature(fn).parameters

@@ -356,6 +356,24 @@ class Op:
 
         return elementwise(layer, inputs)
 
+    def initial_weights(self, layer: Layer, rng: Any) -> dict[str, ndarray]:
+        """Random float32 values for `tensors(layer)` from the NumPy Generator `rng`. Default:
+        He (Kaiming) normal, std sqrt(2 / fan_in) with fan_in = the product of every axis but
+        the first (a conv's Cin/groups x kernel, a dense layer's inputs), which keeps ReLU
+        networks' activations at the same scale layer after layer; 1-D tensors (biases)
+        uniform in +-0.1, small but not zero so the bias path is exercised."""
+        from cnncalc.backend.weights import he_normal, small_uniform
+
+        return {t.name: he_normal(rng, t.shape) if len(t.shape) > 1 else small_uniform(rng, t.shape)
+                for t in self.tensors(layer)}
+
+    def calibrate(self, layer: Layer, inputs: list[ndarray], output: ndarray,
+                  weights: Mapping[str, ndarray]) -> dict[str, ndarray]:
+        """Weights to replace after seeing this layer's real inputs and output once while
+        random weights are made (backend/weights.py runs the layer again with them), so that
+        activations stay finite through any depth. Default: none."""
+        return {}
+
 
 def fmt_shape(shape: Sequence[int]) -> str:
     return "[" + ", ".join(str(n) for n in shape) + "]"

@@ -12,6 +12,10 @@ from cnncalc.ops.registry import register
 from cnncalc.ops.window import AxisWindow, check_out_sizes, resolve_pads, window_attrs
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from numpy import ndarray
+
     from cnncalc.graph import Layer
     from cnncalc.ops.rfmap import Read
 
@@ -135,6 +139,43 @@ class Conv(_ConvCost, Op):
         # Groups and depthwise only split channels: every axis reads the same window.
         return [(0, tuple(rfmap.window(w) for w in layer.attrs.windows))]
 
+    def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
+                overwrite: int | None = None) -> ndarray:
+        from cnncalc.backend import kernels
+
+        a: ConvAttrs = layer.attrs
+        strides, pads, dilations = _geometry(a)
+        return kernels.conv(inputs[0], weights["weight"], weights.get("bias"), strides, pads,
+                            dilations, a.groups, label=layer.name)
+
+    def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
+        # A unit depends on a position when some tap of its window lands there: the max of
+        # the 0/1 mask over the same window (strides, pads, dilation; padding never counts).
+        # Max pooling reduces the window axis by axis, far cheaper than an im2col.
+        from cnncalc.backend import kernels
+
+        a: ConvAttrs = layer.attrs
+        strides, pads, dilations = _geometry(a)
+        return kernels.max_pool(inputs[0], a.kernel, strides, pads, dilations)
+
+    def workspace(self, layer: Layer) -> int:
+        # The zero-padded copy of the input and the im2col columns (input channels x kernel
+        # volume x output positions; a strided 1x1 conv copies the sampled positions).
+        a: ConvAttrs = layer.attrs
+        padded = 0
+        if any(w.pad_before or w.pad_after for w in a.windows):
+            padded = a.in_channels * prod(w.size + w.pad_before + w.pad_after for w in a.windows)
+        cols = a.in_channels * prod(a.kernel) * prod(layer.out_shape[1:])
+        if prod(a.kernel) == 1 and all(w.stride == 1 for w in a.windows):
+            cols = 0  # a plain 1x1 conv multiplies the input as it is
+        return padded + cols
+
+    def calibrate(self, layer: Layer, inputs: list[ndarray], output: ndarray,
+                  weights: Mapping[str, ndarray]) -> dict[str, ndarray]:
+        from cnncalc.backend.weights import unit_output
+
+        return unit_output(weights, output)
+
 
 @register
 class Deconv(_ConvCost, Op):
@@ -211,6 +252,48 @@ class Deconv(_ConvCost, Op):
     def rf(self, layer: Layer) -> list[Read]:
         # output_padding only appends output units; their taps follow the same pattern.
         return [(0, tuple(rfmap.transposed(w) for w in layer.attrs.windows))]
+
+    def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
+                overwrite: int | None = None) -> ndarray:
+        from cnncalc.backend import kernels
+
+        a: ConvAttrs = layer.attrs
+        strides, pads, dilations = _geometry(a)
+        return kernels.conv_transpose(inputs[0], weights["weight"], weights.get("bias"), strides,
+                                      pads, a.output_padding, dilations, a.groups,
+                                      label=layer.name)
+
+    def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
+        import numpy as np
+
+        from cnncalc.backend import kernels
+
+        a: ConvAttrs = layer.attrs
+        strides, pads, dilations = _geometry(a)
+        ones = np.ones((1, 1, *a.kernel), inputs[0].dtype)
+        return kernels.conv_transpose(inputs[0], ones, None, strides, pads, a.output_padding,
+                                      dilations)
+
+    def workspace(self, layer: Layer) -> int:
+        # GEMM columns (every input position x output channels x kernel volume) and the
+        # uncropped col2im buffer (at most the full output plus the cropped border).
+        a: ConvAttrs = layer.attrs
+        cols = a.out_channels * prod(a.kernel) * prod(layer.in_shapes[0][1:])
+        full = prod((w.size - 1) * w.stride + w.span + w.pad_before + w.pad_after + extra
+                    for w, extra in zip(a.windows, a.output_padding))
+        return cols + a.out_channels * full + prod(layer.out_shape)
+
+    def calibrate(self, layer: Layer, inputs: list[ndarray], output: ndarray,
+                  weights: Mapping[str, ndarray]) -> dict[str, ndarray]:
+        from cnncalc.backend.weights import unit_output
+
+        return unit_output(weights, output)
+
+
+def _geometry(a: ConvAttrs) -> tuple[list[int], list[tuple[int, int]], list[int]]:
+    """Per-axis strides, (before, after) pads and dilations, as the NumPy kernels take them."""
+    return ([w.stride for w in a.windows], [(w.pad_before, w.pad_after) for w in a.windows],
+            [w.dilation for w in a.windows])
 
 
 def deconv_size(w: AxisWindow, output_padding: int) -> int:

@@ -8,6 +8,10 @@ from cnncalc.ops.base import (Arg, Bool, Int, Op, OpError, Saved, Shape, Tensor,
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from numpy import ndarray
+
     from cnncalc.graph import Layer
 
 
@@ -61,3 +65,15 @@ class Dense(Op):
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         return [saved_input(layer)]
+
+    def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
+                overwrite: int | None = None) -> ndarray:
+        from cnncalc.backend import kernels
+
+        return kernels.dense(inputs[0], weights["weight"], weights.get("bias"), label=layer.name)
+
+    def calibrate(self, layer: Layer, inputs: list[ndarray], output: ndarray,
+                  weights: Mapping[str, ndarray]) -> dict[str, ndarray]:
+        from cnncalc.backend.weights import unit_output
+
+        return unit_output(weights, output)

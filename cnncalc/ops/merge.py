@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from math import prod
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 from cnncalc.ops.activation import normalise_axis
 from cnncalc.ops.base import Arg, Axis, Op, OpError, Saved, Shape, fmt_shape, per_value, saved_input
@@ -10,6 +10,10 @@ from cnncalc.ops import rfmap
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from numpy import ndarray
+
     from cnncalc.graph import Layer
     from cnncalc.ops.rfmap import Read
 
@@ -44,11 +48,42 @@ class _Elementwise(Op):
         k = len(layer.in_shapes)
         return per_value(k - 1, prod(layer.out_shape), f"{k} inputs: {k - 1} per output value")
 
+    ufunc: ClassVar[str]  # the NumPy ufunc combining the inputs
+
+    def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
+                overwrite: int | None = None) -> ndarray:
+        import numpy as np
+
+        combine = getattr(np, self.ufunc)
+        xs = [_batched(x, shape, layer.out_shape) for x, shape in zip(inputs, layer.in_shapes)]
+        if overwrite is not None and self.storage == "inplace":
+            # Accumulate into the input nobody needs any more (torchvision's `out += identity`).
+            out = xs[overwrite]
+            for i, x in enumerate(xs):
+                if i != overwrite:
+                    combine(out, x, out=out)
+            return out
+        out = combine(xs[0], xs[1])
+        for x in xs[2:]:
+            # In place unless a later input is the one that widens the result.
+            out = combine(out, x, out=out if x.ndim <= out.ndim and np.broadcast_shapes(
+                out.shape, x.shape) == out.shape else None)
+        return out
+
+
+def _batched(x: ndarray, shape: Shape, out: Shape) -> ndarray:
+    """A batch of a lower-rank input, shaped to broadcast as its batchless shape does (NumPy
+    aligns batchless shapes at their last axes; the batch axis stays in front)."""
+    if len(shape) == len(out):
+        return x
+    return x.reshape((x.shape[0],) + (1,) * (len(out) - len(shape)) + tuple(shape))
+
 
 @register
 class Add(_Elementwise):
     name = "add"
     summary = "element-wise sum of 2+ inputs (NumPy broadcasting)"
+    ufunc = "add"
     flops_rule = "inputs - 1 adds per output value"
     storage = "inplace"  # torchvision's `out += identity`
 
@@ -61,6 +96,7 @@ class Add(_Elementwise):
 class Multiply(_Elementwise):
     name = "multiply"
     summary = "element-wise product of 2+ inputs (e.g. a squeeze-excite gate)"
+    ufunc = "multiply"
     flops_rule = "inputs - 1 multiplies per output value"
     saves_rule = "every input (each one's gradient needs the others)"
 
@@ -98,6 +134,21 @@ class Concat(Op):
         axis = layer.attrs
         parts = " + ".join(str(s[axis]) for s in layer.in_shapes)
         return [f"axis {axis}: {parts} = {layer.out_shape[axis]}; other axes unchanged"]
+
+    def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
+                overwrite: int | None = None) -> ndarray:
+        import numpy as np
+
+        return np.concatenate(inputs, axis=layer.attrs + 1)  # attrs: the batchless axis
+
+    def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
+        # Across channels the output position depends on every input there; along a spatial
+        # axis the masks are joined like the values.
+        import numpy as np
+
+        if layer.attrs == 0:
+            return super().reach(layer, inputs)
+        return np.concatenate(inputs, axis=layer.attrs + 1)
 
     def rf(self, layer: Layer) -> list[Read]:
         # Along a spatial concat axis each input fills its own range of output units.

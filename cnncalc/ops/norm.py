@@ -10,6 +10,10 @@ from cnncalc.ops import rfmap
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from numpy import ndarray
+
     from cnncalc.graph import Layer
     from cnncalc.ops.rfmap import Read
 
@@ -41,6 +45,20 @@ class _Normalise:
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         return [saved_input(layer), Saved("extra", 2 * self._groups(layer), "mean, 1/std")]
 
+    def initial_weights(self, layer: Layer, rng: Any) -> dict[str, ndarray]:
+        return _affine_weights(rng, self._affine_shape(layer))  # type: ignore[attr-defined]
+
+    def workspace(self, layer: Layer) -> int:
+        # The centred copy, its square and the broadcast statistics.
+        return 4 * prod(layer.out_shape)
+
+
+def _affine_weights(rng: Any, shape: Shape) -> dict[str, ndarray]:
+    """A normalisation's scale near 1 and shift near 0, random so that a swapped scale and
+    shift, or a channel permutation, would show in a comparison."""
+    return {"weight": rng.uniform(0.5, 1.5, shape).astype("float32"),
+            "bias": rng.normal(0.0, 0.1, shape).astype("float32")}
+
 
 @register
 class BatchNorm(Op):
@@ -71,6 +89,36 @@ class BatchNorm(Op):
         # The batch statistics are per channel, shared by the whole batch.
         c = layer.in_shapes[0][0]
         return [saved_input(layer), Saved("extra", 2 * c, "batch mean, 1/std", per_sample=False)]
+
+    def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
+                overwrite: int | None = None) -> ndarray:
+        from cnncalc.backend import kernels
+
+        return kernels.batch_norm_inference(inputs[0], weights["running_mean"],
+                                            weights["running_var"], weights["weight"],
+                                            weights["bias"], layer.args["eps"])
+
+    def initial_weights(self, layer: Layer, rng: Any) -> dict[str, ndarray]:
+        c = layer.in_shapes[0][0]
+        return {**_affine_weights(rng, (c,)),
+                "running_mean": rng.normal(0.0, 0.1, c).astype("float32"),
+                "running_var": rng.uniform(0.5, 1.5, c).astype("float32")}
+
+    def calibrate(self, layer: Layer, inputs: list[ndarray], output: ndarray,
+                  weights: Mapping[str, ndarray]) -> dict[str, ndarray]:
+        # Running statistics as training would leave them (the statistics of what reaches the
+        # layer), so every batch norm really normalises: residual sums then grow linearly
+        # with depth instead of doubling per block. A small floor keeps a constant channel
+        # from being amplified by 1/sqrt(eps) on another input.
+        import numpy as np
+
+        x = inputs[0]
+        axes = (0, *range(2, x.ndim))
+        mean = x.mean(axis=axes, dtype=np.float64)
+        var = x.var(axis=axes, dtype=np.float64)
+        var = var + 0.01 * float(var.mean()) + 1e-6
+        dtype = weights["running_mean"].dtype
+        return {"running_mean": mean.astype(dtype), "running_var": var.astype(dtype)}
 
 
 @register
@@ -104,6 +152,21 @@ class LayerNorm(_Normalise, Op):
         local = super().rf(layer)
         return local + [(0, rfmap.GLOBAL)] if layer.args["over"] == "all" else local
 
+    def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
+                overwrite: int | None = None) -> ndarray:
+        from cnncalc.backend import kernels
+
+        return kernels.layer_norm(inputs[0], weights["weight"], weights["bias"], layer.args["eps"],
+                                  layer.args["over"])
+
+    def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
+        # over: all normalises with statistics of the whole sample, so every position counts.
+        from cnncalc.backend.masks import everywhere
+
+        if layer.args["over"] == "all":
+            return everywhere(inputs[0], layer.out_shape)
+        return super().reach(layer, inputs)
+
 
 @register
 class GroupNorm(_Normalise, Op):
@@ -133,6 +196,22 @@ class GroupNorm(_Normalise, Op):
     def rf(self, layer: Layer) -> list[Read]:
         # The value at a position, and the group's statistics over every position.
         return super().rf(layer) + [(0, rfmap.GLOBAL)]
+
+    def _affine_shape(self, layer: Layer) -> Shape:
+        return (layer.in_shapes[0][0],)
+
+    def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
+                overwrite: int | None = None) -> ndarray:
+        from cnncalc.backend import kernels
+
+        return kernels.group_norm(inputs[0], layer.args["groups"], weights["weight"],
+                                  weights["bias"], layer.args["eps"])
+
+    def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
+        # Each group's statistics span every position: all positions count.
+        from cnncalc.backend.masks import everywhere
+
+        return everywhere(inputs[0], layer.out_shape)
 
 
 @register
@@ -165,3 +244,15 @@ class LocalResponseNorm(Op):
         padded = (c + layer.args["size"] - 1) * spatial  # channels zero-padded by size - 1
         return [saved_input(layer), Saved("extra", padded, "padded squares"),
                 Saved("extra", c * spatial, "k + alpha*mean"), Saved("extra", c * spatial, "denominator")]
+
+    def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
+                overwrite: int | None = None) -> ndarray:
+        from cnncalc.backend import kernels
+
+        a = layer.args
+        return kernels.lrn(inputs[0], a["size"], a["alpha"], a["beta"], a["k"])
+
+    def workspace(self, layer: Layer) -> int:
+        # Squares, their channel-padded copy, the window sum and the denominator.
+        c, spatial = layer.in_shapes[0][0], prod(layer.in_shapes[0][1:])
+        return (c + layer.args["size"]) * spatial + 4 * c * spatial

@@ -12,6 +12,10 @@ from cnncalc.ops.registry import register
 from cnncalc.ops.window import AxisWindow, check_out_sizes, window_attrs
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from numpy import ndarray
+
     from cnncalc.graph import Layer
     from cnncalc.ops.rfmap import Read
 
@@ -47,6 +51,18 @@ class _WindowPool(Op):
         # ceil_mode adds a last window but changes no window's position.
         return [(0, tuple(rfmap.window(w) for w in layer.attrs.windows))]
 
+    def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
+        # On 0/1 masks a max is exactly "any tap marked" and an average (positive weights)
+        # is positive exactly then too: the op itself is its dependency probe.
+        return self.forward(layer, inputs, {})
+
+    def workspace(self, layer: Layer) -> int:
+        # The padded copy, and one axis-reduced intermediate no larger than it.
+        windows: tuple[AxisWindow, ...] = layer.attrs.windows
+        padded = layer.in_shapes[0][0] * prod(w.size + w.pad_before + w.pad_after + w.stride
+                                               for w in windows)
+        return 2 * padded + prod(layer.out_shape)
+
 
 _POOL_ARGS = (
     Arg("kernel", PerAxis(1), doc="window size"),
@@ -73,6 +89,15 @@ class MaxPool(_WindowPool):
         # PyTorch keeps the input (for its shape) and where each maximum came from.
         return [saved_input(layer), Saved("extra", prod(layer.out_shape), "indices", dtype="int64")]
 
+    def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
+                overwrite: int | None = None) -> ndarray:
+        from cnncalc.backend import kernels
+
+        w: tuple[AxisWindow, ...] = layer.attrs.windows
+        return kernels.max_pool(inputs[0], [a.kernel for a in w], [a.stride for a in w],
+                                [(a.pad_before, a.pad_after) for a in w], [a.dilation for a in w],
+                                w[0].ceil_mode)
+
 
 @register
 class AvgPool(_WindowPool):
@@ -91,6 +116,15 @@ class AvgPool(_WindowPool):
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         return [saved_input(layer)]
 
+    def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
+                overwrite: int | None = None) -> ndarray:
+        from cnncalc.backend import kernels
+
+        w: tuple[AxisWindow, ...] = layer.attrs.windows
+        return kernels.avg_pool(inputs[0], [a.kernel for a in w], [a.stride for a in w],
+                                [(a.pad_before, a.pad_after) for a in w], w[0].ceil_mode,
+                                layer.args["count_include_pad"])
+
 
 class _GlobalPool(Op):
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
@@ -103,6 +137,11 @@ class _GlobalPool(Op):
 
     def rf(self, layer: Layer) -> list[Read]:
         return [(0, rfmap.GLOBAL)]
+
+    def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
+        from cnncalc.backend.masks import everywhere
+
+        return everywhere(inputs[0], layer.out_shape)
 
 
 @register
@@ -118,6 +157,12 @@ class GlobalAvgPool(_GlobalPool):
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         return [saved_input(layer)]
 
+    def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
+                overwrite: int | None = None) -> ndarray:
+        from cnncalc.backend import kernels
+
+        return kernels.adaptive_avg_pool(inputs[0], 1)
+
 
 @register
 class GlobalMaxPool(_GlobalPool):
@@ -132,6 +177,12 @@ class GlobalMaxPool(_GlobalPool):
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         return [saved_input(layer), Saved("extra", layer.out_shape[0], "indices", dtype="int64")]
+
+    def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
+                overwrite: int | None = None) -> ndarray:
+        from cnncalc.backend import kernels
+
+        return kernels.adaptive_max_pool(inputs[0], 1)
 
 
 @dataclass(frozen=True)
@@ -170,6 +221,18 @@ class _AdaptivePool(Op):
             return [(0, rfmap.GLOBAL)]
         return [(0, tuple(rfmap.bins(n, o) for n, o in zip(a.in_sizes, a.out_sizes)))]
 
+    def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
+        # The max over each bin of a 0/1 mask: "some position of the bin is marked".
+        from cnncalc.backend import kernels
+
+        return kernels.adaptive_max_pool(inputs[0], layer.attrs.out_sizes)
+
+    def workspace(self, layer: Layer) -> int:
+        # Uneven bins gather a window of the largest bin length at every bin start.
+        a: AdaptiveAttrs = layer.attrs
+        longest = prod(-(-n // o) + 1 for n, o in zip(a.in_sizes, a.out_sizes))
+        return 3 * layer.out_shape[0] * longest * prod(a.out_sizes) + 2 * prod(layer.in_shapes[0])
+
 
 @register
 class AdaptiveAvgPool(_AdaptivePool):
@@ -185,6 +248,12 @@ class AdaptiveAvgPool(_AdaptivePool):
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         return [saved_input(layer)]
 
+    def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
+                overwrite: int | None = None) -> ndarray:
+        from cnncalc.backend import kernels
+
+        return kernels.adaptive_avg_pool(inputs[0], layer.attrs.out_sizes)
+
 
 @register
 class AdaptiveMaxPool(_AdaptivePool):
@@ -199,3 +268,9 @@ class AdaptiveMaxPool(_AdaptivePool):
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         return [saved_input(layer), Saved("extra", prod(layer.out_shape), "indices", dtype="int64")]
+
+    def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
+                overwrite: int | None = None) -> ndarray:
+        from cnncalc.backend import kernels
+
+        return kernels.adaptive_max_pool(inputs[0], layer.attrs.out_sizes)

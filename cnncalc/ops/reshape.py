@@ -13,6 +13,10 @@ from cnncalc.ops.registry import register
 from cnncalc.ops.window import resolve_pads
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from numpy import ndarray
+
     from cnncalc.graph import Layer
     from cnncalc.ops.rfmap import Read
 
@@ -29,6 +33,11 @@ class Flatten(Op):
     def shape_formula(self, layer: Layer) -> list[str]:
         shape = layer.in_shapes[0]
         return [f"{'*'.join(map(str, shape))} = {prod(shape):,}"]
+
+    def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
+                overwrite: int | None = None) -> ndarray:
+        # Channels-first order, as torch.flatten(x, 1); a view of a contiguous input.
+        return inputs[0].reshape(inputs[0].shape[0], -1)
 
 
 @register
@@ -54,6 +63,15 @@ class Pad(Op):
         # Output unit o is input unit o - before: the same region, shifted.
         return [(0, tuple(rfmap.shift(-before) for before, _ in layer.attrs))]
 
+    def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
+                overwrite: int | None = None) -> ndarray:
+        from cnncalc.backend import kernels
+
+        return kernels.pad_zeros(inputs[0], layer.attrs)
+
+    def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
+        return self.forward(layer, inputs, {})  # zeros depend on nothing
+
 
 @register
 class ChannelShuffle(Op):
@@ -66,6 +84,12 @@ class ChannelShuffle(Op):
             raise OpError(f"groups={args['groups']} does not divide the {inputs[0][0]} channels",
                           "groups", "groups")
         return inputs[0], None
+
+    def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
+                overwrite: int | None = None) -> ndarray:
+        from cnncalc.backend import kernels
+
+        return kernels.channel_shuffle(inputs[0], layer.args["groups"])
 
 
 @dataclass(frozen=True)
@@ -113,3 +137,12 @@ class Slice(Op):
             return super().rf(layer)
         return [(0, tuple(rfmap.shift(a.start) if axis == a.axis else rfmap.IDENTITY
                           for axis in range(1, len(layer.out_shape))))]
+
+    def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
+                overwrite: int | None = None) -> ndarray:
+        a: SliceAttrs = layer.attrs
+        return inputs[0][(slice(None),) * (a.axis + 1) + (slice(a.start, a.stop),)]  # a view
+
+    def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
+        a: SliceAttrs = layer.attrs
+        return inputs[0] if a.axis == 0 else self.forward(layer, inputs, {})

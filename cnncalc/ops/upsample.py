@@ -10,6 +10,10 @@ from cnncalc.ops import rfmap
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from numpy import ndarray
+
     from cnncalc.graph import Layer
     from cnncalc.ops.rfmap import Read
 
@@ -64,3 +68,20 @@ class Upsample(Op):
             else:
                 maps.append(rfmap.linear(None if layer.args["align_corners"] else exact, n_in, n_out))
         return [(0, tuple(maps))]
+
+    def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
+                overwrite: int | None = None) -> ndarray:
+        from cnncalc.backend import kernels
+
+        linear = layer.args["mode"] == "linear"
+        return kernels.upsample(inputs[0], layer.attrs, layer.args["mode"],
+                                layer.args["align_corners"] if linear else None)
+
+    def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
+        # Nearest copies a marked value; linear mixes its two neighbours with weights that are
+        # positive unless the sample falls exactly on one of them: the op is its own probe.
+        return self.forward(layer, inputs, {})
+
+    def workspace(self, layer: Layer) -> int:
+        # Linear: the two gathered neighbour arrays, axis by axis.
+        return 3 * prod(layer.out_shape) if layer.args["mode"] == "linear" else 0

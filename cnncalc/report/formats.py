@@ -15,7 +15,7 @@ FORMATS = ("text", "json", "github")
 
 
 def is_check_code(code: str) -> bool:
-    return code.startswith("checks.") or code.startswith("--")
+    return code.startswith(("checks.", "--"))
 
 
 def text_line(problem: Problem) -> str:

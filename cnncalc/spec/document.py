@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cnncalc.checks.model import Check
+from cnncalc.checks.parse import parse_checks
 from cnncalc.ops.registry import ops
 from cnncalc.problems import Loc, Problem, Problems, SpecError, did_you_mean
 from cnncalc.spec.blocks import parse_blocks
@@ -37,6 +39,7 @@ class Spec:
     problems: list[Problem] = field(default_factory=list)  # found while expanding
     text: str = ""
     input_override: tuple[int, ...] | None = None
+    parsed_checks: list[Check] = field(default_factory=list)  # `checks:`, validated
 
 
 def load_spec(text: str, file: str, input_override: tuple[int, ...] | None = None) -> Spec:
@@ -90,14 +93,18 @@ def load_spec(text: str, file: str, input_override: tuple[int, ...] | None = Non
             if isinstance(value, Deferred):
                 decl.args[key] = _resolve_deferred(value, resolver)
     outputs = _outputs(root, expander.top, resolver, last, start)
+    aliases = _aliases(expander.top, resolver)
+    # A malformed budget is a spec error for every command, not only for `cnncalc check`.
+    checks = parse_checks(root.get("checks"), root.value_loc("checks"), aliases, problems)
     # Problems so far leave holes (BROKEN) the graph builder skips; it reports them with its own.
     return Spec(problems=problems.errors, text=text, input_override=input_override, file=file,
                 name=str(root.get("name") or _stem(file)),
                 description=str(root.get("description") or ""), input_shape=input_shape,
                 layout=layout, dtype=str(dtype), decls=expander.decls, outputs=outputs,
-                aliases=_aliases(expander.top, resolver), groups=expander.groups,
+                aliases=aliases, groups=expander.groups,
                 checks=root.get("checks"), checks_loc=root.value_loc("checks"),
-                input_loc=root.value_loc("input"), source_lines=text.splitlines())
+                input_loc=root.value_loc("input"), source_lines=text.splitlines(),
+                parsed_checks=checks)
 
 
 def _probe(expander: Expander, ref: Ref, input_shape: tuple[int, ...],

@@ -1,0 +1,119 @@
+"""The receptive-field warnings a designer needs, each at the layer that causes it.
+
+- `rf-misaligned`: a merge whose inputs see regions centred differently (or stepping with
+  different strides): its units mix features of different places.
+- `rf-unproductive`: the first layer whose narrowest path already sees more than the whole
+  input along every axis; the layers after it add depth but no spatial context. Reported once
+  (with the number of such layers): a residual shortcut can bring the narrowest path back
+  under the input size for a while, which would otherwise repeat it in every block.
+- `rf-padding`: the first layer where some units see mostly padding (more than half of
+  their region along an axis lies outside the input although the region would fit).
+Warnings are reported where the cause is, not again at every later layer that inherits it.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+from cnncalc.problems import Problem
+from cnncalc.report.rftext import number
+
+if TYPE_CHECKING:
+    from cnncalc.analysis.rf import LayerRF, Misalignment, RFResult, Region
+    from cnncalc.graph import Graph, Layer
+
+
+def find_warnings(graph: Graph, result: RFResult) -> list[Problem]:
+    spatial = graph.input_shape[1:]
+    unproductive: list[Layer] = []
+    padded: set[str] = set()
+    found: list[tuple[int, Problem]] = []
+    for layer in graph.layers:
+        rf = result[layer.name]
+        if rf.misaligned:
+            found.append((layer.index, Problem(layer.loc, "warning", "rf-misaligned",
+                                               _misaligned(layer, rf.misaligned))))
+        if rf.local is None or not spatial:
+            continue
+        if all(axis.size_min > n for axis, n in zip(rf.local, spatial)):
+            unproductive.append(layer)
+        bad = _padding_units(rf, spatial)
+        if bad:
+            padded.add(layer.name)
+            if not any(src in padded for src in layer.inputs):
+                found.append((layer.index, Problem(layer.loc, "warning", "rf-padding",
+                                                   _padding(layer, bad))))
+    if unproductive:
+        first = unproductive[0]
+        found.append((first.index, Problem(first.loc, "warning", "rf-unproductive",
+                                           _unproductive(graph, first, result[first.name],
+                                                         len(unproductive)))))
+    return [problem for _, problem in sorted(found, key=lambda item: item[0])]
+
+
+def _what(layer: Layer) -> str:
+    return f"{layer.op_name} '{layer.name}'"
+
+
+def _misaligned(layer: Layer, found: Sequence[Misalignment]) -> str:
+    groups: dict[str, list[int]] = {}
+    for m in found:
+        parts = ", ".join(f"'{name}' stride {number(stride)}, unit 0 centred at {number(centre)}"
+                          for name, stride, centre in m.inputs)
+        why = "different strides" if len({s for _, s, _ in m.inputs}) > 1 else "different centres"
+        key = f"{why}: {parts}); their centres differ by up to {number(m.offset)} input positions"
+        groups.setdefault(key, []).append(m.axis)
+    text = "; ".join(f"along spatial axis {' and '.join(map(str, axes))} ({key}"
+                     for key, axes in groups.items())
+    return (f"{_what(layer)} merges inputs whose receptive fields are misaligned {text}, so one "
+            "unit combines features of different places")
+
+
+def _unproductive(graph: Graph, layer: Layer, rf: LayerRF, count: int) -> str:
+    assert rf.local is not None
+    sizes = "x".join(number(a.size_min) for a in rf.local)
+    inputs = "x".join(str(n) for n in graph.input_shape[1:])
+    others = f"; {count - 1} later layer{'s are' if count != 2 else ' is'} the same" if count > 1 else ""
+    return (f"{_what(layer)}: even its narrowest path sees {sizes} input positions, more than the "
+            f"whole {inputs} input: deeper layers add depth but no spatial context{others}")
+
+
+def _padding_units(rf: LayerRF, spatial: tuple[int, ...]) -> list[tuple[int, int, int]]:
+    """(axis, bad units, units) for each axis where some unit sees more than half padding and
+    the layer's region would fit inside the input (else no placement avoids padding)."""
+    from cnncalc.analysis.rf import unit_region
+
+    assert rf.local is not None and rf.state.axes is not None
+    out = []
+    for a, (state, axis, big, n) in enumerate(zip(rf.state.axes, rf.local, spatial,
+                                                  rf.shape[1:]), start=1):
+        if axis.size > big:
+            continue
+        period = max(term.period for term in state)
+        bad: set[int] = set()
+        for order in (range(n), range(n - 1, -1, -1)):
+            good_run = 0
+            for j in order:  # bad units sit at the ends: scan inwards until a period is clean
+                region = unit_region(state, j)
+                if region is not None and _mostly_outside(region, big):
+                    bad.add(j)
+                    good_run = 0
+                else:
+                    good_run += 1
+                    if good_run >= period:
+                        break
+        if bad:
+            out.append((a, len(bad), n))
+    return out
+
+
+def _mostly_outside(region: Region, size: int) -> bool:
+    assert region is not None
+    lo, hi = region
+    outside = max(0, -lo) + max(0, hi - (size - 1))
+    return 2 * outside > hi - lo + 1
+
+
+def _padding(layer: Layer, bad: list[tuple[int, int, int]]) -> str:
+    axes = ", ".join(f"{count} of {n} units along spatial axis {a}" for a, count, n in bad)
+    return (f"{_what(layer)}: {axes} see mostly padding (more than half of their receptive field "
+            "lies outside the input); later layers inherit these units")

@@ -1,0 +1,106 @@
+"""The sample a verify run feeds the network: a `.npy` array or an image file.
+
+A `.npy` array may come with or without the batch axis; when the spec's input is written
+channels-last (`layout: channels_last`) the array may be channels-last too. Images (PNG, JPEG
+and whatever else Pillow reads) need the optional Pillow package: they become values in
+[0, 1], grey for one channel, RGB for three, RGBA for four, resized (bilinear) to the spec's
+input size when they differ.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
+
+
+class InputError(Exception):
+    """An input file that cannot feed the network; the message says why and what would."""
+
+
+@dataclass
+class Sample:
+    x: np.ndarray  # (N, *input shape), channels first
+    notes: list[str] = field(default_factory=list)
+
+
+def load(path: str, shape: tuple[int, ...], layout: str = "channels_first", batch: int | None = None,
+         dtype: np.dtype | str = "float32") -> Sample:
+    """Read `path` as a batch for a network whose batchless input is `shape` (channels first).
+    `batch` repeats a single sample (or must agree with the file's batch)."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".npy":
+        sample = _npy(path, shape, layout)
+    elif suffix in IMAGE_SUFFIXES:
+        sample = _image(path, shape)
+    else:
+        raise InputError(f"cannot read '{suffix or path}' files as input: give a .npy array "
+                         f"(channels first, with or without a batch axis) or an image "
+                         f"({', '.join(IMAGE_SUFFIXES[:3])}, ...)")
+    x = sample.x
+    if batch is not None and batch != x.shape[0]:
+        if x.shape[0] != 1:
+            raise InputError(f"the file holds a batch of {x.shape[0]} but --batch is {batch}")
+        x = np.repeat(x, batch, axis=0)
+        sample.notes.append(f"the sample is repeated to a batch of {batch}")
+    sample.x = np.ascontiguousarray(x, dtype=dtype)
+    return sample
+
+
+def _npy(path: str, shape: tuple[int, ...], layout: str) -> Sample:
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise InputError(f"cannot read the array: {exc}") from None
+    if not isinstance(array, np.ndarray) or array.dtype.kind not in "fiub":
+        raise InputError(f"the file holds {getattr(array, 'dtype', type(array).__name__)} values, "
+                         "not numbers")
+    last = (*shape[1:], shape[0])
+    forms = [(shape, False)] + ([(last, True)] if layout == "channels_last" and last != shape else [])
+    for form, channels_last in forms:
+        if array.shape == form:
+            x = array[None]
+        elif array.ndim == len(form) + 1 and array.shape[1:] == form:
+            x = array
+        else:
+            continue
+        if channels_last:
+            x = np.moveaxis(x, -1, 1)
+        if not np.isfinite(x).all():
+            raise InputError("the array contains NaN or infinite values")
+        return Sample(x)
+    wanted = f"[{', '.join(map(str, shape))}]"
+    if layout == "channels_last":
+        wanted += f" or channels-last [{', '.join(map(str, last))}]"
+    raise InputError(f"the array has shape [{', '.join(map(str, array.shape))}] but the network takes "
+                     f"{wanted}, with or without a batch axis in front (--input sets another size)")
+
+
+def _image(path: str, shape: tuple[int, ...]) -> Sample:
+    try:
+        from PIL import Image
+    except ImportError:
+        raise InputError("reading images needs Pillow (pip install pillow); or save the input "
+                         "as a .npy array") from None
+    if len(shape) != 3 or shape[0] not in _MODES:
+        raise InputError(f"an image gives a [C, H, W] input with 1, 3 or 4 channels; the network "
+                         f"takes [{', '.join(map(str, shape))}] (give a .npy array instead)")
+    try:
+        with Image.open(path) as image:
+            image.load()
+            converted = image.convert(_MODES[shape[0]])
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the image: {exc}") from None
+    notes = []
+    height, width = shape[1], shape[2]
+    if converted.size != (width, height):
+        notes.append(f"the {converted.size[0]}x{converted.size[1]} image is resized to "
+                     f"{width}x{height} (bilinear)")
+        converted = converted.resize((width, height), Image.BILINEAR)
+    pixels = np.asarray(converted, dtype=np.float32) / 255.0
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    return Sample(np.moveaxis(pixels, -1, 0)[None], notes)

@@ -1,0 +1,329 @@
+"""Compare the analytic receptive fields (analysis/rf.py) with measured ones (rf_probe.py).
+
+For each probed layer and each spatial axis a handful of units is measured: both ends of the
+axis and a full period of units at the centre (the units differ by phase after upsampling or
+a transposed conv). A unit's analytic region is exact where it lies inside the input; where
+it reaches into the padding only the part inside can be seen, so the measured interval must
+then equal the region clipped to the input.
+
+A region larger than the input is clipped for every unit, which would leave r unchecked. The
+probe then runs on a larger input of the same geometry (each axis grown by a multiple of the
+effective strides, so TF 'same' paddings stay the same), provided the analysis gives the same
+r, S and P there, and compares whole regions of the centre units.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from math import ceil, gcd
+from typing import TYPE_CHECKING, Any
+
+from cnncalc.backend.results import CheckResult
+from cnncalc.backend.rf_probe import Interval, Query, measure, probe_bytes
+
+if TYPE_CHECKING:
+    from cnncalc.analysis.rf import LayerRF, RFResult
+    from cnncalc.graph import Graph
+
+MAX_PERIOD = 8  # centre units probed per axis at most (a full period when it is shorter)
+MAX_GROWTH = 16  # an enlarged probe input has at most this many times the input's positions
+# (or 256x256's)
+
+
+@dataclass
+class Plan:
+    """How one layer's receptive field is measured."""
+
+    layer: str
+    graph: Graph  # the graph probed (the spec's, or one with a larger input)
+    rf: LayerRF  # the analysis on that graph
+    original: LayerRF  # the analysis at the spec's input
+    units: list[list[tuple[int, ...]]] = field(default_factory=list)  # per input axis
+    note: str = ""
+    slack: int = 1  # the largest effective stride on the way (see _mismatch)
+
+    @property
+    def queries(self) -> list[Query]:
+        return [Query(self.layer, unit, axis) for axis, units in enumerate(self.units) for unit in units]
+
+
+def targets(graph: Graph, analysis: RFResult, requested: list[str]) -> list[tuple[str, bool]]:
+    """(layer, chosen automatically): the outputs, for a global output the last local layer
+    before it, and the `requested` layers."""
+    found: dict[str, bool] = {}
+    for name in graph.outputs:
+        found.setdefault(name, True)
+        if analysis[name].is_global:
+            local = _last_local(graph, analysis, name)
+            if local:
+                found.setdefault(local, True)
+    for name in requested:
+        found[graph.layer(name).name] = False
+    return list(found.items())
+
+
+def _last_local(graph: Graph, analysis: RFResult, name: str) -> str | None:
+    from cnncalc.backend.rf_probe import ancestors
+
+    local = [n for n in ancestors(graph, {name}) if not analysis[n].is_global and analysis[n].local]
+    return local[-1] if local else None
+
+
+def plan(graph: Graph, analysis: RFResult, names: list[tuple[str, bool]], budget: int) -> list[Plan]:
+    """How to probe each layer. An automatically chosen layer whose region only fits a larger
+    input of another geometry (adaptive pooling sized by the input) is probed as it is, and
+    the nearest layer before it that can be enlarged is probed in full as well."""
+    plans = []
+    for name, auto in names:
+        rf = analysis[name]
+        here = Plan(name, graph, rf, rf, slack=_slack(graph, analysis, name))
+        here.units = _units(graph, rf)
+        plans.append(here)
+        if rf.is_global or not rf.local or _fits(graph, rf):
+            continue
+        bigger = _enlarged(graph, analysis, rf, budget)
+        if bigger is not None:
+            plans[-1] = bigger
+            continue
+        here.note = ("too few units see regions inside the input to measure r, S and P, and a "
+                     "larger input changes this layer's geometry: what lies inside was compared")
+        source = graph.by_name[name].inputs[0] if auto else None
+        for _ in range(8):  # walk back a few layers at most
+            if source is None or source not in graph.by_name or analysis[source].local is None:
+                break
+            earlier = _enlarged(graph, analysis, analysis[source], budget)
+            if earlier is not None:
+                earlier.note += f" (the nearest layer before {name} whose geometry allows it)"
+                plans.append(earlier)
+                break
+            source = graph.by_name[source].inputs[0]
+    return plans
+
+
+def _slack(graph: Graph, analysis: RFResult, name: str) -> int:
+    from cnncalc.backend.rf_probe import ancestors
+
+    strides = [ceil(a.stride) for n in ancestors(graph, {name}) if (local := analysis[n].local)
+               for a in local]
+    return max(strides, default=1)
+
+
+def _period(rf: LayerRF, axis: int) -> int:
+    period = 1
+    if rf.state.axes is not None:
+        for term in rf.state.axes[axis]:
+            period = period * term.period // gcd(period, term.period)
+    return period
+
+
+def _units(graph: Graph, rf: LayerRF) -> list[list[tuple[int, ...]]]:
+    out = rf.shape[1:]
+    if not out:  # a flat layer: its one "unit" along every input axis
+        return [[()] for _ in graph.input_shape[1:]]
+    centre = [n // 2 for n in out]
+    units = []
+    for axis, n in enumerate(out):
+        period = min(_period(rf, axis), MAX_PERIOD)
+        start = centre[axis] - centre[axis] % period  # phase 0, where P is defined
+        along = {0, n - 1, *range(start, min(start + max(period, 2), n))}
+        units.append([tuple(j if a == axis else centre[a] for a in range(len(out)))
+                      for j in sorted(along)])
+    return units
+
+
+def _fits(graph: Graph, rf: LayerRF) -> bool:
+    """Whether the centre units (a full period, at least two) see regions inside the input,
+    so that r, S and P can all be measured."""
+    spatial = graph.input_shape[1:]
+    for axis, units in enumerate(_units(graph, rf)):
+        centre = [u for u in units if u[axis] not in (0, rf.shape[1 + axis] - 1)] or units
+        for unit in centre:
+            region = rf.region(unit)
+            if region is None or region[axis] is None:
+                return False
+            lo, hi = region[axis]
+            if lo < 0 or hi > spatial[axis] - 1:
+                return False
+    return True
+
+
+def _enlarged(graph: Graph, analysis: RFResult, rf: LayerRF, budget: int) -> Plan | None:
+    """A plan on a larger input where the centre units' regions fit, or None."""
+    from cnncalc.analysis.rf import analyze_rf
+    from cnncalc.backend.rf_probe import ancestors
+    from cnncalc.graph import build_graph
+    from cnncalc.problems import SpecError
+
+    spatial = graph.input_shape[1:]
+    step = []
+    for axis in range(len(spatial)):  # every stride on the way must divide the growth
+        lcm = 1
+        for name in ancestors(graph, {rf.name}):
+            local = analysis[name].local
+            if local is not None:
+                s = Fraction(local[axis].stride).numerator
+                lcm = lcm * s // gcd(lcm, s)
+        step.append(lcm)
+    assert rf.local is not None
+    # Room for the region plus a period of neighbouring units (and one unit either side).
+    grow = [max(1, ceil((ceil(a.size) + (min(_period(rf, axis), MAX_PERIOD) + 3) * ceil(a.stride)
+                         - n) / s))
+            for axis, (a, n, s) in enumerate(zip(rf.local, spatial, step))]
+    for extra in range(3):
+        shape = (graph.input_shape[0], *(n + (k + extra) * s for n, k, s in zip(spatial, grow, step)))
+        if _volume(shape) > MAX_GROWTH * max(_volume(graph.input_shape), 256**2):
+            return None
+        try:
+            big = build_graph(graph.spec, shape)
+        except SpecError:
+            return None
+        if rf.name not in big.by_name:
+            return None
+        there = analyze_rf(big)[rf.name]
+        same = (there.is_global == rf.is_global and there.size == rf.size
+                and there.stride == rf.stride and there.padding == rf.padding)
+        if not same:
+            return None
+        if _fits(big, there):
+            found = Plan(rf.name, big, there, rf, note="probed at input " + "x".join(map(str, shape[1:])),
+                         slack=_slack(graph, analysis, rf.name))
+            found.units = _units(big, there)
+            if probe_bytes(big, {rf.name}, 2 * len(found.queries)) > budget:
+                return None
+            return found
+    return None
+
+
+def _volume(shape: tuple[int, ...]) -> int:
+    out = 1
+    for n in shape[1:]:
+        out *= n
+    return out
+
+
+def run(plans: list[Plan]) -> list[CheckResult]:
+    """Measure every plan (one probe per probed graph) and compare."""
+    measured: dict[tuple[int, Query], Interval] = {}
+    by_graph: dict[int, list[Plan]] = {}
+    for p in plans:
+        by_graph.setdefault(id(p.graph), []).append(p)
+    for key, group in by_graph.items():
+        found = measure(group[0].graph, [q for p in group for q in p.queries])
+        measured.update({(key, q): interval for q, interval in found.items()})
+    results = []
+    for p in plans:
+        for axis, units in enumerate(p.units):
+            seen = {unit: measured[(id(p.graph), Query(p.layer, unit, axis))] for unit in units}
+            results.append(_compare(p, axis, seen))
+    return results
+
+
+def _compare(p: Plan, axis: int, seen: dict[tuple[int, ...], Interval]) -> CheckResult:
+    n = p.graph.input_shape[1 + axis]
+    wrong = []
+    inside: dict[int, tuple[int, int]] = {}
+    for unit, got in seen.items():
+        want = (-1, n) if p.rf.is_global else _axis_region(p.rf, unit, axis)
+        problem = _mismatch(want, got, n, p.slack)
+        if problem:
+            wrong.append(f"unit {list(unit)}: expected {_show(_clip(want, n))}, measured "
+                         f"{_show(got)}{problem}")
+        elif want is not None and got == want and unit:
+            inside[unit[axis]] = got  # type: ignore[assignment]
+    expected, derived = _numbers(p.original, axis), _derived(p, axis, inside)
+    mismatch = [k for k in ("size", "stride", "padding") if k in derived and derived[k] != expected.get(k)]
+    notes = [p.note] if p.note else []
+    if wrong:
+        notes.append("; ".join(wrong[:4]) + (f" (+{len(wrong) - 4} more)" if len(wrong) > 4 else ""))
+    if mismatch:
+        notes.append("measured " + ", ".join(f"{k} {derived[k]}" for k in mismatch))
+    unread = _unread(p, seen, n)
+    if unread and not wrong:
+        notes.append(unread)
+    measured: dict[str, Any] = dict(derived)
+    measured["units"] = {_key(u): list(v) if v else None for u, v in seen.items()}
+    expected["units"] = {_key(u): list(v) if (v := _clip((0, n - 1) if p.rf.is_global else
+                                                          _axis_region(p.rf, u, axis), n)) else None
+                         for u in seen}
+    return CheckResult("rf", f"{p.layer} axis {axis + 1}", expected, measured,
+                       not wrong and not mismatch, "; ".join(notes))
+
+
+def _mismatch(want: tuple[Any, Any] | None, got: Interval, n: int, slack: int) -> str:
+    """Why a measured interval contradicts a region ('' if it does not).
+
+    An end of the region inside the input must be met exactly. An end in the padding is only
+    an upper bound: the region counts positions reached through padding of some layer, and
+    strided layers drop a tail of their input shorter than their stride (M5 never reads the
+    last 100 samples of its 32000), so the unit must reach to within `slack` (the largest
+    effective stride on the way) of the input's edge."""
+    clipped = _clip(want, n)
+    if clipped is None or got is None:
+        return "" if clipped == got else " (no dependency expected)" if clipped is None else ""
+    assert want is not None
+    lo, hi = got
+    if lo < clipped[0] or hi > clipped[1]:
+        return " (outside the region)"
+    if (want[0] >= 0 and lo != want[0]) or (want[0] < 0 and lo >= slack):
+        return " (low end)"
+    if (want[1] <= n - 1 and hi != want[1]) or (want[1] > n - 1 and hi <= n - 1 - slack):
+        return " (high end)"
+    return ""
+
+
+def _unread(p: Plan, seen: dict[tuple[int, ...], Interval], n: int) -> str:
+    """For a global layer: the input positions at the ends that it never depends on."""
+    if not p.rf.is_global:
+        return ""
+    spans = [iv for iv in seen.values() if iv is not None]
+    if not spans:
+        return ""
+    lo, hi = min(iv[0] for iv in spans), max(iv[1] for iv in spans)
+    parts = ([f"0..{lo - 1}"] if lo > 0 else []) + ([f"{hi + 1}..{n - 1}"] if hi < n - 1 else [])
+    return f"input positions {' and '.join(parts)} are never read (dropped by strided layers)" if parts else ""
+
+
+def _axis_region(rf: LayerRF, unit: tuple[int, ...], axis: int) -> tuple[Any, Any] | None:
+    region = rf.region(unit)
+    return None if region is None else region[axis]
+
+
+def _clip(region: tuple[Any, Any] | None, n: int) -> tuple[int, int] | None:
+    """The integer input positions of a region that exist (a fractional end rounds inwards)."""
+    if region is None:
+        return None
+    lo, hi = max(ceil(region[0]), 0), min(int(Fraction(region[1]).__floor__()), n - 1)
+    return (lo, hi) if lo <= hi else None
+
+
+def _numbers(rf: LayerRF, axis: int) -> dict[str, Any]:
+    if rf.is_global or rf.local is None:
+        return {"global": True}
+    a = rf.local[axis]
+    return {"size": a.size, "stride": a.stride, "padding": a.padding, "uniform": a.uniform}
+
+
+def _derived(p: Plan, axis: int, inside: dict[int, tuple[int, int]]) -> dict[str, Any]:
+    """r, S and P from the measured units whose whole region is inside the input."""
+    if p.rf.is_global or p.rf.local is None:
+        return {"global": True}
+    if not inside:
+        return {}
+    out: dict[str, Any] = {"size": max(hi - lo + 1 for lo, hi in inside.values())}
+    period = _period(p.rf, axis)
+    starts = sorted(j for j in inside if j % period == 0 and j + period in inside)
+    if p.rf.local[axis].uniform and starts:
+        j = starts[0]
+        stride = Fraction(inside[j + period][0] - inside[j][0], period)
+        out["stride"] = stride.numerator if stride.denominator == 1 else stride
+        padding = j * stride - inside[j][0]
+        out["padding"] = padding.numerator if padding.denominator == 1 else padding
+    return out
+
+
+def _show(interval: tuple[int, int] | None) -> str:
+    return "nothing" if interval is None else f"[{interval[0]}, {interval[1]}]"
+
+
+def _key(unit: tuple[int, ...]) -> str:
+    return ",".join(map(str, unit)) if unit else "all"

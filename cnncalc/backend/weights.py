@@ -1,0 +1,145 @@
+"""Weights for the NumPy forward pass: deterministic random initialisation and `.npz` files.
+
+A weight is keyed `"{layer}.{tensor}"` with the tensor names each op declares
+(`Op.tensors`): `conv1.weight`, `layer1.first.bn1.running_var`, as PyTorch's state_dict does.
+
+Random weights are reproducible from the seed alone: each layer draws from a generator seeded
+by (seed, CRC-32 of its name), so a layer's weights do not change when other layers are
+added or removed. Values are drawn in float32 whatever the run's dtype, so a float64 run uses
+exactly the float32 run's weights. Ops choose their distributions (`Op.initial_weights`:
+He-normal for conv/dense, scale near 1 for normalisations); one calibration pass then lets
+each op adjust to what really reaches it (`Op.calibrate`: batch-norm running statistics,
+unit output variance for conv/deconv/dense), so activations stay finite at any depth.
+"""
+from __future__ import annotations
+
+import zipfile
+import zlib
+from collections.abc import Mapping
+from math import prod
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from cnncalc.graph import Graph, Layer
+
+
+class WeightsError(Exception):
+    """A weights file that does not fit the graph; `problems` lists every mismatch."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def he_normal(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Kaiming normal: std sqrt(2 / fan_in), fan_in = product of all axes but the first."""
+    fan_in = max(prod(shape[1:]), 1)
+    values = rng.standard_normal(shape, dtype=np.float32)
+    values *= np.float32(np.sqrt(2.0 / fan_in))
+    return values
+
+
+def small_uniform(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    return rng.uniform(-0.1, 0.1, shape).astype(np.float32)
+
+
+def unit_output(weights: Mapping[str, np.ndarray], output: np.ndarray) -> dict[str, np.ndarray]:
+    """A weight rescaled so that the layer's output (bias aside) has unit standard deviation
+    (LSUV, Mishkin & Matas 2015): He scaling assumes a ReLU after every layer, this does not."""
+    w = weights["weight"]
+    std = float(np.std(output, dtype=np.float64))
+    if not np.isfinite(std) or std == 0.0:
+        return {}
+    return {"weight": (w / w.dtype.type(std)).astype(w.dtype, copy=False)}
+
+
+def expected(graph: Graph) -> dict[str, tuple[Layer, tuple[int, ...]]]:
+    """Every weight the graph needs: key -> (layer, shape)."""
+    return {f"{layer.name}.{t.name}": (layer, t.shape) for layer in graph.layers for t in layer.tensors}
+
+
+def layer_rng(seed: int, name: str) -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
+
+
+def random_weights(graph: Graph, seed: int = 0) -> dict[str, np.ndarray]:
+    """Uncalibrated random float32 weights for every layer."""
+    weights: dict[str, np.ndarray] = {}
+    for layer in graph.layers:
+        if not layer.tensors:
+            continue
+        made = layer.op.initial_weights(layer, layer_rng(seed, layer.name))
+        for tensor in layer.tensors:
+            weights[f"{layer.name}.{tensor.name}"] = np.ascontiguousarray(made[tensor.name],
+                                                                          dtype=np.float32)
+    return weights
+
+
+def calibration_input(graph: Graph, seed: int, dtype: Any = np.float32) -> np.ndarray:
+    """The seeded standard-normal batch of one the calibration pass sees."""
+    rng = np.random.default_rng([seed, 0x5EED])
+    return rng.standard_normal((1, *graph.input_shape), dtype=np.float32).astype(dtype)
+
+
+def init_weights(graph: Graph, seed: int = 0, dtype: Any = np.float32) -> dict[str, np.ndarray]:
+    """Random weights, calibrated on a seeded random input; float32 unless `dtype` says."""
+    from cnncalc.backend.run import forward
+
+    weights = {key: value.astype(dtype, copy=False) for key, value in random_weights(graph, seed).items()}
+    forward(graph, calibration_input(graph, seed, dtype), weights, calibrate=True)
+    return weights
+
+
+def cast(weights: Mapping[str, np.ndarray], dtype: Any) -> dict[str, np.ndarray]:
+    """The weights in the run's dtype (contiguous: what BLAS wants)."""
+    return {key: np.ascontiguousarray(value, dtype=dtype) for key, value in weights.items()}
+
+
+def check(graph: Graph, arrays: Mapping[str, np.ndarray]) -> None:
+    """Raise WeightsError naming every missing, extra, mis-shaped or unusable array."""
+    from cnncalc.ops.base import fmt_shape
+    from cnncalc.problems import did_you_mean
+
+    want = expected(graph)
+    problems = []
+    for key, (layer, shape) in want.items():
+        if key not in arrays:
+            problems.append(f"layer '{layer.name}' ({layer.op_name}) needs '{key}' of shape "
+                            f"{fmt_shape(shape)}; the file has no such array")
+            continue
+        got = arrays[key]
+        if tuple(got.shape) != shape:
+            problems.append(f"layer '{layer.name}' ({layer.op_name}): '{key}' has shape "
+                            f"{fmt_shape(got.shape)} but the spec needs {fmt_shape(shape)}")
+        elif got.dtype.kind not in "fiub":
+            problems.append(f"layer '{layer.name}': '{key}' holds {got.dtype} values, not numbers")
+        elif got.dtype.kind == "f" and not np.isfinite(got).all():
+            problems.append(f"layer '{layer.name}': '{key}' contains NaN or infinite values")
+    for key in arrays:
+        if key not in want:
+            problems.append(f"'{key}' belongs to no layer of the spec{did_you_mean(key, want)}")
+    if problems:
+        raise WeightsError(problems)
+
+
+def load(path: str, graph: Graph) -> dict[str, np.ndarray]:
+    """Weights from an `.npz` file, checked against the graph (WeightsError otherwise)."""
+    try:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise WeightsError(["not an .npz archive (a single .npy array?); save the weights "
+                                "with numpy.savez or `cnncalc init-weights`"])
+        with data:
+            arrays = {key: data[key] for key in data.files}
+    except WeightsError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise WeightsError([f"cannot read weights: {exc}"]) from None
+    check(graph, arrays)
+    return arrays
+
+
+def save(path: str, weights: Mapping[str, np.ndarray]) -> None:
+    np.savez(path, **dict(weights))

@@ -1,0 +1,133 @@
+"""Check whole files: load (every problem the loader finds), run the checks, summarise.
+
+This is everything `cnncalc check` does besides parsing options and printing, so the same
+report is available from Python:
+
+    >>> from cnncalc.checks.run import check_file
+    >>> check_file("architectures/resnet18.yaml").status
+    'passed'
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cnncalc.checks.model import Check, Result
+from cnncalc.checks.options import OptionChecks
+from cnncalc.problems import Problem, SpecError
+
+STATUS_EXIT = {"passed": 0, "failed": 1, "invalid": 2}
+
+
+@dataclass
+class FileReport:
+    """One file: why it could not be loaded (`problems`), or how each check came out."""
+
+    file: str
+    problems: list[Problem] = field(default_factory=list)
+    results: list[Result] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[Result]:
+        return [result for result in self.results if not result.passed]
+
+    @property
+    def status(self) -> str:
+        return "invalid" if self.problems else "failed" if self.failures else "passed"
+
+    @property
+    def exit_code(self) -> int:
+        return STATUS_EXIT[self.status]
+
+    def all_problems(self) -> list[Problem]:
+        """Load problems, or one problem per failed check, in file order."""
+        found = self.problems + [result.problem() for result in self.failures]
+        return sorted(found, key=lambda p: (p.loc.line, p.loc.col))
+
+    def as_json(self) -> dict[str, Any]:
+        from cnncalc.report.formats import problem_json
+
+        return {"file": self.file, "status": self.status,
+                "problems": [problem_json(p) for p in self.all_problems()],
+                "checks": [result.as_json() for result in self.results]}
+
+
+def check_file(file: str, text: str | None = None, options: OptionChecks | None = None,
+               spec_checks: bool = True, verify: bool = False) -> FileReport:
+    """Load `file` (or `text`, shown as `file`) and run its checks plus `options`."""
+    from cnncalc.graph import build_graph, load_graph
+    from cnncalc.spec.document import load_spec
+
+    try:
+        graph = load_graph(file) if text is None else build_graph(load_spec(text, file))
+    except SpecError as exc:
+        return FileReport(file, problems=list(exc.problems))
+    checks: list[Check] = list(graph.spec.parsed_checks) if spec_checks else []
+    if options:
+        extra, problems = options.build(graph)
+        if problems:
+            return FileReport(file, problems=problems)
+        checks += extra
+    from cnncalc.checks.measure import run_checks
+
+    results = run_checks(graph, checks)
+    if verify:
+        from cnncalc.checks.verification import verify_results
+
+        results += verify_results(graph)
+    return FileReport(file, results=results)
+
+
+def expand_paths(paths: list[str]) -> list[str]:
+    """Files as given; a directory stands for every .yaml/.yml file under it, sorted."""
+    found: list[str] = []
+    for path in paths:
+        if path != "-" and Path(path).is_dir():
+            found += sorted(str(p) for p in Path(path).rglob("*")
+                            if p.suffix in (".yaml", ".yml") and p.is_file())
+        else:
+            found.append(path)
+    return found
+
+
+@dataclass(frozen=True)
+class Summary:
+    files: int
+    passed: int
+    failed: int
+    invalid: int
+    checks: int
+    violations: int
+
+    @property
+    def exit_code(self) -> int:
+        return 2 if self.invalid else 1 if self.failed else 0
+
+    def line(self) -> str:
+        """`checked 3 files (17 checks): 1 passed, 1 failed with 2 violations, 1 invalid`."""
+        head = f"checked {_plural(self.files, 'file')} ({_plural(self.checks, 'check')}): "
+        if self.passed == self.files:
+            return head + ("passed" if self.files == 1 else "all passed")
+        parts = [f"{self.passed} passed"] if self.passed else []
+        if self.failed:
+            parts.append(f"{self.failed} failed with {_plural(self.violations, 'violation')}")
+        if self.invalid:
+            parts.append(f"{self.invalid} could not be loaded")
+        return head + ", ".join(parts)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"files": self.files, "passed": self.passed, "failed": self.failed,
+                "invalid": self.invalid, "checks": self.checks, "violations": self.violations,
+                "exit_code": self.exit_code}
+
+
+def summarize(reports: list[FileReport]) -> Summary:
+    status = [report.status for report in reports]
+    return Summary(len(reports), status.count("passed"), status.count("failed"),
+                   status.count("invalid"), sum(len(report.results) for report in reports),
+                   sum(len(report.failures) for report in reports))
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"

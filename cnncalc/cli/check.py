@@ -1,0 +1,153 @@
+"""`cnncalc check FILE...`: validate specs and enforce their budgets, like a linter.
+
+Exit 0 when every file loads and every check holds, 1 when a check fails, 2 when a file
+cannot be loaded (or the command line is wrong). Text output puts each problem on stderr as
+FILE:LINE:COL and one summary line on stdout; `--format json` and `--format github` write
+everything to stdout (GitHub reads workflow commands from there).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import click
+
+from cnncalc.checks.measure import OPTIMIZERS
+from cnncalc.checks.options import BOUND_OPTIONS, OptionChecks
+from cnncalc.checks.run import FileReport, check_file, expand_paths, summarize
+from cnncalc.checks.units import UnitError, parse_bytes, parse_count
+from cnncalc.cli.common import Done, parse_shape
+from cnncalc.report.formats import FORMATS, github_line, text_line
+
+
+def _units(parse: Any) -> Any:
+    def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+        if value is None:
+            return None
+        try:
+            return parse(value), value
+        except UnitError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return callback
+
+
+def _shape_pairs(ctx: click.Context, param: click.Parameter,
+                 values: tuple[str, ...]) -> list[tuple[str, tuple[int, ...]]]:
+    pairs = []
+    for value in values:
+        name, sep, shape = value.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"expected LAYER=SHAPE like layer4=512,7,7, got {value!r}")
+        pairs.append((name, parse_shape(shape) or ()))
+    return pairs
+
+
+def _budget_options(f: Any) -> Any:
+    """One option per entry of BOUND_OPTIONS, so the CLI and the library never drift apart."""
+    for option, (kind, op) in reversed(BOUND_OPTIONS.items()):
+        parse = parse_bytes if kind == "memory" else parse_count
+        what = {"max": "at most", "min": "at least", "equals": "exactly"}[op]
+        unit = "SIZE" if kind == "memory" else "N"
+        f = click.option(option, option.lstrip("-").replace("-", "_"), metavar=unit,
+                         callback=_units(parse), help=f"{kind}: {what} {unit}.")(f)
+    return f
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=True))
+@_budget_options
+@click.option("--output", "output_shape", metavar="SHAPE", callback=lambda c, p, v: parse_shape(v),
+              help="Expected shape of the first output, in the input's layout (10 or 2,256,256).")
+@click.option("--shape", "shapes", metavar="LAYER=SHAPE", multiple=True, callback=_shape_pairs,
+              help="Expected output shape of a layer or block (repeatable).")
+@click.option("--rf-layer", metavar="LAYER", help="Layer for --min-rf/--max-rf (default: the "
+              "last layer whose receptive field is not global).")
+@click.option("--memory-batch", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Batch size for --max-memory (default 1).")
+@click.option("--training", is_flag=True, help="--max-memory bounds a training step.")
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS),
+              default=None, help="Optimizer for --training (default adam).")
+@click.option("--no-spec-checks", is_flag=True, help="Ignore the files' own checks sections.")
+@click.option("--verify", is_flag=True, help="Also run the NumPy forward pass and compare it "
+              "with the analysis (slower).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="text: FILE:LINE:COL lines; json: one document; github: Actions annotations.")
+@click.option("-v", "--verbose", is_flag=True, help="Also list the checks that passed.")
+@click.option("-q", "--quiet", is_flag=True, help="No summary line (problems only).")
+@click.option("--no-color", is_flag=True, help="No colour (also when NO_COLOR is set or the "
+              "output is not a terminal).")
+def check(files: tuple[str, ...], output_shape: tuple[int, ...] | None,
+          shapes: list[tuple[str, tuple[int, ...]]], rf_layer: str | None,
+          memory_batch: int | None, training: bool, optimizer: str | None, no_spec_checks: bool,
+          verify: bool, fmt: str, verbose: bool, quiet: bool, no_color: bool,
+          **budgets: tuple[int, str] | None) -> None:
+    """Validate spec files and enforce their `checks:` (and the budgets given here).
+
+    \b
+    Examples:
+      cnncalc check arch.cnn.yaml
+      cnncalc check arch.yaml --max-params 5M --output 10 --min-rf 128
+      cnncalc check --format github architectures/
+    """
+    options = OptionChecks(output=output_shape, shapes=shapes, rf_layer=rf_layer)
+    for option in BOUND_OPTIONS:
+        given = budgets.get(option.lstrip("-").replace("-", "_"))
+        if given is not None:
+            options.bounds.append((option, *given))
+    for key, value in (("batch", memory_batch), ("optimizer", optimizer)):
+        if value is not None:
+            options.memory[key] = value
+    if training:
+        options.memory["training"] = True
+    stdin_used = False
+    reports: list[FileReport] = []
+    for file in expand_paths(list(files)):
+        if file == "-":
+            if stdin_used:
+                raise click.UsageError("'-' (standard input) can be given only once")
+            stdin_used = True
+            report = check_file("<stdin>", sys.stdin.read(), options, not no_spec_checks, verify)
+        else:
+            report = check_file(file, None, options, not no_spec_checks, verify)
+        reports.append(report)
+        if fmt != "json":
+            _stream(report, fmt, verbose, no_color)
+    summary = summarize(reports)
+    if fmt == "json":
+        click.echo(json.dumps({"files": [r.as_json() for r in reports],
+                               "summary": summary.as_json()}, indent=2))
+    elif not quiet:
+        line = f"cnncalc: {summary.line()}"
+        color = _color(sys.stdout, no_color) and fmt == "text"
+        click.echo(click.style(line, fg=("red" if summary.exit_code else "green"), bold=True)
+                   if color else line)
+    raise Done(summary.exit_code)
+
+
+def _stream(report: FileReport, fmt: str, verbose: bool, no_color: bool) -> None:
+    """Print one file's outcome as soon as it is known (a long run shows progress)."""
+    if fmt == "github":
+        for problem in report.all_problems():
+            click.echo(github_line(problem))
+        return
+    color = _color(sys.stderr, no_color)
+    for problem in report.all_problems():
+        line = text_line(problem)
+        if color:
+            head, _, rest = line.partition(f": {problem.level}: ")
+            tint = "red" if problem.level == "error" else "yellow"
+            line = (f"{click.style(head, bold=True)}: "
+                    f"{click.style(problem.level, fg=tint, bold=True)}: {rest}")
+        click.echo(line, err=True)
+    if verbose:
+        for result in report.results:
+            if result.passed:
+                click.echo(f"{result.loc}: ok: {result.message} [{result.check.id}]")
+        if not report.results and not report.problems:
+            click.echo(f"{report.file}: ok: loads; no checks to run")
+
+
+def _color(stream: Any, no_color: bool) -> bool:
+    return not no_color and "NO_COLOR" not in os.environ and stream.isatty()

@@ -1,0 +1,111 @@
+"""The text report of `cnncalc verify`: one line per kind of check, the receptive fields, and
+every failure with what was expected and what was measured."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cnncalc.report import text
+from cnncalc.report.table import Table
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from cnncalc.backend.results import CheckResult
+    from cnncalc.backend.verify import VerifyReport
+    from cnncalc.graph import Graph
+
+B = text.binary_bytes
+KINDS = ("shape", "values", "params", "buffers", "macs", "memory", "workspace", "rf")
+
+
+def render(out: Console, graph: Graph, report: VerifyReport, color: bool, show_all: bool) -> None:
+    out.print(f"{graph.name}: NumPy forward pass, batch {report.batch}, {report.dtype}; "
+              f"weights: {report.weights}; input: {report.input}", markup=False, soft_wrap=True)
+    table = Table([("check", "left"), ("passed", "right"), ("what was compared", "left")])
+    for kind in KINDS:
+        rows = [r for r in report.results if r.check == kind]
+        if rows:
+            passed = sum(r.ok for r in rows)
+            table.add([kind, f"{passed}/{len(rows)}", _what(kind, rows, report)],
+                      None if passed == len(rows) else "bold red")
+    table.render(out, color)
+    rf = [r for r in report.results if r.check == "rf"]
+    if rf:
+        out.print("receptive fields, r / S / P per axis (input positions):")
+        fields = Table([("layer", "left"), ("analytic", "right"), ("measured", "right"), ("", "left"),
+                        ("note", "left")])
+        for r in rf:
+            fields.add([r.layer or "", _rsp(r.expected), _rsp(r.measured) or "(see units)",
+                        "ok" if r.ok else "FAILED", r.note], None if r.ok else "bold red")
+        fields.render(out, color)
+    if show_all:
+        every = Table([("check", "left"), ("layer", "left"), ("expected", "right"),
+                       ("measured", "right"), ("", "left"), ("note", "left")])
+        for r in report.results:
+            if r.check != "rf":
+                every.add([r.check, r.layer or "(total)", _value(r.expected), _value(r.measured),
+                           "ok" if r.ok else "FAILED", r.note], None if r.ok else "bold red")
+        every.render(out, color)
+    failures = report.failures
+    if failures:
+        out.print(f"failed ({len(failures)}):", style="bold red" if color else None)
+        for r in failures:
+            out.print(f"  {r.check} {r.layer or '(total)'}: expected {_value(r.expected)}, measured "
+                      f"{_value(r.measured)}" + (f" - {r.note}" if r.note else ""),
+                      markup=False, soft_wrap=True)
+    timing = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in report.seconds.items())
+    verdict = (f"all {len(report.results)} checks passed" if report.ok else
+               f"{len(failures)} of {len(report.results)} checks failed")
+    out.print(f"{verdict} ({timing})", style=("bold green" if report.ok else "bold red") if color else None,
+              markup=False)
+
+
+def _what(kind: str, rows: list[CheckResult], report: VerifyReport) -> str:
+    total = next((r for r in rows if r.layer is None), None)
+    memory = report.memory
+    if kind == "shape":
+        return "each layer's output array has the inferred shape"
+    if kind == "values":
+        return f"each output is finite and {report.dtype}"
+    if kind == "params" and total:
+        return f"weights each forward read, counted: {text.count(total.measured)} in total"
+    if kind == "buffers" and total:
+        return f"running statistics read: {text.count(total.measured)}"
+    if kind == "macs" and total:
+        return f"MACs the matrix products performed: {text.count(total.measured)}"
+    if kind == "memory" and memory:
+        return (f"activation peak {B(memory.measured_peak)} traced vs {B(memory.predicted_peak)} "
+                f"predicted (ratio {memory.ratio:.4f}, after {memory.measured_layer})")
+    if kind == "workspace" and memory:
+        return (f"kernel scratch at most {B(memory.workspace)} ({memory.workspace_layer}); "
+                f"estimated {B(memory.workspace_estimate)}")
+    if kind == "rf":
+        return "receptive fields measured with dependency masks"
+    return ""
+
+
+def _rsp(numbers: dict[str, Any]) -> str:
+    if numbers.get("global"):
+        return "global"
+    if "size" not in numbers:
+        return ""
+    parts = [numbers.get(k) for k in ("size", "stride", "padding")]
+    return " / ".join(text_number(p) if p is not None else "-" for p in parts)
+
+
+def text_number(value: Any) -> str:
+    from cnncalc.report.rftext import number
+
+    return number(value)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return text.count(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_value(v)}" for k, v in value.items() if k != "units")
+    return str(value)
