@@ -308,7 +308,7 @@ def check_against_oracle(graph: Graph, ops: NumpyOps) -> int:
                 assert iv is not None and iv[0] <= positions[0] and positions[-1] <= iv[1], \
                     (layer.name, unit, a, positions, iv)
                 central = all(m // 4 <= u < m - m // 4 for u, m in zip(unit, layer.out_shape[1:]))
-                if central and 0 <= iv[0] and iv[1] < n:
+                if central and iv[0] >= 0 and iv[1] < n:
                     assert (positions[0], positions[-1]) == tuple(iv), (layer.name, unit, a, iv)
                     exact += 1
         if rf.local and rf.uniform:

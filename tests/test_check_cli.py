@@ -207,3 +207,57 @@ def test_the_whole_zoo_passes_its_own_checks(capsys) -> None:  # type: ignore[no
     code, out, err = cli(capsys, *specs)
     assert (code, err) == (0, ""), err
     assert out.startswith(f"cnncalc: checked {len(specs)} files")
+
+
+def test_verify_runs_the_forward_pass(files, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = files(net=NET + "checks:\n  output: [10]\n")["net"]
+    code, out, err = cli(capsys, path, "--verify", "-v")
+    assert (code, err) == (0, "")
+    assert f"{path}:1:1: ok: the NumPy forward pass agrees on macs (3 comparisons) [--verify]" \
+        in out.splitlines()
+    assert "agrees on shape (4 comparisons)" in out and "agrees on rf" in out
+
+
+def test_verify_disagreement_points_at_the_layer(files, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Make the analysis claim one MAC too many for every conv: the forward pass, which counts
+    # the multiply-accumulates its matrix products really perform, must catch it at conv c1.
+    from cnncalc.ops.conv import Conv
+
+    honest = Conv.macs
+    monkeypatch.setattr(Conv, "macs", lambda self, layer: honest(self, layer) + 1)
+    path = files(net=NET)["net"]
+    code, _, err = cli(capsys, path, "--verify")
+    assert code == 1
+    assert err.splitlines() == [
+        f"{path}:1:1: error: verify macs: cnncalc computes 5,329, the NumPy forward pass gives "
+        "5,328 [--verify]",
+        f"{path}:3:5: error: verify macs of 'c1': cnncalc computes 3,889, the NumPy forward "
+        "pass gives 3,888 [--verify]"]
+
+
+def test_verify_that_cannot_fit_fails(files, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("cnncalc.backend.budget.default_limit", lambda: (1000, "a test limit"))
+    path = files(net=NET)["net"]
+    code, _, err = cli(capsys, path, "--verify")
+    assert code == 1
+    assert err.startswith(f"{path}:1:1: error: verify: not run: verify would need about ")
+    assert "(a test limit)" in err
+
+
+def test_check_and_diff_import_neither_numpy_nor_rich(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    spec = ARCH / "examples" / "small.cnn.yaml"
+    code = ("import sys\nfrom cnncalc.cli import main\n"
+            f"main(['check', {str(spec)!r}, '-q', '--max-memory', '1GB', '--min-rf', '3'])\n"
+            f"main(['diff', {str(spec)!r}, {str(spec)!r}, '--json'])\n"
+            "print(sorted(m for m in ('numpy', 'rich') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.splitlines()[-1] == "[]"
+
+
+def test_stdin_only_once(capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = cli(capsys, "-", "-")
+    assert (code, out) == (2, "") and "only once" in err

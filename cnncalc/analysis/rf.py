@@ -29,17 +29,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING, Optional
+from math import lcm
+from typing import TYPE_CHECKING
 
 from cnncalc.analysis.rfgeom import AxisState, Num, apply_state, extent, half, merge, start_state
-from cnncalc.ops.rfmap import GLOBAL, IDENTITY
+from cnncalc.ops.rfmap import IDENTITY
 from cnncalc.problems import Problem
 
 if TYPE_CHECKING:
     from cnncalc.graph import Graph, Layer
     from cnncalc.ops.base import Shape
 
-Region = Optional[tuple[Num, Num]]
+Region = tuple[Num, Num] | None
 
 
 @dataclass(frozen=True)
@@ -58,13 +59,13 @@ class Misalignment:
     """Inputs of a merge whose units are not centred alike along one axis."""
 
     axis: int  # spatial axis, from 1
-    inputs: tuple[tuple[str, Num, Optional[Num]], ...]  # (input, stride, centre of unit 0)
+    inputs: tuple[tuple[str, Num, Num | None], ...]  # (input, stride, centre of unit 0)
     offset: Num  # the largest distance between the inputs' centres over the layer's units
 
 
 @dataclass(frozen=True)
 class TensorRF:
-    axes: Optional[tuple[AxisState, ...]]  # the local part; None when every path is global
+    axes: tuple[AxisState, ...] | None  # the local part; None when every path is global
     is_global: bool
 
 
@@ -74,11 +75,11 @@ class LayerRF:
     op: str
     shape: Shape
     is_global: bool
-    local: Optional[tuple[AxisRF, ...]]
+    local: tuple[AxisRF, ...] | None
     state: TensorRF = field(repr=False)
     misaligned: tuple[Misalignment, ...] = ()
 
-    def _pick(self, key: str) -> Optional[tuple[Num, ...]]:
+    def _pick(self, key: str) -> tuple[Num, ...] | None:
         if self.is_global or self.local is None:
             return None
         return tuple(getattr(axis, key) for axis in self.local)
@@ -97,7 +98,7 @@ class LayerRF:
     def uniform(self) -> bool:
         return self.local is None or all(axis.uniform for axis in self.local)
 
-    def region(self, unit: tuple[int, ...]) -> Optional[tuple[Region, ...]]:
+    def region(self, unit: tuple[int, ...]) -> tuple[Region, ...] | None:
         """The input interval (inclusive, unclipped) each axis of output `unit` sees through
         its local paths; None when nothing local is left."""
         if self.state.axes is None:
@@ -114,7 +115,7 @@ class RFResult:
     def __getitem__(self, name: str) -> LayerRF:
         return self.layers[name]
 
-    def last_local(self) -> Optional[LayerRF]:
+    def last_local(self) -> LayerRF | None:
         """The last layer (in graph order) with spatial numbers: the feature map a designer sizes
         the receptive field of. Usually not global (ResNet's layer4 before gap); in a gated
         network (EfficientNet) it is global through its gates and `local` holds the numbers."""
@@ -150,8 +151,8 @@ def _propagate(layer: Layer, states: dict[str, TensorRF]
     for index, maps in layer.op.rf(layer):
         source = layer.inputs[index]
         seen = states[source]
-        is_global = is_global or seen.is_global or maps == GLOBAL
-        if maps == GLOBAL or seen.axes is None:
+        is_global = is_global or seen.is_global or isinstance(maps, str)
+        if isinstance(maps, str) or seen.axes is None:
             continue  # a global input is a constant for the local part (a gate)
         axes = tuple(axis if m is IDENTITY else apply_state(axis, m)
                      for axis, m in zip(seen.axes, maps))
@@ -195,23 +196,17 @@ def probe_units(state: AxisState, n: int) -> list[int]:
     period the size is convex in j (max of lines minus min of lines), so its ends suffice."""
     period = 1
     for term in state:
-        period = period * term.period // _gcd(period, term.period)
+        period = lcm(period, term.period)
     if len(state) == 1:
         return list(range(min(period, n)))
     return sorted(set(range(min(period, n))) | set(range(max(n - period, 0), n)))
-
-
-def _gcd(a: int, b: int) -> int:
-    from math import gcd
-
-    return gcd(a, b)
 
 
 def summarize(state: AxisState, n: int) -> AxisRF:
     """The reported numbers of one axis with n units."""
     if len(state) == 1 and state[0].period == 1 and state[0].hull[0] is not None:
         term = state[0]  # the common case, uniform: unit j sees [lo + j*S, hi + j*S]
-        lo, hi = term.hull[0]
+        lo, hi = term.hull[0]  # type: ignore[misc]  # (checked not None above)
         size_min = min(extent(p) for p in term.paths)
         return AxisRF(_exact(hi - lo + 1), term.stride, _exact(-lo), half(lo + hi),
                       _exact(size_min), True, term.aligned)
@@ -252,21 +247,21 @@ def _misalignments(layer: Layer, parts: list[tuple[str, tuple[AxisState, ...]]]
     return tuple(found)
 
 
-def _centre(region: Region) -> Optional[Num]:
+def _centre(region: Region) -> Num | None:
     return None if region is None else half(region[0] + region[1])
 
 
-def _reference(state: AxisState) -> tuple[tuple[Num, tuple[Optional[Num], ...]], ...]:
+def _reference(state: AxisState) -> tuple[tuple[Num, tuple[Num | None, ...]], ...]:
     """Per stride, the centres of the hull's phases: what every path shares when aligned."""
     return tuple((term.stride, tuple(_centre(iv) for iv in term.hull)) for term in state)
 
 
-def _agree(a: tuple[tuple[Num, tuple[Optional[Num], ...]], ...],
-           b: tuple[tuple[Num, tuple[Optional[Num], ...]], ...]) -> bool:
+def _agree(a: tuple[tuple[Num, tuple[Num | None, ...]], ...],
+           b: tuple[tuple[Num, tuple[Num | None, ...]], ...]) -> bool:
     if [s for s, _ in a] != [s for s, _ in b]:
         return False
     for (_, ca), (_, cb) in zip(a, b):
-        period = len(ca) * len(cb) // _gcd(len(ca), len(cb))
+        period = lcm(len(ca), len(cb))
         for i in range(period):
             x, y = ca[i % len(ca)], cb[i % len(cb)]
             if x is not None and y is not None and x != y:

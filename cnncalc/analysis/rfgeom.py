@@ -15,17 +15,18 @@ keeps residual networks, with exponentially many paths, at a few patterns per te
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
 from math import gcd
-from typing import TYPE_CHECKING, Iterable, Optional, Union
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from cnncalc.ops.rfmap import AxisMap
 
-Num = Union[int, Fraction]
-Interval = Optional[tuple[Num, Num]]
+Num = int | Fraction
+Interval = tuple[Num, Num] | None
 Pattern = tuple[Interval, ...]
 MAX_CLASSES = 64  # distinct path shapes tracked per tensor; far above any real network's
 

@@ -11,15 +11,13 @@ their per-axis sets, which is what is returned. Gaps (dilation) are kept: sets, 
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
-
-from cnncalc.ops.rfmap import GLOBAL
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from cnncalc.graph import Graph
 
 
-def unit_support(graph: Graph, name: str, unit: tuple[int, ...]) -> Optional[tuple[list[int], ...]]:
+def unit_support(graph: Graph, name: str, unit: tuple[int, ...]) -> tuple[list[int], ...] | None:
     """Sorted input positions per spatial axis that `unit` of layer `name` depends on; None
     when it depends on no input position through local reads."""
     target = graph.layer(name)
@@ -29,7 +27,7 @@ def unit_support(graph: Graph, name: str, unit: tuple[int, ...]) -> Optional[tup
         if sets is None:
             continue
         for index, maps in layer.op.rf(layer):
-            if maps == GLOBAL:
+            if isinstance(maps, str):  # GLOBAL: a constant for the local dependency
                 continue
             source = layer.inputs[index]
             sizes = graph.shape_of(source)[1:]

@@ -12,13 +12,14 @@ Warnings are reported where the cause is, not again at every later layer that in
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from cnncalc.problems import Problem
 from cnncalc.report.rftext import number
 
 if TYPE_CHECKING:
-    from cnncalc.analysis.rf import LayerRF, Misalignment, RFResult, Region
+    from cnncalc.analysis.rf import LayerRF, Misalignment, Region, RFResult
     from cnncalc.graph import Graph, Layer
 
 

@@ -149,11 +149,15 @@ def verify(graph: Graph, *, batch: int = 1, dtype: str = "float32", seed: int = 
     kind = np.dtype(dtype)
     seconds: dict[str, float] = {}
     began = time.perf_counter()
+    if step is not None:
+        step("weights", 0, 1)
     if weights is None:
         weights = W.init_weights(graph, seed)
         weights_name = weights_name or f"random (seed {seed})"
     weights = W.cast(weights, kind)
     seconds["weights"] = time.perf_counter() - began
+    if step is not None:
+        step("weights", 1, 1)
     if x is None:
         x = sample_input(graph, batch, seed, kind)
         input_name = input_name or f"random (seed {seed})"

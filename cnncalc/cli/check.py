@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from cnncalc.checks.measure import OPTIMIZERS
+from cnncalc.checks.model import LABELS
 from cnncalc.checks.options import BOUND_OPTIONS, OptionChecks
 from cnncalc.checks.run import FileReport, check_file, expand_paths, summarize
 from cnncalc.checks.units import UnitError, parse_bytes, parse_count
@@ -48,11 +49,15 @@ def _budget_options(f: Any) -> Any:
     """One option per entry of BOUND_OPTIONS, so the CLI and the library never drift apart."""
     for option, (kind, op) in reversed(BOUND_OPTIONS.items()):
         parse = parse_bytes if kind == "memory" else parse_count
-        what = {"max": "at most", "min": "at least", "equals": "exactly"}[op]
         unit = "SIZE" if kind == "memory" else "N"
-        f = click.option(option, option.lstrip("-").replace("-", "_"), metavar=unit,
-                         callback=_units(parse), help=f"{kind}: {what} {unit}.")(f)
+        relation = {"max": ">", "min": "<", "equals": "!="}[op]
+        f = click.option(option, _dest(option), metavar=unit, callback=_units(parse),
+                         help=f"Fail when {LABELS[kind]} {relation} {unit}.")(f)
     return f
+
+
+def _dest(option: str) -> str:
+    return option.lstrip("-").replace("-", "_")
 
 
 @click.command()
@@ -85,6 +90,9 @@ def check(files: tuple[str, ...], output_shape: tuple[int, ...] | None,
           **budgets: tuple[int, str] | None) -> None:
     """Validate spec files and enforce their `checks:` (and the budgets given here).
 
+    Exit 0 when all pass, 1 when a check fails, 2 when a file cannot be loaded. N takes
+    K, M, G (x1000); SIZE takes KB, MB, GB (x1000) or KiB, MiB, GiB (x1024).
+
     \b
     Examples:
       cnncalc check arch.cnn.yaml
@@ -92,8 +100,11 @@ def check(files: tuple[str, ...], output_shape: tuple[int, ...] | None,
       cnncalc check --format github architectures/
     """
     options = OptionChecks(output=output_shape, shapes=shapes, rf_layer=rf_layer)
+    paths = expand_paths(list(files))
+    if paths.count("-") > 1:
+        raise click.UsageError("'-' (standard input) can be given only once")
     for option in BOUND_OPTIONS:
-        given = budgets.get(option.lstrip("-").replace("-", "_"))
+        given = budgets.get(_dest(option))
         if given is not None:
             options.bounds.append((option, *given))
     for key, value in (("batch", memory_batch), ("optimizer", optimizer)):
@@ -101,13 +112,9 @@ def check(files: tuple[str, ...], output_shape: tuple[int, ...] | None,
             options.memory[key] = value
     if training:
         options.memory["training"] = True
-    stdin_used = False
     reports: list[FileReport] = []
-    for file in expand_paths(list(files)):
+    for file in paths:
         if file == "-":
-            if stdin_used:
-                raise click.UsageError("'-' (standard input) can be given only once")
-            stdin_used = True
             report = check_file("<stdin>", sys.stdin.read(), options, not no_spec_checks, verify)
         else:
             report = check_file(file, None, options, not no_spec_checks, verify)

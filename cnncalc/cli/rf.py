@@ -9,8 +9,17 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cnncalc.cli.common import (console, emit_json, fail, input_option, load_or_exit,
-                                output_options, report_problems, spec_argument, use_color)
+from cnncalc.cli.common import (
+    console,
+    emit_json,
+    fail,
+    input_option,
+    load_or_exit,
+    output_options,
+    report_problems,
+    spec_argument,
+    use_color,
+)
 
 if TYPE_CHECKING:
     from cnncalc.analysis.rf import LayerRF, RFResult

@@ -4,9 +4,9 @@ from __future__ import annotations
 from math import prod
 from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
+from cnncalc.ops import rfmap
 from cnncalc.ops.activation import normalise_axis
 from cnncalc.ops.base import Arg, Axis, Op, OpError, Saved, Shape, fmt_shape, per_value, saved_input
-from cnncalc.ops import rfmap
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:

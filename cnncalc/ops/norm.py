@@ -4,9 +4,9 @@ from __future__ import annotations
 from math import prod
 from typing import TYPE_CHECKING, Any, Sequence
 
+from cnncalc.ops import rfmap
 from cnncalc.ops.base import (Arg, Choice, Float, Int, Op, OpError, Saved, Shape, Tensor, fmt_int,
                               per_value, saved_input)
-from cnncalc.ops import rfmap
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:

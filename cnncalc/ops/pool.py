@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from math import prod
 from typing import TYPE_CHECKING, Any, Sequence
 
+from cnncalc.ops import rfmap
 from cnncalc.ops.base import (AdaptiveOutput, Arg, Bool, Op, OpError, Padding, PerAxis, Saved, Shape,
                               fmt_int, fmt_shape, per_axis, per_value, saved_input, spatial_rank)
-from cnncalc.ops import rfmap
 from cnncalc.ops.registry import register
 from cnncalc.ops.window import AxisWindow, check_out_sizes, window_attrs
 

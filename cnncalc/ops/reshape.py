@@ -5,10 +5,10 @@ from dataclasses import dataclass
 from math import prod
 from typing import TYPE_CHECKING, Any, Sequence
 
+from cnncalc.ops import rfmap
 from cnncalc.ops.activation import normalise_axis
 from cnncalc.ops.base import (Arg, Axis, Int, Op, OpError, OptionalInt, Padding, Shape, fmt_shape,
                               spatial_rank)
-from cnncalc.ops import rfmap
 from cnncalc.ops.registry import register
 from cnncalc.ops.window import resolve_pads
 

@@ -15,10 +15,11 @@ tensor). An input may be read both ways (group norm: locally, and globally for i
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from math import ceil, floor
-from typing import TYPE_CHECKING, Sequence, Union
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from cnncalc.ops.window import AxisWindow
@@ -42,7 +43,7 @@ class AxisMap:
         return Fraction(self.period_in, self.period_out)
 
 
-Read = tuple[int, Union[tuple[AxisMap, ...], str]]
+Read = tuple[int, tuple[AxisMap, ...] | str]
 
 IDENTITY = AxisMap(1, 1, ((0,),))
 BROADCAST = AxisMap(0, 1, ((0,),))  # an input of size 1 along the axis: every unit reads it

@@ -5,8 +5,8 @@ from fractions import Fraction
 from math import floor, prod
 from typing import TYPE_CHECKING, Any, Sequence
 
-from cnncalc.ops.base import Arg, Bool, Choice, Op, OpError, Scale, Shape, per_value, spatial_rank
 from cnncalc.ops import rfmap
+from cnncalc.ops.base import Arg, Bool, Choice, Op, OpError, Scale, Shape, per_value, spatial_rank
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ float when that is exact (15.5), else a string "p/q".
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from cnncalc.report.rftext import json_number, number, per_axis
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 KEYS = ("size", "stride", "padding", "start", "size_min")
 
 
-def _values(axes: Optional[tuple[AxisRF, ...]], key: str) -> Optional[list[Any]]:
+def _values(axes: tuple[AxisRF, ...] | None, key: str) -> list[Any] | None:
     return None if axes is None else [json_number(getattr(a, key)) for a in axes]
 
 
@@ -134,7 +134,7 @@ def unit_lines(graph: Graph, rf: LayerRF, unit: tuple[int, ...]) -> list[str]:
     return lines
 
 
-def support_text(positions: Optional[list[int]]) -> str:
+def support_text(positions: list[int] | None) -> str:
     """'depends on input [0, 217] (218 positions)', noting gaps (dilation) and crops."""
     if not positions:
         return "depends on no input position (it reads only padding)"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cnncalc.ops.rfmap import GLOBAL, IDENTITY, AxisMap
+from cnncalc.ops.rfmap import IDENTITY, AxisMap
 from cnncalc.report.rftext import number
 
 if TYPE_CHECKING:
@@ -24,10 +24,13 @@ def rf_lines(graph: Graph, result: RFResult, layer: Layer) -> list[str]:
     rf = result[layer.name]
     lines = ["  receptive field (r size, S stride, P padding: unit i sees [-P + i*S, -P + i*S + r - 1]):"]
     reads = layer.op.rf(layer)
-    local = [(i, maps) for i, maps in reads if maps != GLOBAL]
+    local: list[tuple[int, tuple[AxisMap, ...]]] = []
+    for i, maps in reads:
+        if not isinstance(maps, str):
+            local.append((i, maps))
     for i, maps in reads:
         source = layer.inputs[i]
-        if maps == GLOBAL:
+        if isinstance(maps, str):
             lines.append(f"    global: every unit reads every position of '{source}'"
                          + (" (statistics)" if len(reads) > len(local) and local else ""))
         elif result.layers.get(source) is not None and result[source].is_global:
@@ -92,8 +95,8 @@ def _one_read(source: str, amap: AxisMap, before: AxisRF, several: bool) -> list
                 f"{' ' * len(prefix)}S = S_in * stride = {number(s)} * {stride} = {number(s * stride)}",
                 f"{' ' * len(prefix)}P = P_in + pad * S_in = {number(p)} + {pad} * {number(s)} = "
                 f"{number(p + pad * s)}"]
-    taps = ", ".join("(" + ", ".join(map(str, t)) + ")" for t in amap.phases)
-    return [f"{prefix}output units in a period of {amap.period_out} read input units {taps} "
+    phases = ", ".join("(" + ", ".join(map(str, t)) + ")" for t in amap.phases)
+    return [f"{prefix}output units in a period of {amap.period_out} read input units {phases} "
             f"(shifted by {amap.period_in} per period)",
             f"{' ' * len(prefix)}S = S_in * {amap.period_in}/{amap.period_out} = {number(s)} * "
             f"{amap.period_in}/{amap.period_out} = {number(s * amap.stride)}"]

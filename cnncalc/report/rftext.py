@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Union
 
-Num = Union[int, Fraction]
+Num = int | Fraction
 
 
 def _terminates(value: Fraction) -> bool:

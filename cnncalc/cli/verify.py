@@ -1,0 +1,228 @@
+"""`cnncalc verify FILE`: run the network in NumPy and check every computed number;
+`cnncalc init-weights FILE -o w.npz`: write the weights a verify run would use, as a template."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from cnncalc.cli.common import (Done, console, emit_json, fail, input_option, load_or_exit,
+                                output_options, spec_argument, use_color)
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from cnncalc.backend.verify import BudgetError
+    from cnncalc.graph import Graph, Layer
+
+
+def _bytes(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    from cnncalc.checks.units import UnitError, parse_bytes
+
+    if value is None:
+        return None
+    try:
+        return parse_bytes(value)
+    except UnitError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@click.command()
+@spec_argument
+@input_option
+@click.option("--batch", type=click.IntRange(min=1), default=None,
+              help="Samples per forward pass (default 1, or the input file's batch).")
+@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32",
+              show_default=True, help="Precision of the forward pass.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the random weights and input.")
+@click.option("--weights", "weights_file", type=click.Path(dir_okay=False),
+              help="Weights from an .npz file keyed 'layer.tensor' (see init-weights).")
+@click.option("--input-file", type=click.Path(dir_okay=False),
+              help="The input: a .npy array (with or without batch axis) or an image (Pillow).")
+@click.option("--layer", "layers", multiple=True, metavar="NAME",
+              help="Also measure this layer's receptive field (repeatable).")
+@click.option("--no-rf", is_flag=True, help="Skip the receptive-field measurement.")
+@click.option("--max-memory", callback=_bytes, metavar="SIZE",
+              help="Refuse runs estimated to need more (e.g. 16GB; default 80% of the "
+                   "available memory).")
+@click.option("--save-output", type=click.Path(dir_okay=False),
+              help="Write the output to .npy (all outputs, keyed by name: .npz).")
+@click.option("--save-activations", type=click.Path(file_okay=False),
+              help="Write every layer's activation to DIR/<layer>.npy.")
+@click.option("--all", "show_all", is_flag=True, help="List every check, not only failures.")
+@output_options
+def verify(file: str, input_shape: tuple[int, ...] | None, batch: int | None, dtype: str, seed: int,
+           weights_file: str | None, input_file: str | None, layers: tuple[str, ...], no_rf: bool,
+           max_memory: int | None, save_output: str | None, save_activations: str | None,
+           show_all: bool, as_json: bool, no_color: bool) -> None:
+    """Run the network in NumPy and compare shapes, parameters, MACs, memory and receptive
+    fields with what cnncalc computes. Exit 0 when every check passes, 1 otherwise."""
+    from cnncalc.backend import verify as V
+    from cnncalc.backend.budget import default_limit
+
+    graph = load_or_exit(file, input_shape)
+    for name in layers:
+        try:
+            graph.layer(name)
+        except KeyError as exc:
+            fail(f"{file}: error: --layer: {exc.args[0]}")
+    x, input_name = _input(graph, input_file, batch, dtype)
+    if save_output and not save_output.endswith(".npz") and len(graph.outputs) > 1:
+        fail(f"{save_output}: error: the network has {len(graph.outputs)} outputs; save them "
+             "to an .npz file")
+    limit, why = (max_memory, "--max-memory") if max_memory is not None else default_limit()
+    run_batch = x.shape[0] if x is not None else batch or 1
+    try:
+        plans, _ = V.prepare(graph, batch=run_batch, dtype=dtype,
+                             rf_layers=None if no_rf else list(layers), limit=limit)
+    except V.BudgetError as exc:
+        fail(_refusal(file, exc, why))
+    weights = _weights(graph, weights_file)
+    observe = _saver(save_activations, x) if save_activations else None
+    with _progress(len(graph.layers), as_json) as step:
+        try:
+            report = V.verify(graph, batch=run_batch, dtype=dtype, seed=seed, weights=weights,
+                              weights_name=weights_file or "", x=x, input_name=input_name,
+                              plans=plans, observe=observe, step=step)
+        except MemoryError:
+            fail(f"{file}: error: out of memory during the forward pass; lower --batch or --input")
+    if save_output:
+        _save_output(save_output, report.outputs)
+    if as_json:
+        from cnncalc.report.jsondoc import graph_json
+
+        document = graph_json(graph)
+        document.update(report.as_json())
+        emit_json(document)
+    else:
+        from cnncalc.report.verifytext import render
+
+        render(console(no_color), graph, report, use_color(no_color), show_all)
+    raise Done(0 if report.ok else 1)
+
+
+def _input(graph: Graph, path: str | None, batch: int | None, dtype: str
+           ) -> tuple[np.ndarray | None, str]:
+    """The input batch from a file (None: verify draws a seeded random one)."""
+    if path is None:
+        return None, ""
+    from cnncalc.backend.inputs import InputError, load
+
+    if not os.path.exists(path):
+        fail(f"{path}: error: no such file")
+    try:
+        sample = load(path, graph.input_shape, graph.spec.layout, batch, dtype)
+    except InputError as exc:
+        fail(f"{path}: error: {exc}")
+    for note in sample.notes:
+        click.echo(f"{path}: note: {note}", err=True)
+    return sample.x, path
+
+
+def _weights(graph: Graph, path: str | None) -> dict[str, np.ndarray] | None:
+    if path is None:
+        return None
+    from cnncalc.backend.weights import WeightsError, load
+
+    if not os.path.exists(path):
+        fail(f"{path}: error: no such file")
+    try:
+        return load(path, graph)
+    except WeightsError as exc:
+        for problem in exc.problems:
+            click.echo(f"{path}: error: {problem}", err=True)
+        raise Done(2) from None
+
+
+def _refusal(file: str, exc: BudgetError, why: str) -> str:
+    from cnncalc.report.text import binary_bytes as b
+
+    n = exc.needed
+    parts = [f"weights {b(n.weights)}", f"input {b(n.inputs)}", f"activations {b(n.activations)}",
+             f"workspace {b(n.workspace)} at {n.workspace_layer}"]
+    if n.probe:
+        parts.append(f"receptive-field probe {b(n.probe)}")
+    suggest = -(-n.total // 2**30) + 1
+    return (f"{file}: error: verify would need about {b(n.total)} ({', '.join(parts)}) but the "
+            f"limit is {b(exc.limit)} ({why}); use a smaller --input or --batch, skip the probe "
+            f"with --no-rf, or raise the limit with --max-memory {suggest}GiB")
+
+
+def _saver(directory: str, x: np.ndarray | None) -> Any:
+    import numpy as np
+
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    if x is not None:
+        np.save(Path(directory) / "input.npy", x)
+
+    def save(layer: Layer, y: np.ndarray) -> None:
+        np.save(Path(directory) / f"{layer.name}.npy", y)
+
+    return save
+
+
+def _save_output(path: str, outputs: dict[str, np.ndarray]) -> None:
+    import numpy as np
+
+    try:
+        if path.endswith(".npz"):
+            np.savez(path, **outputs)
+        else:
+            np.save(path, next(iter(outputs.values())))
+    except OSError as exc:
+        fail(f"{path}: error: cannot write: {exc}")
+
+
+class _progress:
+    """A rich progress bar on stderr while verify runs, when stderr is a terminal."""
+
+    def __init__(self, layers: int, quiet: bool):
+        self.bar: Any = None
+        self.tasks: dict[str, Any] = {}
+        if not quiet and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import Progress
+
+            color = "NO_COLOR" not in os.environ
+            self.bar = Progress(console=Console(stderr=True, no_color=not color), transient=True)
+
+    def __enter__(self) -> Any:
+        if self.bar is None:
+            return None
+        self.bar.start()
+        return self.step
+
+    def step(self, phase: str, done: int, total: int) -> None:
+        if phase not in self.tasks:
+            self.tasks[phase] = self.bar.add_task(phase, total=total)
+        self.bar.update(self.tasks[phase], completed=done, total=total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+@click.command("init-weights")
+@spec_argument
+@input_option
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="The .npz file to write.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random weights.")
+def init_weights(file: str, input_shape: tuple[int, ...] | None, output: str, seed: int) -> None:
+    """Write the weights `verify` would use (He-normal, calibrated) as an .npz template keyed
+    'layer.tensor': replace the arrays you know and pass it to `verify --weights`."""
+    from cnncalc.backend import weights as W
+
+    graph = load_or_exit(file, input_shape)
+    arrays = W.init_weights(graph, seed)
+    try:
+        W.save(output, arrays)
+    except OSError as exc:
+        fail(f"{output}: error: cannot write: {exc}")
+    saved = output if output.endswith(".npz") else output + ".npz"  # numpy adds the suffix
+    click.echo(f"wrote {len(arrays)} arrays ({graph.total_params:,} parameters, "
+               f"{graph.total_buffers:,} buffers) to {saved}")
