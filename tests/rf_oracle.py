@@ -310,6 +310,9 @@ def check_against_oracle(graph: Graph, ops: NumpyOps) -> int:
                 central = all(m // 4 <= u < m - m // 4 for u, m in zip(unit, layer.out_shape[1:]))
                 if central and iv[0] >= 0 and iv[1] < n:
                     assert (positions[0], positions[-1]) == tuple(iv), (layer.name, unit, a, iv)
+                    gaps = rf.local[a].gaps if rf.local and rf.uniform else None
+                    if gaps is not None:  # the positions inside r the unit does not read
+                        assert len(positions) == iv[1] - iv[0] + 1 - gaps, (layer.name, unit, a)
                     exact += 1
         if rf.local and rf.uniform:
             for unit in sample_units(layer.out_shape[1:]):

@@ -164,6 +164,24 @@ def test_too_much_padding_is_reported_where_it_starts() -> None:
     assert "4 of 24 units" in problem.message
 
 
+def test_gaps_left_by_dilation_are_counted_and_reported_at_the_last_feature_map() -> None:
+    spec = """
+        input: [1, 64]
+        layers:
+          - conv: {filters: 1, kernel: 3, dilation: 2, padding: 2, name: a}
+          - conv: {filters: 1, kernel: 3, dilation: 4, padding: 4, name: b}
+          - conv: {filters: 1, kernel: 3, padding: 1, name: c}
+    """
+    result = analyze_rf(graph(spec))
+    # a reads {0, 2, 4} of 5; b copies that at 0, 4, 8: the even positions, 7 of 13;
+    # c (3 taps, step 1) fills single gaps: 15 of 15.
+    assert [result[n].local[0].gaps for n in "abc"] == [2, 6, 0]
+    assert result.warnings == []
+    result = analyze_rf(graph(spec.replace("kernel: 3, padding: 1", "kernel: 1")))
+    (problem,) = result.warnings
+    assert problem.code == "rf-gaps" and "7 of the 13 positions" in problem.message
+
+
 def test_a_well_padded_network_has_no_warnings() -> None:
     for spec in ("vgg16", "resnet18", "mobilenet_v2", "alexnet"):
         assert analyze_rf(load_graph(ARCH / f"{spec}.yaml")).warnings == [], spec
@@ -202,7 +220,8 @@ def test_rf_json_adds_rf_to_every_layer(capsys) -> None:  # type: ignore[no-unty
     assert code == 0 and doc["total_params"] == 5_288_548  # the base document is kept
     stem = doc["layers"][0]["rf"]
     assert stem == {"size": [3, 3], "stride": [2, 2], "padding": [1, 1], "start": [0, 0],
-                    "size_min": [3, 3], "aligned": True, "global": False, "uniform": True}
+                    "size_min": [3, 3], "gaps": [0, 0], "aligned": True, "global": False,
+                    "uniform": True}
     features = next(layer for layer in doc["layers"] if layer["name"] == "features.silu1")["rf"]
     assert features["global"] and features["size"] is None
     assert features["size_local"] == [851, 851] and features["padding_local"] == [425, 425]

@@ -75,6 +75,21 @@ def test_pieces_of_a_spatial_concat() -> None:
     assert [second.taps(o) for o in range(5)] == [(), (), (), (0,), (1,)]
 
 
+def test_a_spatial_concat_of_different_strides_is_non_uniform_not_misaligned() -> None:
+    result = analyze_rf(graph("""
+        input: [1, 16]
+        layers:
+          - conv: {filters: 1, kernel: 1, stride: 2, name: sparse}
+          - slice: {axis: 1, stop: 8, in: input, name: left}
+          - concat: {in: [sparse, left], axis: 1, name: joined}
+    """))
+    joined = result["joined"]
+    assert joined.aligned and not joined.uniform and not joined.misaligned
+    assert [joined.region((j,)) for j in (0, 7, 8, 15)] == [((0, 0),), ((14, 14),), ((0, 0),),
+                                                            ((7, 7),)]
+    assert result.warnings == []
+
+
 def test_reduce_finds_the_shortest_period() -> None:
     # kernel 4, stride 2, pad 1: every output unit reads two inputs, one phase apart.
     amap = rfmap.transposed(AxisWindow(10, 4, 2, 1, 1, 1))

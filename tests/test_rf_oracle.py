@@ -179,3 +179,56 @@ def test_misaligned_paths_measured() -> None:
     assert not rf.aligned
     assert rf.misaligned[0].offset == centres[-1] - centres[0] == 1
     assert check_against_oracle(g, NumpyOps()) > 0
+
+
+UNET_4_LEVELS = """
+    input: [1, 320]
+    blocks:
+      dc:
+        layers:
+          - conv: {filters: 1, kernel: 3, padding: 1}
+          - conv: {filters: 1, kernel: 3, padding: 1}
+      down:
+        layers:
+          - maxpool: 2
+          - dc
+      up:
+        args: {skip: required}
+        layers:
+          - deconv: {filters: 1, kernel: 2, stride: 2, name: up}
+          - concat: {in: [$skip, up], name: cat}
+          - dc
+    layers:
+      - dc: {name: enc1}
+      - down: {name: enc2}
+      - down: {name: enc3}
+      - down: {name: enc4}
+      - down: {name: bottleneck}
+      - up: {skip: enc4, name: dec4}
+      - up: {skip: enc3, name: dec3}
+      - up: {skip: enc2, name: dec2}
+      - up: {skip: enc1, name: dec1}
+"""
+
+
+def test_unet_misalignment_offsets_match_the_measured_centres() -> None:
+    import numpy as np
+    from rf_oracle import dependency, responses
+
+    g = graph(UNET_4_LEVELS)
+    result = analyze_rf(g)
+    values = responses(g, NumpyOps(), gates_constant=True)
+    last = g.input_shape[1] - 1
+    for block in ("dec4", "dec3", "dec2", "dec1"):
+        cat = g.layer(f"{block}.cat")
+        measured = 0.0
+        for j in range(cat.out_shape[1]):
+            centres = []
+            for source in cat.inputs:
+                positions = np.nonzero(dependency(g, values, source)[:, j])[0]
+                if positions[0] > 0 and positions[-1] < last:  # not cut by the border
+                    centres.append((positions[0] + positions[-1]) / 2)
+            if len(centres) == 2:
+                measured = max(measured, abs(centres[0] - centres[1]))
+        (m,) = result[cat.name].misaligned
+        assert m.offset == measured > 0, block

@@ -12,7 +12,9 @@ are exact) `AxisRF` gives:
   ResNet give small ones);
 - `uniform`: False when units differ by phase (after upsampling or a transposed conv):
   r is then the largest over the phases and P, start are those of unit 0;
-- `aligned`: False when paths reach the layer with different strides or centres.
+- `aligned`: False when paths reach the layer with different strides or centres;
+- `gaps`: positions inside r that a unit does not depend on (dilation larger than what the
+  earlier layers cover: "gridding"); None where units differ by phase or paths by stride.
 Numbers are ints, or Fractions where a stride is fractional.
 
 `LayerRF.is_global` is True when a unit depends on every input position: global pooling,
@@ -22,17 +24,19 @@ gated by a global branch (squeeze-excite). Its `size`, `stride`... are then None
 when nothing local is left, as after gap -> dense). `LayerRF.region(unit)` is the input
 interval per axis seen by one unit. `RFResult.warnings` are Problems (level "warning") at the
 layer's location: misaligned merges (`rf-misaligned`, details in `LayerRF.misaligned`),
-layers whose narrowest path already exceeds the input (`rf-unproductive`) and layers whose
-units see mostly padding (`rf-padding`).
+layers whose narrowest path already exceeds the input (`rf-unproductive`), layers whose
+units see mostly padding (`rf-padding`) and a last feature map whose receptive field still has
+gaps (`rf-gaps`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from itertools import combinations
 from math import lcm
 from typing import TYPE_CHECKING
 
-from cnncalc.analysis.rfgeom import AxisState, Num, apply_state, extent, half, merge, start_state
+from cnncalc.analysis.rfgeom import AxisState, Num, apply_state, conflict, extent, half, merge, start_state
 from cnncalc.ops.rfmap import IDENTITY
 from cnncalc.problems import Problem
 
@@ -52,6 +56,7 @@ class AxisRF:
     size_min: Num
     uniform: bool = True
     aligned: bool = True
+    gaps: int | None = 0  # positions inside r a unit does not depend on (dilation); None: unknown
 
 
 @dataclass(frozen=True)
@@ -84,11 +89,26 @@ class LayerRF:
             return None
         return tuple(getattr(axis, key) for axis in self.local)
 
-    size = property(lambda self: self._pick("size"))
-    stride = property(lambda self: self._pick("stride"))
-    padding = property(lambda self: self._pick("padding"))
-    start = property(lambda self: self._pick("start"))
-    size_min = property(lambda self: self._pick("size_min"))
+    @property
+    def size(self) -> tuple[Num, ...] | None:
+        """r per axis; None when the layer is global (its `local` may still say more)."""
+        return self._pick("size")
+
+    @property
+    def stride(self) -> tuple[Num, ...] | None:
+        return self._pick("stride")
+
+    @property
+    def padding(self) -> tuple[Num, ...] | None:
+        return self._pick("padding")
+
+    @property
+    def start(self) -> tuple[Num, ...] | None:
+        return self._pick("start")
+
+    @property
+    def size_min(self) -> tuple[Num, ...] | None:
+        return self._pick("size_min")
 
     @property
     def aligned(self) -> bool:
@@ -209,19 +229,20 @@ def summarize(state: AxisState, n: int) -> AxisRF:
         lo, hi = term.hull[0]  # type: ignore[misc]  # (checked not None above)
         size_min = min(extent(p) for p in term.paths)
         return AxisRF(_exact(hi - lo + 1), term.stride, _exact(-lo), half(lo + hi),
-                      _exact(size_min), True, term.aligned)
+                      _exact(size_min), True, term.aligned, term.gaps)
     sizes = [(j, r) for j in probe_units(state, n) if (r := unit_region(state, j)) is not None]
     main = max(state, key=lambda t: extent(t.hull))
     if not sizes:
-        return AxisRF(0, main.stride, 0, 0, 0, False, False)
+        return AxisRF(0, main.stride, 0, 0, 0, False, False, None)
     size = max(r[1] - r[0] + 1 for _, r in sizes)
     j, (lo, hi) = sizes[0]
     shift = j * main.stride  # unit 0 may read nothing: extrapolate from the first that does
     size_min = min(extent(p) for term in state for p in term.paths)
     uniform = len(state) == 1 and main.period == 1
-    aligned = len(state) == 1 and main.aligned
+    aligned = all(t.aligned for t in state) and not any(
+        conflict(x, y) for x, y in combinations(state, 2))
     return AxisRF(size, main.stride, _exact(shift - lo), _exact(half(lo + hi) - shift),
-                  size_min, uniform, aligned)
+                  size_min, uniform, aligned, None)
 
 
 def _misalignments(layer: Layer, parts: list[tuple[str, tuple[AxisState, ...]]]
@@ -231,8 +252,7 @@ def _misalignments(layer: Layer, parts: list[tuple[str, tuple[AxisState, ...]]]
     found = []
     for a, n in enumerate(layer.out_shape[1:]):
         states = [axes[a] for _, axes in parts]
-        refs = [_reference(state) for state in states]
-        if all(_agree(refs[0], ref) for ref in refs[1:]):
+        if not any(_conflict(x, y) for x, y in combinations(states, 2)):
             continue
         probe = sorted({j for state in states for j in probe_units(state, n)})
         offset: Num = 0
@@ -251,19 +271,5 @@ def _centre(region: Region) -> Num | None:
     return None if region is None else half(region[0] + region[1])
 
 
-def _reference(state: AxisState) -> tuple[tuple[Num, tuple[Num | None, ...]], ...]:
-    """Per stride, the centres of the hull's phases: what every path shares when aligned."""
-    return tuple((term.stride, tuple(_centre(iv) for iv in term.hull)) for term in state)
-
-
-def _agree(a: tuple[tuple[Num, tuple[Num | None, ...]], ...],
-           b: tuple[tuple[Num, tuple[Num | None, ...]], ...]) -> bool:
-    if [s for s, _ in a] != [s for s, _ in b]:
-        return False
-    for (_, ca), (_, cb) in zip(a, b):
-        period = lcm(len(ca), len(cb))
-        for i in range(period):
-            x, y = ca[i % len(ca)], cb[i % len(cb)]
-            if x is not None and y is not None and x != y:
-                return False
-    return True
+def _conflict(a: AxisState, b: AxisState) -> bool:
+    return any(conflict(x, y) for x in a for y in b)

@@ -118,17 +118,56 @@ def union(a: Pattern, b: Pattern) -> Pattern:
     return shrink(tuple(out))
 
 
+DENSE = -1  # support mask meaning "every position of the region" (no bits to carry along)
+
+
+def _bits(mask: int, size: int) -> int:
+    return (1 << size) - 1 if mask == DENSE else mask
+
+
+def spread(mask: int, size: int, offsets: list[int]) -> int:
+    """The support of a union of copies of a region (mask over `size` positions) shifted by
+    `offsets` (ascending, from 0): DENSE when no gap is left (dilation leaves gaps)."""
+    if mask == DENSE and all(b - a <= size for a, b in zip(offsets, offsets[1:])):
+        return DENSE
+    bits = _bits(mask, size)
+    out = 0
+    for offset in offsets:
+        out |= bits << offset
+    return DENSE if out == (1 << (offsets[-1] + size)) - 1 else out
+
+
 @dataclass(frozen=True)
 class Term:
     stride: Num
     hull: Pattern
     paths: tuple[Pattern, ...]
+    # Which positions of unit 0's region (bit k: position lo + k) some path really reads;
+    # tracked for one-phase integer-stride terms, None (unknown) otherwise.
+    mask: int | None = DENSE
 
     def apply(self, amap: AxisMap) -> Term:
         stride, hull = apply(self.stride, self.hull, amap)
+        mask = self._mask_after(amap, hull)
         if len(self.paths) == 1 and self.paths[0] == self.hull:
-            return Term(stride, hull, (hull,))
-        return Term(stride, hull, prune(apply(self.stride, p, amap)[1] for p in self.paths))
+            return Term(stride, hull, (hull,), mask)
+        return Term(stride, hull, prune(apply(self.stride, p, amap)[1] for p in self.paths), mask)
+
+    def _mask_after(self, amap: AxisMap, hull: Pattern) -> int | None:
+        iv = self.hull[0]
+        if (self.mask is None or iv is None or len(self.hull) != 1 or len(hull) != 1
+                or hull[0] is None or amap.period_out != 1 or not isinstance(self.stride, int)):
+            return None
+        taps = amap.phases[0]
+        return spread(self.mask, int(iv[1] - iv[0]) + 1, [(t - taps[0]) * self.stride for t in taps])
+
+    @property
+    def gaps(self) -> int | None:
+        """Positions inside unit 0's region that it does not depend on; None if unknown."""
+        iv = self.hull[0]
+        if self.mask is None or iv is None or len(self.hull) != 1:
+            return None
+        return 0 if self.mask == DENSE else int(iv[1] - iv[0]) + 1 - self.mask.bit_count()
 
     @property
     def period(self) -> int:
@@ -153,6 +192,17 @@ class Term:
 AxisState = tuple[Term, ...]  # one Term per distinct stride, sorted by stride
 
 
+def conflict(a: Term, b: Term) -> bool:
+    """Whether some unit reads both terms' regions with different centres or strides (the
+    pieces of a spatial concat never share a unit, so they never conflict)."""
+    period = lcm(a.period, b.period)
+    for j in range(period):
+        x, y = a.hull[j % a.period], b.hull[j % b.period]
+        if x is not None and y is not None and (a.stride != b.stride or x[0] + x[1] != y[0] + y[1]):
+            return True
+    return False
+
+
 def start_state() -> AxisState:
     """The network input: unit j sees exactly input position j."""
     return (Term(1, ((0, 0),), (((0, 0),),)),)
@@ -170,9 +220,23 @@ def merge(terms: Iterable[Term]) -> AxisState:
         if seen is None:
             by_stride[term.stride] = term
         else:
-            by_stride[term.stride] = Term(term.stride, union(seen.hull, term.hull),
-                                          prune((*seen.paths, *term.paths)))
+            hull = union(seen.hull, term.hull)
+            by_stride[term.stride] = Term(term.stride, hull, prune((*seen.paths, *term.paths)),
+                                          _union_mask(seen, term, hull))
     return tuple(by_stride[s] for s in sorted(by_stride))
+
+
+def _union_mask(a: Term, b: Term, hull: Pattern) -> int | None:
+    if a.mask is None or b.mask is None or len(hull) != 1 or len(a.hull) != 1 or len(b.hull) != 1:
+        return None
+    out = 0
+    for term in (a, b):
+        iv, lo = term.hull[0], hull[0]
+        if iv is None or lo is None:
+            return None
+        out |= _bits(term.mask, int(iv[1] - iv[0]) + 1) << int(iv[0] - lo[0])  # type: ignore[arg-type]
+    assert hull[0] is not None
+    return DENSE if out == (1 << int(hull[0][1] - hull[0][0] + 1)) - 1 else out
 
 
 def _class_key(pattern: Pattern) -> tuple[object, ...]:

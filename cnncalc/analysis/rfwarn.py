@@ -8,6 +8,8 @@
   under the input size for a while, which would otherwise repeat it in every block.
 - `rf-padding`: the first layer where some units see mostly padding (more than half of
   their region along an axis lies outside the input although the region would fit).
+- `rf-gaps`: the last feature map still ignores positions inside its receptive field
+  (dilated convolutions whose gaps no earlier layer fills: the "gridding" artefact).
 Warnings are reported where the cause is, not again at every later layer that inherits it.
 """
 from __future__ import annotations
@@ -43,6 +45,10 @@ def find_warnings(graph: Graph, result: RFResult) -> list[Problem]:
             if not any(src in padded for src in layer.inputs):
                 found.append((layer.index, Problem(layer.loc, "warning", "rf-padding",
                                                    _padding(layer, bad))))
+    last = result.last_local()
+    if last is not None and last.local and any(axis.gaps for axis in last.local):
+        layer = graph.layer(last.name)
+        found.append((layer.index, Problem(layer.loc, "warning", "rf-gaps", _gaps(layer, last))))
     if unproductive:
         first = unproductive[0]
         found.append((first.index, Problem(first.loc, "warning", "rf-unproductive",
@@ -67,6 +73,14 @@ def _misaligned(layer: Layer, found: Sequence[Misalignment]) -> str:
                      for key, axes in groups.items())
     return (f"{_what(layer)} merges inputs whose receptive fields are misaligned {text}, so one "
             "unit combines features of different places")
+
+
+def _gaps(layer: Layer, rf: LayerRF) -> str:
+    assert rf.local is not None
+    axes = " and ".join(f"{number(a.size - a.gaps)} of the {number(a.size)} positions along "
+                        f"spatial axis {i}" for i, a in enumerate(rf.local, start=1) if a.gaps)
+    return (f"{_what(layer)}, the last feature map, depends on only {axes} of its receptive "
+            "field: dilation leaves gaps that no earlier layer fills (gridding)")
 
 
 def _unproductive(graph: Graph, layer: Layer, rf: LayerRF, count: int) -> str:

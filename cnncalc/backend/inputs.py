@@ -99,7 +99,7 @@ def _image(path: str, shape: tuple[int, ...]) -> Sample:
     if converted.size != (width, height):
         notes.append(f"the {converted.size[0]}x{converted.size[1]} image is resized to "
                      f"{width}x{height} (bilinear)")
-        converted = converted.resize((width, height), Image.BILINEAR)
+        converted = converted.resize((width, height), Image.Resampling.BILINEAR)
     pixels = np.asarray(converted, dtype=np.float32) / 255.0
     if pixels.ndim == 2:
         pixels = pixels[:, :, None]

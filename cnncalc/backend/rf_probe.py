@@ -78,7 +78,7 @@ def _masks(shape: tuple[int, ...], samples: list[tuple[int, str, int]]) -> np.nd
     for i, (axis, kind, t) in enumerate(samples):
         index = [slice(None)] * len(shape)
         index[axis] = slice(0, t + 1) if kind == "lo" else slice(t, None)
-        batch[(i, 0, *index)] = 1.0
+        batch[(i, 0) + tuple(index)] = 1.0
     return batch
 
 
@@ -116,7 +116,7 @@ def measure(graph: Graph, queries: list[Query]) -> dict[Query, Interval]:
     ranges = {(q, end): [0, spatial[q.axis] - 1] for q in queries for end in ("lo", "hi")}
     # Round 0: everything marked tells which units depend on the input at all.
     hit = run_masks(graph, np.ones((1, 1, *spatial), dtype=np.float32), names)
-    alive = {q for q in queries if hit[q.layer][(0, 0, *q.unit)] > 0}
+    alive = {q for q in queries if hit[q.layer][(0, 0) + q.unit] > 0}
     while True:
         pending = {key: r for key, r in ranges.items() if key[0] in alive and r[0] < r[1]}
         if not pending:
@@ -130,7 +130,7 @@ def measure(graph: Graph, queries: list[Query]) -> dict[Query, Interval]:
         masks = run_masks(graph, _masks(spatial, list(wanted)), names)
         for (q, end), index in probes.items():
             low, high = ranges[(q, end)]
-            lit = masks[q.layer][(index, 0, *q.unit)] > 0
+            lit = masks[q.layer][(index, 0) + q.unit] > 0
             if end == "lo":  # lit: the lowest dependency is <= t
                 t = (low + high) // 2
                 ranges[(q, end)] = [low, t] if lit else [t + 1, high]

@@ -1,10 +1,9 @@
-"""Compare the analytic receptive fields (analysis/rf.py) with measured ones (rf_probe.py).
+"""Plan the receptive-field measurements (rf_probe.py) that are compared with analysis/rf.py.
 
 For each probed layer and each spatial axis a handful of units is measured: both ends of the
 axis and a full period of units at the centre (the units differ by phase after upsampling or
-a transposed conv). A unit's analytic region is exact where it lies inside the input; where
-it reaches into the padding only the part inside can be seen, so the measured interval must
-then equal the region clipped to the input.
+a transposed conv). A unit's analytic region can be checked exactly where it lies inside the
+input; an end in the padding only bounds what is measured (rfcompare.py).
 
 A region larger than the input is clipped for every unit, which would leave r unchecked. The
 probe then runs on a larger input of the same geometry (each axis grown by a multiple of the
@@ -16,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 from math import ceil, gcd
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cnncalc.backend.results import CheckResult
 from cnncalc.backend.rf_probe import Interval, Query, measure, probe_bytes
@@ -108,12 +107,21 @@ def _slack(graph: Graph, analysis: RFResult, name: str) -> int:
     return max(strides, default=1)
 
 
-def _period(rf: LayerRF, axis: int) -> int:
+def period_of(rf: LayerRF, axis: int) -> int:
     period = 1
     if rf.state.axes is not None:
         for term in rf.state.axes[axis]:
             period = period * term.period // gcd(period, term.period)
     return period
+
+
+def _centre_run(rf: LayerRF, axis: int) -> range:
+    """A full period of units (at least two) from the centre, starting at phase 0 (where P is
+    defined): enough to measure r, S and P."""
+    n = rf.shape[1 + axis]
+    period = min(period_of(rf, axis), MAX_PERIOD)
+    start = n // 2 - (n // 2) % period
+    return range(start, min(start + max(period, 2), n))
 
 
 def _units(graph: Graph, rf: LayerRF) -> list[list[tuple[int, ...]]]:
@@ -123,26 +131,22 @@ def _units(graph: Graph, rf: LayerRF) -> list[list[tuple[int, ...]]]:
     centre = [n // 2 for n in out]
     units = []
     for axis, n in enumerate(out):
-        period = min(_period(rf, axis), MAX_PERIOD)
-        start = centre[axis] - centre[axis] % period  # phase 0, where P is defined
-        along = {0, n - 1, *range(start, min(start + max(period, 2), n))}
+        along = {0, n - 1, *_centre_run(rf, axis)}
         units.append([tuple(j if a == axis else centre[a] for a in range(len(out)))
                       for j in sorted(along)])
     return units
 
 
 def _fits(graph: Graph, rf: LayerRF) -> bool:
-    """Whether the centre units (a full period, at least two) see regions inside the input,
-    so that r, S and P can all be measured."""
+    """Whether the centre run of units sees regions inside the input along every axis, so
+    that r, S and P can all be measured (a unit that reads nothing fits anywhere)."""
     spatial = graph.input_shape[1:]
-    for axis, units in enumerate(_units(graph, rf)):
-        centre = [u for u in units if u[axis] not in (0, rf.shape[1 + axis] - 1)] or units
-        for unit in centre:
-            region = rf.region(unit)
-            if region is None or region[axis] is None:
-                return False
-            lo, hi = region[axis]
-            if lo < 0 or hi > spatial[axis] - 1:
+    centre = [n // 2 for n in rf.shape[1:]]
+    for axis in range(len(spatial)):
+        for j in _centre_run(rf, axis):
+            region = rf.region(tuple(j if a == axis else c for a, c in enumerate(centre)))
+            seen = None if region is None else region[axis]
+            if seen is not None and (seen[0] < 0 or seen[1] > spatial[axis] - 1):
                 return False
     return True
 
@@ -166,7 +170,7 @@ def _enlarged(graph: Graph, analysis: RFResult, rf: LayerRF, budget: int) -> Pla
         step.append(lcm)
     assert rf.local is not None
     # Room for the region plus a period of neighbouring units (and one unit either side).
-    grow = [max(1, ceil((ceil(a.size) + (min(_period(rf, axis), MAX_PERIOD) + 3) * ceil(a.stride)
+    grow = [max(1, ceil((ceil(a.size) + (min(period_of(rf, axis), MAX_PERIOD) + 3) * ceil(a.stride)
                          - n) / s))
             for axis, (a, n, s) in enumerate(zip(rf.local, spatial, step))]
     for extra in range(3):
@@ -203,6 +207,8 @@ def _volume(shape: tuple[int, ...]) -> int:
 
 def run(plans: list[Plan]) -> list[CheckResult]:
     """Measure every plan (one probe per probed graph) and compare."""
+    from cnncalc.backend.rfcompare import compare
+
     measured: dict[tuple[int, Query], Interval] = {}
     by_graph: dict[int, list[Plan]] = {}
     for p in plans:
@@ -214,116 +220,5 @@ def run(plans: list[Plan]) -> list[CheckResult]:
     for p in plans:
         for axis, units in enumerate(p.units):
             seen = {unit: measured[(id(p.graph), Query(p.layer, unit, axis))] for unit in units}
-            results.append(_compare(p, axis, seen))
+            results.append(compare(p, axis, seen))
     return results
-
-
-def _compare(p: Plan, axis: int, seen: dict[tuple[int, ...], Interval]) -> CheckResult:
-    n = p.graph.input_shape[1 + axis]
-    wrong = []
-    inside: dict[int, tuple[int, int]] = {}
-    for unit, got in seen.items():
-        want = (-1, n) if p.rf.is_global else _axis_region(p.rf, unit, axis)
-        problem = _mismatch(want, got, n, p.slack)
-        if problem:
-            wrong.append(f"unit {list(unit)}: expected {_show(_clip(want, n))}, measured "
-                         f"{_show(got)}{problem}")
-        elif want is not None and got == want and unit:
-            inside[unit[axis]] = got  # type: ignore[assignment]
-    expected, derived = _numbers(p.original, axis), _derived(p, axis, inside)
-    mismatch = [k for k in ("size", "stride", "padding") if k in derived and derived[k] != expected.get(k)]
-    notes = [p.note] if p.note else []
-    if wrong:
-        notes.append("; ".join(wrong[:4]) + (f" (+{len(wrong) - 4} more)" if len(wrong) > 4 else ""))
-    if mismatch:
-        notes.append("measured " + ", ".join(f"{k} {derived[k]}" for k in mismatch))
-    unread = _unread(p, seen, n)
-    if unread and not wrong:
-        notes.append(unread)
-    measured: dict[str, Any] = dict(derived)
-    measured["units"] = {_key(u): list(v) if v else None for u, v in seen.items()}
-    expected["units"] = {_key(u): list(v) if (v := _clip((0, n - 1) if p.rf.is_global else
-                                                          _axis_region(p.rf, u, axis), n)) else None
-                         for u in seen}
-    return CheckResult("rf", f"{p.layer} axis {axis + 1}", expected, measured,
-                       not wrong and not mismatch, "; ".join(notes))
-
-
-def _mismatch(want: tuple[Any, Any] | None, got: Interval, n: int, slack: int) -> str:
-    """Why a measured interval contradicts a region ('' if it does not).
-
-    An end of the region inside the input must be met exactly. An end in the padding is only
-    an upper bound: the region counts positions reached through padding of some layer, and
-    strided layers drop a tail of their input shorter than their stride (M5 never reads the
-    last 100 samples of its 32000), so the unit must reach to within `slack` (the largest
-    effective stride on the way) of the input's edge."""
-    clipped = _clip(want, n)
-    if clipped is None or got is None:
-        return "" if clipped == got else " (no dependency expected)" if clipped is None else ""
-    assert want is not None
-    lo, hi = got
-    if lo < clipped[0] or hi > clipped[1]:
-        return " (outside the region)"
-    if (want[0] >= 0 and lo != want[0]) or (want[0] < 0 and lo >= slack):
-        return " (low end)"
-    if (want[1] <= n - 1 and hi != want[1]) or (want[1] > n - 1 and hi <= n - 1 - slack):
-        return " (high end)"
-    return ""
-
-
-def _unread(p: Plan, seen: dict[tuple[int, ...], Interval], n: int) -> str:
-    """For a global layer: the input positions at the ends that it never depends on."""
-    if not p.rf.is_global:
-        return ""
-    spans = [iv for iv in seen.values() if iv is not None]
-    if not spans:
-        return ""
-    lo, hi = min(iv[0] for iv in spans), max(iv[1] for iv in spans)
-    parts = ([f"0..{lo - 1}"] if lo > 0 else []) + ([f"{hi + 1}..{n - 1}"] if hi < n - 1 else [])
-    return f"input positions {' and '.join(parts)} are never read (dropped by strided layers)" if parts else ""
-
-
-def _axis_region(rf: LayerRF, unit: tuple[int, ...], axis: int) -> tuple[Any, Any] | None:
-    region = rf.region(unit)
-    return None if region is None else region[axis]
-
-
-def _clip(region: tuple[Any, Any] | None, n: int) -> tuple[int, int] | None:
-    """The integer input positions of a region that exist (a fractional end rounds inwards)."""
-    if region is None:
-        return None
-    lo, hi = max(ceil(region[0]), 0), min(int(Fraction(region[1]).__floor__()), n - 1)
-    return (lo, hi) if lo <= hi else None
-
-
-def _numbers(rf: LayerRF, axis: int) -> dict[str, Any]:
-    if rf.is_global or rf.local is None:
-        return {"global": True}
-    a = rf.local[axis]
-    return {"size": a.size, "stride": a.stride, "padding": a.padding, "uniform": a.uniform}
-
-
-def _derived(p: Plan, axis: int, inside: dict[int, tuple[int, int]]) -> dict[str, Any]:
-    """r, S and P from the measured units whose whole region is inside the input."""
-    if p.rf.is_global or p.rf.local is None:
-        return {"global": True}
-    if not inside:
-        return {}
-    out: dict[str, Any] = {"size": max(hi - lo + 1 for lo, hi in inside.values())}
-    period = _period(p.rf, axis)
-    starts = sorted(j for j in inside if j % period == 0 and j + period in inside)
-    if p.rf.local[axis].uniform and starts:
-        j = starts[0]
-        stride = Fraction(inside[j + period][0] - inside[j][0], period)
-        out["stride"] = stride.numerator if stride.denominator == 1 else stride
-        padding = j * stride - inside[j][0]
-        out["padding"] = padding.numerator if padding.denominator == 1 else padding
-    return out
-
-
-def _show(interval: tuple[int, int] | None) -> str:
-    return "nothing" if interval is None else f"[{interval[0]}, {interval[1]}]"
-
-
-def _key(unit: tuple[int, ...]) -> str:
-    return ",".join(map(str, unit)) if unit else "all"

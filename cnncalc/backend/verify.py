@@ -35,10 +35,9 @@ if TYPE_CHECKING:
     from cnncalc.backend.run import RunResult
     from cnncalc.graph import Graph, Layer
 
-# The measured activation peak may differ from the prediction by this share or this many bytes,
-# whichever is larger: Python objects NumPy allocates alongside tiny arrays are not modelled.
+# The measured activation peak may differ from the prediction by this share (it is exact on
+# every zoo network and op test; the margin absorbs a NumPy that allocates differently).
 MEMORY_TOLERANCE = 0.01
-MEMORY_SLACK = 4096
 # Workspace measured may exceed the estimate by this (small temporaries of tiny layers).
 WORKSPACE_SLACK = 64 * 1024
 
@@ -277,7 +276,7 @@ def _memory(graph: Graph, run: RunResult, batch: int, dtype: str
         predicted.inference_peak_bytes, predicted.inference_peak_layer,
         peak_trace.live_bytes or 0, peak_trace.name, work.workspace_bytes or 0, work.name,
         planned.workspace, max(t.peak_bytes or 0 for t in traces))
-    allowed = max(MEMORY_TOLERANCE * figures.predicted_peak, MEMORY_SLACK)
+    allowed = MEMORY_TOLERANCE * figures.predicted_peak
     ok = abs(figures.measured_peak - figures.predicted_peak) <= allowed
     note = (f"ratio {figures.ratio:.4f}; peak after {figures.measured_layer} "
             f"(predicted at {figures.predicted_layer})")

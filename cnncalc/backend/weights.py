@@ -142,4 +142,4 @@ def load(path: str, graph: Graph) -> dict[str, np.ndarray]:
 
 
 def save(path: str, weights: Mapping[str, np.ndarray]) -> None:
-    np.savez(path, **dict(weights))
+    np.savez(path, **dict(weights))  # type: ignore[arg-type]  # (a key is never 'allow_pickle')

@@ -9,8 +9,17 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cnncalc.cli.common import (Done, console, emit_json, fail, input_option, load_or_exit,
-                                output_options, spec_argument, use_color)
+from cnncalc.cli.common import (
+    Done,
+    console,
+    emit_json,
+    fail,
+    input_option,
+    load_or_exit,
+    output_options,
+    spec_argument,
+    use_color,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -170,7 +179,7 @@ def _save_output(path: str, outputs: dict[str, np.ndarray]) -> None:
 
     try:
         if path.endswith(".npz"):
-            np.savez(path, **outputs)
+            np.savez(path, **outputs)  # type: ignore[arg-type]
         else:
             np.save(path, next(iter(outputs.values())))
     except OSError as exc:

@@ -1,6 +1,7 @@
 """Element-wise activations, softmax and dropout: shape in = shape out, no parameters."""
 from __future__ import annotations
 
+from functools import cache
 from math import prod
 from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
@@ -171,8 +172,10 @@ class Softmax(Op):
 _TEMPORARIES = {"gelu": 12, "silu": 6, "sigmoid": 5, "hardswish": 5, "hardsigmoid": 4, "tanh": 2}
 
 
+@cache
 def _writes_out(fn: Any) -> bool:
-    """Whether a kernel can write its result into a given array (`out=`)."""
+    """Whether a kernel can write its result into a given array (`out=`); cached, as
+    inspect.signature costs more than a small ReLU."""
     import inspect
 
     return "out" in inspect.signature(fn).parameters

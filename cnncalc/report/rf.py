@@ -1,10 +1,10 @@
 """Receptive fields rendered: the JSON keys, the table rows, one layer's details, one unit's region.
 
 JSON (added to each layer of `graph_json`, never renamed): "rf": {"size", "stride",
-"padding", "start", "size_min" (one value per spatial axis, or null when the layer is
-global), "aligned", "global", "uniform"}; a global layer with a local part adds
-"size_local", "stride_local", "padding_local", "start_local", "size_min_local" (the gates
-taken as constants); a misaligned merge adds "misaligned". Numbers are exact: an int, a
+"padding", "start", "size_min", "gaps" (one value per spatial axis, or null when the layer
+is global; a gap count is null where unknown), "aligned", "global", "uniform"}; a global
+layer with a local part adds the same keys with "_local" ("size_local"...: the gates taken
+as constants); a misaligned merge adds "misaligned". Numbers are exact: an int, a
 float when that is exact (15.5), else a string "p/q".
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from cnncalc.analysis.rf import AxisRF, LayerRF, RFResult
     from cnncalc.graph import Graph
 
-KEYS = ("size", "stride", "padding", "start", "size_min")
+KEYS = ("size", "stride", "padding", "start", "size_min", "gaps")
 
 
 def _values(axes: tuple[AxisRF, ...] | None, key: str) -> list[Any] | None:
@@ -64,6 +64,8 @@ def notes(rf: LayerRF) -> str:
         out.append("misaligned paths")
     if not rf.uniform:
         out.append("non-uniform (units differ by phase)")
+    if rf.local and any(axis.gaps for axis in rf.local):
+        out.append("gaps (dilation)")
     return ", ".join(out)
 
 
@@ -91,9 +93,10 @@ def describe(graph: Graph, rf: LayerRF) -> list[str]:
         lines.append("  no spatial axes")
         return lines
     for a, axis in enumerate(rf.local, start=1):
+        gaps = f", {axis.gaps} positions inside r not read (gaps)" if axis.gaps else ""
         lines.append(f"  spatial axis {a}: r = {number(axis.size)}, S = {number(axis.stride)}, "
                      f"P = {number(axis.padding)}, unit 0 centred at {number(axis.start)}, "
-                     f"narrowest path r = {number(axis.size_min)}")
+                     f"narrowest path r = {number(axis.size_min)}{gaps}")
     if rf.uniform:
         lines.append("  unit i sees input [-P + i*S, -P + i*S + r - 1] along each axis")
     else:
