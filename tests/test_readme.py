@@ -41,6 +41,7 @@ def test_every_spec_md_op_is_documented_and_exists() -> None:
 def test_readme_example_output_is_real(tmp_path, capsys, monkeypatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     (tmp_path / "small.yaml").write_text(fenced("yaml")[0])
+    (tmp_path / "architectures").symlink_to(ROOT / "architectures")
     monkeypatch.chdir(tmp_path)
     for block in fenced("text"):
         command, _, expected = block.partition("\n")
@@ -50,3 +51,9 @@ def test_readme_example_output_is_real(tmp_path, capsys, monkeypatch) -> None:
         got = capsys.readouterr().out
         assert [line.rstrip() for line in got.splitlines()] == \
             [line.rstrip() for line in expected.rstrip("\n").splitlines()], command
+
+
+def test_readme_counting_table_is_generated() -> None:
+    from cnncalc.report.counting import END, START, counting_table
+
+    assert README.split(START + "\n")[1].split("\n" + END)[0] == counting_table()
