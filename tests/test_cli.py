@@ -109,3 +109,12 @@ def test_python_dash_m_and_no_numpy_on_summary() -> None:
     out = subprocess.run([sys.executable, "-m", "cnncalc", "summary", RESNET18, "--json"],
                          capture_output=True, text=True, check=True)
     assert json.loads(out.stdout)["total_params"] == 11_689_512
+
+
+def test_explain_shows_compute_and_activation(capsys) -> None:
+    doc = run_json(capsys, "explain", RESNET18, "conv1")
+    lines = "\n".join(doc["explain"]["lines"])
+    # (64*112*112) outputs x (3*7*7) taps, by hand: 802,816 * 147 = 118,013,952
+    assert "MACs = (64*112*112)*(3*7*7) = 118,013,952" in lines
+    assert "FLOPs = 236,027,904 (2 x 118,013,952 MACs)" in lines
+    assert "802,816 values x 4 bytes (float32) = 3.06 MiB" in lines

@@ -49,6 +49,19 @@ def explanation(graph, name: str) -> list[str]:  # type: ignore[no-untyped-def]
     for tensor in layer.tensors:
         kind = "trainable" if tensor.trainable else "buffer"
         lines.append(f"    {tensor.name}: {text.shape(tensor.shape)} = {text.count(tensor.size)} ({kind})")
+    macs, (extra, how) = layer.op.macs(layer), layer.op.flops(layer)
+    lines.append("  compute (one sample):")
+    if macs:
+        lines.append(f"    MACs = {layer.op.macs_formula(layer)}")
+    flops = 2 * macs + extra
+    parts = ([f"2 x {text.count(macs)} MACs"] if macs else []) + ([how] if extra or not macs else [])
+    lines.append(f"    FLOPs = {text.count(flops)} ({'; '.join(parts)})")
+    dtype = graph.spec.dtype
+    from cnncalc.spec.document import DTYPES
+
+    size = DTYPES[dtype]
+    lines.append(f"  activation: {text.count(layer.out_size)} values x {size} bytes ({dtype}) = "
+                 f"{text.binary_bytes(layer.out_size * size)}")
     from cnncalc.analysis.rf import analyze_rf
     from cnncalc.report.rfexplain import rf_lines
 
