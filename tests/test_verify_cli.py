@@ -195,3 +195,18 @@ def test_verify_command_in_a_fresh_process() -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["ok"] is True
     assert done.stderr == ""
+
+
+def test_a_layer_that_cannot_run_is_a_failed_check(spec: str, capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from cnncalc.ops.norm import BatchNorm
+
+    def broken(self, layer, inputs, weights, overwrite=None):
+        raise ValueError("operands could not be broadcast")
+
+    monkeypatch.setattr(BatchNorm, "forward", broken)
+    code, out, err = run(["verify", spec, "--json"], capsys)
+    assert code == 1 and "Traceback" not in err
+    bad = [c for c in json.loads(out)["checks"] if not c["ok"]]
+    assert [(c["check"], c["layer"]) for c in bad] == [("forward", "bn")]
+    assert "bn 'bn': ValueError: operands could not be broadcast" in bad[0]["measured"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -133,9 +134,7 @@ def forward(graph: Graph, x: np.ndarray, weights: Mapping[str, np.ndarray], *,
     result = RunResult({}, {}, [])
     counter = kernels.count_macs() if count_macs else None
     start = time.perf_counter()
-    if counter is not None:
-        counter.__enter__()
-    try:
+    with counter if counter is not None else nullcontext():
         for layer in graph.layers:
             inputs = [live[name] for name in layer.inputs]
             target = None if calibrate else _overwritable(layer, inputs, live, readers, pinned)
@@ -171,9 +170,6 @@ def forward(graph: Graph, x: np.ndarray, weights: Mapping[str, np.ndarray], *,
                     del live[name]
             if readers[layer.name] == 0 and layer.name not in pinned:
                 del live[layer.name]
-    finally:
-        if counter is not None:
-            counter.__exit__(None, None, None)
     result.seconds = time.perf_counter() - start
     result.outputs = {name: live[name] for name in graph.outputs}
     result.kept = {name: live[name] for name in keep}

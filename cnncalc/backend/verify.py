@@ -15,6 +15,9 @@ analyses:
   must stay under the pre-run estimate (backend/budget.py);
 - rf: receptive fields measured by dependency masks (rf_probe.py) equal analysis/rf.py's.
 
+A layer whose forward fails (an op or kernel refusing its arguments) ends the run with one
+failed `forward` check naming it.
+
 `verify` returns plain data; the CLI renders it.
 """
 from __future__ import annotations
@@ -143,27 +146,38 @@ def verify(graph: Graph, *, batch: int = 1, dtype: str = "float32", seed: int = 
     say which receptive fields to probe (rf_plans; None: none). `observe(layer, output)` sees
     every activation; `step(phase, done, total)` reports progress."""
     from cnncalc.backend import weights as W
-    from cnncalc.backend.run import forward
+    from cnncalc.backend.run import LayerError, forward
 
     kind = np.dtype(dtype)
     seconds: dict[str, float] = {}
+    random = f"random (seed {seed})"
+    if x is None:
+        x = sample_input(graph, batch, seed, kind)
+        input_name = input_name or random
+    batch = x.shape[0]
+    report = VerifyReport([], batch, kind.name, weights_name or (random if weights is None else "given"),
+                          input_name or "given", seconds=seconds)
+    values: list[CheckResult] = []
+
+    def stopped(exc: LayerError) -> VerifyReport:
+        # An op that cannot run: nothing after it can be compared.
+        report.results = [*values, CheckResult("forward", exc.layer, "runs", str(exc), False,
+                                                "the forward pass stopped at this layer")]
+        return report
+
     began = time.perf_counter()
     if step is not None:
         step("weights", 0, 1)
     if weights is None:
-        weights = W.init_weights(graph, seed)
-        weights_name = weights_name or f"random (seed {seed})"
+        try:
+            weights = W.init_weights(graph, seed)  # runs the network once to calibrate
+        except LayerError as exc:
+            return stopped(exc)
     weights = W.cast(weights, kind)
     seconds["weights"] = time.perf_counter() - began
     if step is not None:
         step("weights", 1, 1)
-    if x is None:
-        x = sample_input(graph, batch, seed, kind)
-        input_name = input_name or f"random (seed {seed})"
-    batch = x.shape[0]
-    report = VerifyReport([], batch, kind.name, weights_name, input_name)
 
-    values: list[CheckResult] = []
     done = [0]
 
     def look(layer: Layer, y: np.ndarray) -> None:
@@ -181,6 +195,8 @@ def verify(graph: Graph, *, batch: int = 1, dtype: str = "float32", seed: int = 
     try:
         run = forward(graph, np.array(x, dtype=kind), weights, count_macs=True, trace_memory=True,
                       observe=look)
+    except LayerError as exc:
+        return stopped(exc)
     finally:
         if started:
             tracemalloc.stop()
@@ -203,7 +219,6 @@ def verify(graph: Graph, *, batch: int = 1, dtype: str = "float32", seed: int = 
         if step is not None:
             step("receptive field", 1, 1)
         seconds["rf"] = time.perf_counter() - began
-    report.seconds = seconds
     return report
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.report import text
+from cnncalc.report.rftext import number
 from cnncalc.report.table import Table
 
 if TYPE_CHECKING:
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from cnncalc.graph import Graph
 
 B = text.binary_bytes
-KINDS = ("shape", "values", "params", "buffers", "macs", "memory", "workspace", "rf")
+KINDS = ("forward", "shape", "values", "params", "buffers", "macs", "memory", "workspace", "rf")
 
 
 def render(out: Console, graph: Graph, report: VerifyReport, color: bool, show_all: bool) -> None:
@@ -63,6 +64,8 @@ def render(out: Console, graph: Graph, report: VerifyReport, color: bool, show_a
 def _what(kind: str, rows: list[CheckResult], report: VerifyReport) -> str:
     total = next((r for r in rows if r.layer is None), None)
     memory = report.memory
+    if kind == "forward":
+        return "the forward pass ran every layer"
     if kind == "shape":
         return "each layer's output array has the inferred shape"
     if kind == "values":
@@ -90,13 +93,7 @@ def _rsp(numbers: dict[str, Any]) -> str:
     if "size" not in numbers:
         return ""
     parts = [numbers.get(k) for k in ("size", "stride", "padding")]
-    return " / ".join(text_number(p) if p is not None else "-" for p in parts)
-
-
-def text_number(value: Any) -> str:
-    from cnncalc.report.rftext import number
-
-    return number(value)
+    return " / ".join(number(p) if p is not None else "-" for p in parts)
 
 
 def _value(value: Any) -> str:
@@ -106,6 +103,7 @@ def _value(value: Any) -> str:
         return text.count(value)
     if isinstance(value, list):
         return "[" + ", ".join(str(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return ", ".join(f"{k} {_value(v)}" for k, v in value.items() if k != "units")
+    if isinstance(value, dict):  # receptive-field numbers; the per-unit intervals are in the note
+        shown = ", ".join(f"{k} {_value(v)}" for k, v in value.items() if k != "units")
+        return shown or "per unit"
     return str(value)
