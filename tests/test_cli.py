@@ -101,9 +101,9 @@ def test_ops_lists_every_op(capsys) -> None:
 
 
 def test_python_dash_m_and_no_numpy_on_summary() -> None:
-    code = ("import sys, runpy; sys.argv = ['cnncalc', 'summary', %r]; "
+    code = (f"import sys; sys.argv = ['cnncalc', 'summary', {RESNET18!r}]; "
             "import cnncalc.cli as c; rc = c.main(sys.argv[1:]); "
-            "assert 'numpy' not in sys.modules, 'summary imported numpy'; print(rc)") % RESNET18
+            "assert 'numpy' not in sys.modules, 'summary imported numpy'; print(rc)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().endswith("0")
     out = subprocess.run([sys.executable, "-m", "cnncalc", "summary", RESNET18, "--json"],

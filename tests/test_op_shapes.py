@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import graph
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from cnncalc import SpecError
-from helpers import graph
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -196,14 +196,17 @@ def test_norm_and_dense_params_against_torch() -> None:
     torch = pytest.importorskip("torch")
     nn = torch.nn
     bn = nn.BatchNorm2d(16)
+    buffers = sum(b.numel() for b in bn.buffers() if b.dtype.is_floating_point)
     assert one_layer([16, 4, 4], "bn", {}) == ((16, 4, 4), sum(p.numel() for p in bn.parameters()),
-                                               sum(b.numel() for b in bn.buffers() if b.dtype.is_floating_point))
+                                               buffers)
     assert one_layer([6, 4, 4], "groupnorm", {"groups": 3})[1] == sum(
         p.numel() for p in nn.GroupNorm(3, 6).parameters())
     assert one_layer([6, 4, 4], "layernorm", {"over": "all"})[1] == sum(
         p.numel() for p in nn.LayerNorm([6, 4, 4]).parameters())
-    assert one_layer([6, 4, 4], "layernorm", {})[1] == sum(p.numel() for p in nn.LayerNorm(6).parameters())
-    assert one_layer([100], "dense", {"units": 7})[1] == sum(p.numel() for p in nn.Linear(100, 7).parameters())
+    assert one_layer([6, 4, 4], "layernorm", {})[1] == sum(
+        p.numel() for p in nn.LayerNorm(6).parameters())
+    assert one_layer([100], "dense", {"units": 7})[1] == sum(
+        p.numel() for p in nn.Linear(100, 7).parameters())
 
 
 @pytest.mark.parametrize("op,args,shape,expected", [

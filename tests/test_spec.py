@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import pytest
+from helpers import graph, where
 from hypothesis import given
 from hypothesis import strategies as st
-
-from helpers import graph, where
 
 from cnncalc.spec.expr import ExprError, evaluate_with
 

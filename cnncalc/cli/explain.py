@@ -3,8 +3,15 @@ from __future__ import annotations
 
 import click
 
-from cnncalc.cli.common import (console, emit_json, fail, input_option, load_or_exit,
-                                output_options, spec_argument)
+from cnncalc.cli.common import (
+    console,
+    emit_json,
+    fail,
+    input_option,
+    load_or_exit,
+    output_options,
+    spec_argument,
+)
 from cnncalc.report import text
 from cnncalc.report.jsondoc import graph_json
 

@@ -3,8 +3,15 @@ from __future__ import annotations
 
 import click
 
-from cnncalc.cli.common import (console, emit_json, input_option, load_or_exit, output_options,
-                                spec_argument, use_color)
+from cnncalc.cli.common import (
+    console,
+    emit_json,
+    input_option,
+    load_or_exit,
+    output_options,
+    spec_argument,
+    use_color,
+)
 from cnncalc.report import text
 from cnncalc.report.jsondoc import graph_json
 from cnncalc.report.table import Table

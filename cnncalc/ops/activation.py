@@ -1,13 +1,25 @@
 """Element-wise activations, softmax and dropout: shape in = shape out, no parameters."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from math import prod
-from typing import TYPE_CHECKING, Any, ClassVar, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.ops import rfmap
-from cnncalc.ops.base import (Arg, Axis, Float, Op, OpError, Saved, Shape, fmt_shape, per_value,
-                              saved_input, saved_output)
+from cnncalc.ops.base import (
+    Arg,
+    Axis,
+    Float,
+    Op,
+    OpError,
+    Saved,
+    Shape,
+    fmt_shape,
+    per_value,
+    saved_input,
+    saved_output,
+)
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:

@@ -1,13 +1,30 @@
 """Convolution and transposed convolution (any number of spatial axes, PyTorch semantics)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from math import prod
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from cnncalc.ops import rfmap
-from cnncalc.ops.base import (Arg, Bool, Groups, Int, Op, OpError, Padding, PerAxis, Saved, Shape,
-                              Tensor, fmt_int, per_axis, per_value, saved_input, spatial_rank)
+from cnncalc.ops.base import (
+    Arg,
+    Bool,
+    Groups,
+    Int,
+    Op,
+    OpError,
+    Padding,
+    PerAxis,
+    Saved,
+    Shape,
+    Tensor,
+    fmt_int,
+    per_axis,
+    per_value,
+    saved_input,
+    spatial_rank,
+)
 from cnncalc.ops.registry import register
 from cnncalc.ops.window import AxisWindow, check_out_sizes, resolve_pads, window_attrs
 

@@ -1,10 +1,23 @@
 """Fully connected layer."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from cnncalc.ops.base import (Arg, Bool, Int, Op, OpError, Saved, Shape, Tensor, fmt_int, fmt_shape,
-                              per_value, saved_input)
+from cnncalc.ops.base import (
+    Arg,
+    Bool,
+    Int,
+    Op,
+    OpError,
+    Saved,
+    Shape,
+    Tensor,
+    fmt_int,
+    fmt_shape,
+    per_value,
+    saved_input,
+)
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:

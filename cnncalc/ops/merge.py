@@ -1,8 +1,9 @@
 """Ops that combine several inputs: element-wise add / multiply (broadcasting) and concat."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from math import prod
-from typing import TYPE_CHECKING, Any, ClassVar, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.ops import rfmap
 from cnncalc.ops.activation import normalise_axis
@@ -155,7 +156,8 @@ class Concat(Op):
         axis: int = layer.attrs
         if axis == 0:
             return super().rf(layer)
-        total, offset, reads = layer.out_shape[axis], 0, []
+        total, offset = layer.out_shape[axis], 0
+        reads: list[Read] = []
         for index, shape in enumerate(layer.in_shapes):
             maps = tuple(rfmap.piece(offset, shape[axis], total) if a == axis else rfmap.IDENTITY
                          for a in range(1, len(shape)))

@@ -1,12 +1,25 @@
 """Normalisation layers: batch norm, layer norm, group norm, local response norm."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from math import prod
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from cnncalc.ops import rfmap
-from cnncalc.ops.base import (Arg, Choice, Float, Int, Op, OpError, Saved, Shape, Tensor, fmt_int,
-                              per_value, saved_input)
+from cnncalc.ops.base import (
+    Arg,
+    Choice,
+    Float,
+    Int,
+    Op,
+    OpError,
+    Saved,
+    Shape,
+    Tensor,
+    fmt_int,
+    per_value,
+    saved_input,
+)
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:

@@ -1,13 +1,29 @@
 """Pooling: windowed max/average, global and adaptive (PyTorch semantics)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from math import prod
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from cnncalc.ops import rfmap
-from cnncalc.ops.base import (AdaptiveOutput, Arg, Bool, Op, OpError, Padding, PerAxis, Saved, Shape,
-                              fmt_int, fmt_shape, per_axis, per_value, saved_input, spatial_rank)
+from cnncalc.ops.base import (
+    AdaptiveOutput,
+    Arg,
+    Bool,
+    Op,
+    OpError,
+    Padding,
+    PerAxis,
+    Saved,
+    Shape,
+    fmt_int,
+    fmt_shape,
+    per_axis,
+    per_value,
+    saved_input,
+    spatial_rank,
+)
 from cnncalc.ops.registry import register
 from cnncalc.ops.window import AxisWindow, check_out_sizes, window_attrs
 

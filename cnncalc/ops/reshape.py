@@ -1,14 +1,14 @@
 """Ops that move values around without arithmetic: flatten, pad, slice, channel shuffle."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from math import prod
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from cnncalc.ops import rfmap
 from cnncalc.ops.activation import normalise_axis
-from cnncalc.ops.base import (Arg, Axis, Int, Op, OpError, OptionalInt, Padding, Shape, fmt_shape,
-                              spatial_rank)
+from cnncalc.ops.base import Arg, Axis, Int, Op, OpError, OptionalInt, Padding, Shape, fmt_shape, spatial_rank
 from cnncalc.ops.registry import register
 from cnncalc.ops.window import resolve_pads
 

@@ -1,9 +1,10 @@
 """Upsampling by a scale factor (PyTorch `interpolate` with scale_factor)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 from math import floor, prod
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from cnncalc.ops import rfmap
 from cnncalc.ops.base import Arg, Bool, Choice, Op, OpError, Scale, Shape, per_value, spatial_rank

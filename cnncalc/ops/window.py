@@ -5,8 +5,9 @@ is the one output-size formula of SPEC.md, so every op that slides a window agre
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from cnncalc.ops.base import OpError, per_axis
 

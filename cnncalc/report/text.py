@@ -1,7 +1,7 @@
 """Small formatting helpers shared by the table renderers."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def shape(dims: Sequence[int], layout: str = "channels_first") -> str:
