@@ -13,7 +13,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from cnncalc.ops.base import REQUIRED, Op, OpError, Shape, Tensor, fmt_shape
+from cnncalc.ops.args import REQUIRED
+from cnncalc.ops.base import Op, OpError, Shape, Tensor, fmt_shape
 from cnncalc.ops.registry import ops
 from cnncalc.problems import Loc, Problems, SpecError, did_you_mean
 from cnncalc.spec.document import Spec, load_spec

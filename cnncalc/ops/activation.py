@@ -7,19 +7,8 @@ from math import prod
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.ops import rfmap
-from cnncalc.ops.base import (
-    Arg,
-    Axis,
-    Float,
-    Op,
-    OpError,
-    Saved,
-    Shape,
-    fmt_shape,
-    per_value,
-    saved_input,
-    saved_output,
-)
+from cnncalc.ops.args import Arg, Axis, Float
+from cnncalc.ops.base import Op, OpError, Saved, Shape, fmt_shape, per_value, saved_input, saved_output
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:

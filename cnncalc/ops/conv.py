@@ -7,15 +7,10 @@ from math import prod
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.ops import rfmap
+from cnncalc.ops.args import Arg, Bool, Groups, Int, Padding, PerAxis
 from cnncalc.ops.base import (
-    Arg,
-    Bool,
-    Groups,
-    Int,
     Op,
     OpError,
-    Padding,
-    PerAxis,
     Saved,
     Shape,
     Tensor,

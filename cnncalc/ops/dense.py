@@ -4,20 +4,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from cnncalc.ops.base import (
-    Arg,
-    Bool,
-    Int,
-    Op,
-    OpError,
-    Saved,
-    Shape,
-    Tensor,
-    fmt_int,
-    fmt_shape,
-    per_value,
-    saved_input,
-)
+from cnncalc.ops.args import Arg, Bool, Int
+from cnncalc.ops.base import Op, OpError, Saved, Shape, Tensor, fmt_int, fmt_shape, per_value, saved_input
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:

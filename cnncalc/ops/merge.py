@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.ops import rfmap
 from cnncalc.ops.activation import normalise_axis
-from cnncalc.ops.base import Arg, Axis, Op, OpError, Saved, Shape, fmt_shape, per_value, saved_input
+from cnncalc.ops.args import Arg, Axis
+from cnncalc.ops.base import Op, OpError, Saved, Shape, fmt_shape, per_value, saved_input
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:

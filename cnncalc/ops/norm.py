@@ -6,20 +6,8 @@ from math import prod
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.ops import rfmap
-from cnncalc.ops.base import (
-    Arg,
-    Choice,
-    Float,
-    Int,
-    Op,
-    OpError,
-    Saved,
-    Shape,
-    Tensor,
-    fmt_int,
-    per_value,
-    saved_input,
-)
+from cnncalc.ops.args import Arg, Choice, Float, Int
+from cnncalc.ops.base import Op, OpError, Saved, Shape, Tensor, fmt_int, per_value, saved_input
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:

@@ -7,14 +7,10 @@ from math import prod
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.ops import rfmap
+from cnncalc.ops.args import AdaptiveOutput, Arg, Bool, Padding, PerAxis
 from cnncalc.ops.base import (
-    AdaptiveOutput,
-    Arg,
-    Bool,
     Op,
     OpError,
-    Padding,
-    PerAxis,
     Saved,
     Shape,
     fmt_int,

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from cnncalc.ops import rfmap
 from cnncalc.ops.activation import normalise_axis
-from cnncalc.ops.base import Arg, Axis, Int, Op, OpError, OptionalInt, Padding, Shape, fmt_shape, spatial_rank
+from cnncalc.ops.args import Arg, Axis, Int, OptionalInt, Padding
+from cnncalc.ops.base import Op, OpError, Shape, fmt_shape, spatial_rank
 from cnncalc.ops.registry import register
 from cnncalc.ops.window import resolve_pads
 

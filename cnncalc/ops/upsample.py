@@ -7,7 +7,8 @@ from math import floor, prod
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.ops import rfmap
-from cnncalc.ops.base import Arg, Bool, Choice, Op, OpError, Scale, Shape, per_value, spatial_rank
+from cnncalc.ops.args import Arg, Bool, Choice, Scale
+from cnncalc.ops.base import Op, OpError, Shape, per_value, spatial_rank
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:

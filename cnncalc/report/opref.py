@@ -1,7 +1,7 @@
 """The op reference, generated from the op declarations (the README embeds the Markdown form)."""
 from __future__ import annotations
 
-from cnncalc.ops.base import REQUIRED, Arg
+from cnncalc.ops.args import REQUIRED, Arg
 from cnncalc.ops.registry import ops
 
 
