@@ -617,12 +617,13 @@ def _adaptive(x: np.ndarray, out: IntOrSeq, kind: str) -> np.ndarray:
 
 def adaptive_avg_pool(x: np.ndarray, out: IntOrSeq) -> np.ndarray:
     """``F.adaptive_avg_pool{1,2,3}d``: bin i spans [floor(i*n/o), ceil((i+1)*n/o))."""
-    return _adaptive(x, out, "avg")
+    # Reductions over strided windows come back in a non-C order; a later flatten would copy.
+    return np.ascontiguousarray(_adaptive(x, out, "avg"))
 
 
 def adaptive_max_pool(x: np.ndarray, out: IntOrSeq) -> np.ndarray:
     """``F.adaptive_max_pool{1,2,3}d`` (values only)."""
-    return _adaptive(x, out, "max")
+    return np.ascontiguousarray(_adaptive(x, out, "max"))
 
 
 # ----------------------------------------------------------------------------- resampling

@@ -262,13 +262,12 @@ class AdaptiveAvgPool(_AdaptivePool):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        import numpy as np
 
         from cnncalc.backend import kernels
 
         # Uneven bins come back from the kernel in channels-last memory order; PyTorch's
         # result is contiguous (and a following flatten is then a view).
-        return np.ascontiguousarray(kernels.adaptive_avg_pool(inputs[0], layer.attrs.out_sizes))
+        return kernels.adaptive_avg_pool(inputs[0], layer.attrs.out_sizes)
 
 
 @register
@@ -287,10 +286,9 @@ class AdaptiveMaxPool(_AdaptivePool):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        import numpy as np
 
         from cnncalc.backend import kernels
 
         # Uneven bins come back from the kernel in channels-last memory order; PyTorch's
         # result is contiguous (and a following flatten is then a view).
-        return np.ascontiguousarray(kernels.adaptive_max_pool(inputs[0], layer.attrs.out_sizes))
+        return kernels.adaptive_max_pool(inputs[0], layer.attrs.out_sizes)
