@@ -70,8 +70,9 @@ def _param_formula(kernel: Sequence[int], per_group_in: int, filters: int, bias:
     return f"{text} = {fmt_int(weights)} (no bias)"
 
 
-class _ConvCost:
-    """Cost and memory rules shared by conv and deconv (a mixin; `_mac_terms` differs)."""
+class _ConvBase(Op):
+    """What conv and deconv share: weights, parameter formula, cost, memory and calibration.
+    They differ in the weight layout (`_weight_shape`) and in what MACs count (`_mac_terms`)."""
 
     flops_rule = "2 x MACs, + 1 add per output value with bias"
     saves_rule = "input (for the weight gradient)"
@@ -79,6 +80,23 @@ class _ConvCost:
     def _mac_terms(self, layer: Layer) -> tuple[list[int], int, list[int]]:
         """(positions, channels per group, kernel): MACs = prod(positions) * channels * prod(kernel)."""
         raise NotImplementedError
+
+    def _weight_shape(self, a: ConvAttrs) -> Shape:
+        raise NotImplementedError
+
+    def tensors(self, layer: Layer) -> list[Tensor]:
+        weight = Tensor("weight", self._weight_shape(layer.attrs))
+        return [weight, Tensor("bias", (layer.attrs.out_channels,))] if layer.args["bias"] else [weight]
+
+    def param_formula(self, layer: Layer) -> str:
+        a: ConvAttrs = layer.attrs
+        return _param_formula(a.kernel, a.in_channels // a.groups, a.out_channels, layer.args["bias"])
+
+    def calibrate(self, layer: Layer, inputs: list[ndarray], output: ndarray,
+                  weights: Mapping[str, ndarray]) -> dict[str, ndarray]:
+        from cnncalc.backend.weights import unit_output
+
+        return unit_output(weights, output)
 
     def macs(self, layer: Layer) -> int:
         positions, channels, kernel = self._mac_terms(layer)
@@ -105,7 +123,7 @@ _COMMON = (
 
 
 @register
-class Conv(_ConvCost, Op):
+class Conv(_ConvBase):
     name = "conv"
     summary = "convolution (cross-correlation, as in every framework)"
     arguments = (
@@ -131,14 +149,8 @@ class Conv(_ConvCost, Op):
         lines = [f"spatial axis {i}: {w.formula()}" for i, w in enumerate(attrs.windows, start=1)]
         return [f"channels: filters = {attrs.out_channels}", *lines]
 
-    def tensors(self, layer: Layer) -> list[Tensor]:
-        a: ConvAttrs = layer.attrs
-        weight = Tensor("weight", (a.out_channels, a.in_channels // a.groups, *a.kernel))
-        return [weight, Tensor("bias", (a.out_channels,))] if layer.args["bias"] else [weight]
-
-    def param_formula(self, layer: Layer) -> str:
-        a: ConvAttrs = layer.attrs
-        return _param_formula(a.kernel, a.in_channels // a.groups, a.out_channels, layer.args["bias"])
+    def _weight_shape(self, a: ConvAttrs) -> Shape:
+        return (a.out_channels, a.in_channels // a.groups, *a.kernel)
 
     macs_rule = "output values x input channels/groups x kernel volume"
 
@@ -182,15 +194,9 @@ class Conv(_ConvCost, Op):
             cols = 0  # a plain 1x1 conv multiplies the input as it is
         return padded + cols
 
-    def calibrate(self, layer: Layer, inputs: list[ndarray], output: ndarray,
-                  weights: Mapping[str, ndarray]) -> dict[str, ndarray]:
-        from cnncalc.backend.weights import unit_output
-
-        return unit_output(weights, output)
-
 
 @register
-class Deconv(_ConvCost, Op):
+class Deconv(_ConvBase):
     name = "deconv"
     summary = "transposed convolution (PyTorch ConvTranspose semantics)"
     arguments = (
@@ -244,14 +250,9 @@ class Deconv(_ConvCost, Op):
                          f" + {span} + {op} = {deconv_size(w, op)}")
         return lines
 
-    def tensors(self, layer: Layer) -> list[Tensor]:
-        a: ConvAttrs = layer.attrs
-        weight = Tensor("weight", (a.in_channels, a.out_channels // a.groups, *a.kernel))
-        return [weight, Tensor("bias", (a.out_channels,))] if layer.args["bias"] else [weight]
-
-    def param_formula(self, layer: Layer) -> str:
-        a: ConvAttrs = layer.attrs
-        return _param_formula(a.kernel, a.in_channels // a.groups, a.out_channels, layer.args["bias"])
+    def _weight_shape(self, a: ConvAttrs) -> Shape:
+        # PyTorch's ConvTranspose layout: input channels first.
+        return (a.in_channels, a.out_channels // a.groups, *a.kernel)
 
     macs_rule = "input values x output channels/groups x kernel volume"
 
@@ -294,12 +295,6 @@ class Deconv(_ConvCost, Op):
         full = prod((w.size - 1) * w.stride + w.span + w.pad_before + w.pad_after + extra
                     for w, extra in zip(a.windows, a.output_padding))
         return cols + a.out_channels * full + prod(layer.out_shape)
-
-    def calibrate(self, layer: Layer, inputs: list[ndarray], output: ndarray,
-                  weights: Mapping[str, ndarray]) -> dict[str, ndarray]:
-        from cnncalc.backend.weights import unit_output
-
-        return unit_output(weights, output)
 
 
 def _geometry(a: ConvAttrs) -> tuple[list[int], list[tuple[int, int]], list[int]]:
