@@ -87,7 +87,10 @@ def test_a_spatial_concat_of_different_strides_is_non_uniform_not_misaligned() -
     assert joined.aligned and not joined.uniform and not joined.misaligned
     assert [joined.region((j,)) for j in (0, 7, 8, 15)] == [((0, 0),), ((14, 14),), ((0, 0),),
                                                             ((7, 7),)]
-    assert result.warnings == []
+    # the strided 1x1 conv reads the even positions, the slice 0..7: 9, 11, 13, 15 are unread
+    [warning] = result.warnings
+    assert warning.code == "rf-unread"
+    assert "[9, 9], [11, 11], [13, 13], [15, 15] along spatial axis 1 (4 of 16)" in warning.message
 
 
 def test_reduce_finds_the_shortest_period() -> None:

@@ -20,8 +20,14 @@ if TYPE_CHECKING:
 def unit_support(graph: Graph, name: str, unit: tuple[int, ...]) -> tuple[list[int], ...] | None:
     """Sorted input positions per spatial axis that `unit` of layer `name` depends on; None
     when it depends on no input position through local reads."""
+    return support(graph, name, [{u} for u in unit])
+
+
+def support(graph: Graph, name: str, units: list[set[int]]) -> tuple[list[int], ...] | None:
+    """Like `unit_support`, for every combination of the given unit indices per axis (the
+    dependencies are separable per axis): e.g. all units of a layer at once."""
     target = graph.layer(name)
-    needed: dict[str, list[set[int]]] = {target.name: [{u} for u in unit]}
+    needed: dict[str, list[set[int]]] = {target.name: units}
     for layer in reversed(graph.layers[: target.index + 1]):
         sets = needed.pop(layer.name, None)
         if sets is None:

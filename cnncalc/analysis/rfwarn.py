@@ -10,6 +10,9 @@
   their region along an axis lies outside the input although the region would fit).
 - `rf-gaps`: the last feature map still ignores positions inside its receptive field
   (dilated convolutions whose gaps no earlier layer fills: the "gridding" artefact).
+- `rf-unread`: input positions that no unit of the last feature map depends on (strided
+  layers silently drop a tail shorter than their stride), found with the exact dependency
+  walk of all its units.
 Warnings are reported where the cause is, not again at every later layer that inherits it.
 """
 from __future__ import annotations
@@ -49,12 +52,51 @@ def find_warnings(graph: Graph, result: RFResult) -> list[Problem]:
     if last is not None and last.local and any(axis.gaps for axis in last.local):
         layer = graph.layer(last.name)
         found.append((layer.index, Problem(layer.loc, "warning", "rf-gaps", _gaps(layer, last))))
+    if last is not None and last.local:
+        layer = graph.layer(last.name)
+        unread = _unread(graph, layer, spatial)
+        if unread:
+            found.append((layer.index, Problem(layer.loc, "warning", "rf-unread", unread)))
     if unproductive:
         first = unproductive[0]
         found.append((first.index, Problem(first.loc, "warning", "rf-unproductive",
                                            _unproductive(graph, first, result[first.name],
                                                          len(unproductive)))))
     return [problem for _, problem in sorted(found, key=lambda item: item[0])]
+
+
+def _unread(graph: Graph, layer: Layer, spatial: tuple[int, ...]) -> str:
+    """Which input positions no unit of `layer` reads, per axis ('' if none)."""
+    from cnncalc.analysis.rfunit import support
+
+    units = layer.out_shape[1:]
+    if len(units) != len(spatial):
+        return ""
+    read = support(graph, layer.name, [set(range(n)) for n in units])
+    if read is None:
+        return ""
+    parts = []
+    for axis, (positions, n) in enumerate(zip(read, spatial), start=1):
+        missing = sorted(set(range(n)) - set(positions))
+        if missing:
+            spans = _spans(missing)
+            parts.append(f"{', '.join(spans)} along spatial axis {axis} ({len(missing)} of {n})")
+    if not parts:
+        return ""
+    return (f"{_what(layer)}: no unit reads input positions {'; '.join(parts)}: strided layers "
+            "skip them (a tail shorter than the stride, or a stride larger than the window); "
+            "resize or pad the input, or widen the window, to use them")
+
+
+def _spans(positions: list[int]) -> list[str]:
+    """[3, 4, 5, 9] -> ['[3, 5]', '[9, 9]'] (at most 4 spans, then '...')."""
+    spans, start = [], positions[0]
+    for index, prev in enumerate(positions):
+        if index + 1 == len(positions) or positions[index + 1] != prev + 1:
+            spans.append(f"[{start}, {prev}]")
+            if index + 1 < len(positions):
+                start = positions[index + 1]
+    return spans[:4] + (["..."] if len(spans) > 4 else [])
 
 
 def _what(layer: Layer) -> str:
