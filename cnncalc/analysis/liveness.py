@@ -75,7 +75,7 @@ def last_readers(graph: Graph) -> dict[str, int]:
 
 
 def place(graph: Graph, nbytes: dict[str, int], training: bool, inplace: bool,
-          saved: dict[str, list[Saved]], keep_until: int) -> Plan:
+          saved: dict[str, list[Saved]], keep_until: int, batch: int = 1) -> Plan:
     """Decide every tensor's storage and the forward part of each storage's lifetime.
 
     `saved` maps each layer recorded for backward to what it keeps (empty at inference);
@@ -94,12 +94,15 @@ def place(graph: Graph, nbytes: dict[str, int], training: bool, inplace: bool,
 
     plan.storages.append(Storage(nbytes[INPUT], [], 0, 0))
     add(INPUT, 0)
+    contiguous = {INPUT: True}  # a strided view cannot be reshaped without a copy
     for layer in graph.layers:
         mode = layer.op.output_storage(layer, training)
         target = None
-        if mode == "view":
+        source_contiguous = contiguous[layer.inputs[0]]
+        if mode == "view" and (source_contiguous or not layer.op.view_needs_contiguous):
             target = plan.home[layer.inputs[0]]
             plan.placed[layer.name] = f"view of {layer.inputs[0]}"
+            contiguous[layer.name] = source_contiguous and layer.op.view_is_contiguous(layer, batch)
         elif mode == "inplace" and inplace:
             keeps_input = any(s.kind == "input" for s in saved.get(layer.name, []))
             for source, shape in zip(layer.inputs, layer.in_shapes):
@@ -110,11 +113,13 @@ def place(graph: Graph, nbytes: dict[str, int], training: bool, inplace: bool,
                         and not pinned.intersection(tensors) and not kept.intersection(tensors)):
                     target = home
                     plan.placed[layer.name] = f"in place on {source}"
+                    contiguous[layer.name] = contiguous[source]
                     break
         if target is None:
             plan.storages.append(Storage(nbytes[layer.name], [], layer.index, layer.index))
             target = len(plan.storages) - 1
             plan.placed[layer.name] = "new"
+            contiguous[layer.name] = True
         add(layer.name, target)
     for storage in plan.storages:
         storage.end = max(storage.start, *(readers[t] for t in storage.tensors))

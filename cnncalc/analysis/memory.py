@@ -130,7 +130,7 @@ def analyze_memory(graph: Graph, batch: int = 1, dtype: str | None = None, train
     nbytes.update({layer.name: layer.out_size * batch * width for layer in graph.layers})
     keeps = recorded(graph)
 
-    plan = place(graph, nbytes, False, inplace, {}, len(graph.layers) - 1)
+    plan = place(graph, nbytes, False, inplace, {}, len(graph.layers) - 1, batch)
     profile = plan.profile()
     peak_step = max(range(len(profile)), key=lambda step: (profile[step], -step)) if profile else 0
     live = tuple(t for s in plan.live(peak_step) for t in s.tensors)
@@ -167,7 +167,7 @@ def requires_grad(graph: Graph) -> dict[str, bool]:
 def _training(graph: Graph, nbytes: dict[str, int], keeps: dict[str, list[Saved]], batch: int,
               width: int, optimizer: str, inplace: bool) -> TrainingMemory:
     n = len(graph.layers)
-    plan = place(graph, nbytes, True, inplace, keeps, 2 * n - 1)
+    plan = place(graph, nbytes, True, inplace, keeps, 2 * n - 1, batch)
     extras = {name: [saved_bytes(s, batch, width) for s in saved if s.kind == "extra"]
               for name, saved in keeps.items()}
     add_backward(graph, plan, nbytes, extras, keeps, requires_grad(graph))

@@ -116,9 +116,17 @@ class Op:
     # What backward keeps, in words, for the "what cnncalc counts" table.
     saves_rule: ClassVar[str] = "nothing"
 
+    # A view op that can only view a contiguous input (a reshape such as flatten): given a
+    # strided view (a spatial slice) it must copy, in PyTorch as in NumPy.
+    view_needs_contiguous: ClassVar[bool] = False
+
     def output_storage(self, layer: Layer, training: bool) -> str:
         """`storage` for this layer in inference or training (dropout is a view only at inference)."""
         return self.storage
+
+    def view_is_contiguous(self, layer: Layer, batch: int) -> bool:
+        """For a "view" op: whether its view of a contiguous input is itself contiguous."""
+        return True
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         """Tensors PyTorch's autograd keeps for this op's backward (weights excluded). Default none."""

@@ -27,6 +27,7 @@ class Flatten(Op):
     name = "flatten"
     summary = "[C, ...] -> [C*...] (channels-first order, as PyTorch)"
     storage = "view"
+    view_needs_contiguous = True
 
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
         return (prod(inputs[0]),), None
@@ -66,9 +67,13 @@ class Pad(Op):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
+        import numpy as np
+
         from cnncalc.backend import kernels
 
-        return kernels.pad_zeros(inputs[0], layer.attrs)
+        # Always a new tensor, as torch's F.pad: zero padding must not alias its input.
+        y = kernels.pad_zeros(inputs[0], layer.attrs)
+        return y.copy() if np.shares_memory(y, inputs[0]) else y
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         return self.forward(layer, inputs, {})  # zeros depend on nothing
@@ -88,9 +93,13 @@ class ChannelShuffle(Op):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
+        import numpy as np
+
         from cnncalc.backend import kernels
 
-        return kernels.channel_shuffle(inputs[0], layer.args["groups"])
+        # A new tensor even when the shuffle moves nothing (groups: 1), as in PyTorch.
+        y = kernels.channel_shuffle(inputs[0], layer.args["groups"])
+        return y.copy() if np.shares_memory(y, inputs[0]) else y
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,13 @@ class Slice(Op):
     name = "slice"
     summary = "a contiguous part of one axis (channel split or spatial crop)"
     storage = "view"  # PyTorch's narrow and NumPy slicing share the input's buffer
+
+    def view_is_contiguous(self, layer: Layer, batch: int) -> bool:
+        # (N, *shape)[..., start:stop, ...] stays contiguous only when every axis before the
+        # sliced one has size 1 (or the slice takes the whole axis).
+        a: SliceAttrs = layer.attrs
+        whole = a.stop - a.start == layer.in_shapes[0][a.axis]
+        return whole or batch * prod(layer.in_shapes[0][: a.axis]) == 1
     arguments = (
         Arg("start", Int(-(10**12)), 0, "first index (negative counts from the end)"),
         Arg("stop", OptionalInt(), None, "end index, exclusive (default: the end)"),
