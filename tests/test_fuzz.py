@@ -98,10 +98,12 @@ def test_random_chains_of_valid_ops(shape, layers) -> None:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.integers(3, 12), min_size=2, max_size=4),
        st.lists(st.sampled_from(UNARY).flatmap(lambda op: own_arguments(op, wiring=False)),
-                min_size=1, max_size=4))
-def test_random_valid_chains_pass_verify(shape, layers) -> None:
+                min_size=1, max_size=4),
+       st.integers(1, 3))
+def test_random_valid_chains_pass_verify(shape, layers, batch) -> None:
     # The analysis and the NumPy forward pass must agree on every random network that loads:
-    # shapes, weights read, MACs performed, memory peak and measured receptive fields.
+    # shapes, weights read, MACs performed, memory peak and measured receptive fields; at
+    # batch 1 and beyond (kernels that lay out or allocate by the batch).
     from cnncalc.backend.verify import rf_plans, verify
 
     try:
@@ -109,5 +111,5 @@ def test_random_valid_chains_pass_verify(shape, layers) -> None:
     except SpecError:
         return
     last = graph.layers[-1].name
-    report = verify(graph, dtype="float64", plans=rf_plans(graph, [last], 2**30))
+    report = verify(graph, batch=batch, dtype="float64", plans=rf_plans(graph, [last], 2**30))
     assert report.ok, [(r.check, r.layer, r.expected, r.measured, r.note) for r in report.failures]

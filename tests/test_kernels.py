@@ -562,6 +562,21 @@ def test_upsample_scale_vs_torch(tF, rng, sp, scale, mode, align, dtype):
 
 
 @pytest.mark.torch
+@pytest.mark.parametrize("mode,align", [("nearest", None), ("linear", False), ("linear", True)])
+def test_upsample_output_is_c_contiguous_even_from_a_view(tF, rng, mode, align):
+    # A later flatten must not copy it (the memory model counts the output once), and a
+    # strided input (a crop) gives the same values as its contiguous copy.
+    torch, F = tF
+    x = rnd(rng, 3, 4, 7, 10, 5)[:, :, 1:-1, ::2]
+    tmode = "nearest" if mode == "nearest" else "trilinear"
+    ref = F.interpolate(T(np.ascontiguousarray(x)), scale_factor=(2, 1.5, 1), mode=tmode,
+                        align_corners=align).numpy()
+    got = K.upsample(x, (2, 1.5, 1), mode, align)
+    assert got.flags.c_contiguous and got.base is None
+    check(got, ref)
+
+
+@pytest.mark.torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("mode,align", [("nearest", None), ("linear", False), ("linear", True)])
 @pytest.mark.parametrize("sp,size", [((7,), (12,)), ((6, 7), (11, 5)), ((4, 3, 5), (7, 7, 2))])
@@ -712,6 +727,20 @@ def test_activation_vs_torch(tF, name, dtype):
         "hardsigmoid": F.hardsigmoid,
     }
     check(_act(name, x), fns[name](T(x)).numpy(), dtype)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("slope", [0.0, 0.01, 1.0, 3.0, -0.5])
+def test_leaky_relu_any_slope_vs_torch(tF, slope, dtype):
+    # The kernel takes max(x, slope*x), or min for slope > 1; in place through out= too.
+    torch, F = tF
+    x = GRID.astype(dtype).reshape(1, 1, -1)
+    ref = F.leaky_relu(T(x), slope).numpy()
+    check(K.leaky_relu(x, slope), ref, dtype)
+    y = x.copy()
+    assert K.leaky_relu(y, slope, out=y) is y
+    check(y, ref, dtype)
 
 
 def test_erf_accuracy():

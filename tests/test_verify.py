@@ -219,3 +219,29 @@ def test_verify_passes_on_every_op(op_case) -> None:
     g = graph(f"input: {list(op_case.shape)}\nlayers:\n  {op_case.layers}\n")
     report = verify(g, batch=3, plans=rf_plans(g, ["op"], 2**31))
     assert report.ok, failed(report)
+
+
+# ---------------------------------------------------------------------------- fuzz finds
+
+
+@pytest.mark.parametrize("spec", [
+    # nearest upsampling by fancy indexing returned a non-C-contiguous array: flatten copied it
+    "input: [9, 9, 6, 11]\nlayers:\n  - upsample: {scale: [2, 3, 1]}\n  - flatten",
+    # gathering several axes at once left NumPy index buffers as unestimated workspace
+    "input: [9, 9, 6, 11]\nlayers:\n  - upsample: {scale: [2, 3, 1]}\n  - upsample: {scale: [2, 3, 1]}",
+    "input: [5, 6, 9, 7]\nlayers:\n  - upsample: {scale: [3, 2, 2]}",
+    # leaky_relu's np.where mask was workspace beyond its two output-sized temporaries
+    "input: [9, 9, 6, 11]\nlayers:\n  - upsample: {scale: 4}\n  - leaky_relu",
+    # a strided input (a crop) is gathered without a whole copy first
+    "input: [3, 9, 12]\nlayers:\n  - slice: {axis: 2, start: 1, stop: -2}\n  - upsample: {scale: [2, 0.5]}",
+    "input: [3, 9, 12]\nlayers:\n  - slice: {axis: 2, start: 1, stop: -2}\n"
+    "  - upsample: {scale: [0.5, 2.5], mode: linear, align_corners: true}\n  - leaky_relu: {slope: 3}",
+    # softmax along a spatial axis has effective stride 0: the probe's slack must stay >= 1
+    "input: [12, 12]\nlayers:\n  - softmax: {axis: 1}\n  - groupnorm: {groups: 1}",
+])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("batch", [1, 2, 3])
+def test_fuzzer_finds_pass_verify(spec: str, batch: int, dtype: str) -> None:
+    g = graph(spec)
+    report = verify(g, batch=batch, dtype=dtype, plans=rf_plans(g, [g.layers[-1].name], 2**31))
+    assert report.ok, failed(report)

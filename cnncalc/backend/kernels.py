@@ -662,6 +662,18 @@ def _linear_weights(
     return i0, i1, lam
 
 
+def _gather(y: np.ndarray, index: np.ndarray, axis: int) -> np.ndarray:
+    """``np.take(y, index, axis)`` as a new C-contiguous array. A strided ``y`` (a view) is
+    read slice by slice: np.take would first copy all of it."""
+    if y.flags.c_contiguous:
+        return np.take(y, index, axis=axis)
+    out = np.empty(y.shape[:axis] + (len(index),) + y.shape[axis + 1 :], y.dtype)
+    lead = (slice(None),) * axis
+    for j, i in enumerate(index.tolist()):
+        out[lead + (j,)] = y[lead + (i,)]
+    return out
+
+
 def upsample(
     x: np.ndarray,
     scale: float | Sequence[float] | None,
@@ -697,8 +709,13 @@ def upsample(
         raise ValueError(f"upsample output size {outs} is not positive")
     mode = mode.lower()
     if mode == "nearest":
-        idx = [_nearest_index(n, o, v) for n, o, v in zip(sp, outs, scales)]
-        return x[(slice(None), slice(None)) + np.ix_(*idx)]
+        # One axis at a time, so the output is a new C-contiguous array (fancy indexing over
+        # several axes lays it out in another order, and NumPy's index buffers are scratch).
+        y = x
+        for ax, (n, o, v) in enumerate(zip(sp, outs, scales)):
+            if o != n:  # the index is the identity otherwise
+                y = _gather(y, _nearest_index(n, o, v), 2 + ax)
+        return y if y is not x else x.copy()
     if mode not in ("linear", "bilinear", "trilinear"):
         raise ValueError(f"unsupported upsample mode {mode!r}")
     if not np.issubdtype(x.dtype, np.floating):
@@ -710,12 +727,13 @@ def upsample(
         shape = [1] * (2 + d)
         shape[2 + ax] = o
         lam = lam.reshape(shape)
-        a = np.take(y, i0, axis=2 + ax)
-        bb = np.take(y, i1, axis=2 + ax)
+        a = _gather(y, i0, 2 + ax)
+        bb = _gather(y, i1, 2 + ax)
         # a*(1-lam) + b*lam, written to reuse the temporaries
         a *= 1 - lam
         bb *= lam
         a += bb
+        del bb  # not held while the next axis gathers
         y = a
     return y
 
@@ -845,8 +863,13 @@ def relu6(x: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
     return np.clip(x, x.dtype.type(0), x.dtype.type(6), out=out)
 
 
-def leaky_relu(x: np.ndarray, slope: float = 0.01) -> np.ndarray:
-    return np.where(x > 0, x, x * x.dtype.type(slope))
+def leaky_relu(x: np.ndarray, slope: float = 0.01, out: np.ndarray | None = None) -> np.ndarray:
+    # x if x > 0 else slope*x is the larger of x and slope*x (the smaller when slope > 1): one
+    # output-sized temporary and no boolean mask (np.where needed both).
+    s = x.dtype.type(slope)
+    scaled = x * s
+    pick = np.maximum if s <= 1 else np.minimum
+    return pick(x, scaled, out=scaled if out is None else out)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

@@ -104,7 +104,7 @@ def _slack(graph: Graph, analysis: RFResult, name: str) -> int:
 
     strides = [ceil(a.stride) for n in ancestors(graph, {name}) if (local := analysis[n].local)
                for a in local]
-    return max(strides, default=1)
+    return max([1, *strides])  # at least 1: a stride-0 map (softmax along an axis) reaches every unit
 
 
 def period_of(rf: LayerRF, axis: int) -> int:

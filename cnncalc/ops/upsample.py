@@ -85,5 +85,18 @@ class Upsample(Op):
         return self.forward(layer, inputs, {})
 
     def workspace(self, layer: Layer) -> int:
-        # Linear: the two gathered neighbour arrays, axis by axis.
-        return 3 * prod(layer.out_shape) if layer.args["mode"] == "linear" else 0
+        # The kernel gathers one axis at a time (nearest skips axes it keeps, linear gathers
+        # every one): while axis k is gathered, the result of axis k-1 is still held (scratch
+        # unless it is the input), and the new array is scratch unless it is the output;
+        # linear also gathers the second neighbours (one more array of the new size), and
+        # weighting by a broadcast array makes NumPy buffer up to 8192 values (np.getbufsize()).
+        linear = layer.args["mode"] == "linear"
+        sizes = [prod(layer.in_shapes[0])]  # per sample, after each gathered axis
+        current = list(layer.in_shapes[0])
+        for axis, size in enumerate(layer.out_shape[1:], start=1):
+            if linear or size != current[axis]:
+                current[axis] = size
+                sizes.append(prod(current))
+        last = len(sizes) - 1
+        return max(((sizes[k - 1] if k > 1 else 0) + (sizes[k] if k < last else 0)
+                    + (sizes[k] + 8192 if linear else 0) for k in range(1, last + 1)), default=0)
