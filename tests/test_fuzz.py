@@ -36,6 +36,8 @@ def own_arguments(op: str, wiring: bool = True) -> st.SearchStrategy[dict]:
     declared = ops()[op].arguments
     required = {a.name: small for a in declared if a.required}
     optional = {a.name: small for a in declared if not a.required}
+    if op == "lrn":  # k = alpha = 0 divides 0 by 0, in PyTorch too: not a cnncalc question
+        optional["k"] = st.integers(1, 4)
     if wiring:
         optional["name"] = st.sampled_from(["a", "b", "c"])
         optional["in"] = st.lists(st.sampled_from(NAMES[:4]), min_size=1, max_size=3)
