@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.checks.measure import Figures as CheckFigures
-from cnncalc.checks.measure import user_layout
+from cnncalc.spec.document import user_layout
 
 if TYPE_CHECKING:
     from cnncalc.graph import Graph

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from cnncalc.checks.units import UnitError, parse_bytes, parse_count, short_bytes
+from cnncalc.checks.units import UnitError, parse_bytes, parse_count
+from cnncalc.report.text import short_bytes
 
 
 @pytest.mark.parametrize("text, value", [

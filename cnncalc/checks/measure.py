@@ -10,9 +10,11 @@ from fractions import Fraction
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from cnncalc.checks.model import LABELS, Bound, Check, Result, fmt_shape, miss
-from cnncalc.checks.units import count, short_bytes
+from cnncalc.checks.model import LABELS, Bound, Check, Result, miss
+from cnncalc.ops.base import fmt_shape
 from cnncalc.report.rftext import number
+from cnncalc.report.text import count, short_bytes
+from cnncalc.spec.document import user_layout
 from cnncalc.spec.refs import INPUT
 
 if TYPE_CHECKING:
@@ -214,10 +216,3 @@ def _shape_result(graph: Graph, check: Check) -> Result:
     else:
         message = f"{subject} has shape {fmt_shape(actual)}, expected {fmt_shape(expected)}"
     return Result(check, passed, message, check.loc, list(actual), {"shape": list(expected)})
-
-
-def user_layout(shape: tuple[int, ...], layout: str) -> tuple[int, ...]:
-    """A channels-first shape in the layout the spec's input was written in."""
-    if layout == "channels_last" and len(shape) > 1:
-        return (*shape[1:], shape[0])
-    return tuple(shape)

@@ -84,7 +84,3 @@ def miss(actual: int | Fraction, limit: int) -> str:
     if isinstance(difference, int):
         return f"{difference:+,}"
     return f"{float(difference):+g}"  # half-unit receptive fields after upsampling
-
-
-def fmt_shape(shape: tuple[int, ...] | list[int]) -> str:
-    return "[" + ", ".join(str(n) for n in shape) + "]"

@@ -62,20 +62,3 @@ def _wrong_kind(unit: str, units: dict[str, int]) -> str:
     if units is BYTE_UNITS and unit in COUNT_UNITS:
         return f" (for bytes write {unit}B or {unit}iB)"
     return ""
-
-
-def count(value: int) -> str:
-    """11689512 -> '11,689,512'."""
-    return f"{value:,}"
-
-
-def short_bytes(value: int, binary: bool = False) -> str:
-    """2352000000 -> '2.35 GB' (or '2.19 GiB' with binary=True)."""
-    base, names = (1024, ("KiB", "MiB", "GiB", "TiB")) if binary else (1000, ("KB", "MB", "GB", "TB"))
-    amount, unit = float(value), "B"
-    for name in names:
-        if abs(amount) < base:
-            break
-        amount, unit = amount / base, name
-    return f"{value} B" if unit == "B" else f"{amount:.2f} {unit}"
-

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from cnncalc.ops.base import fmt_shape
 from cnncalc.report.rftext import json_number, number, per_axis
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ def table_cells(rf: LayerRF) -> list[str]:
 
 def describe(graph: Graph, rf: LayerRF) -> list[str]:
     """One layer in words: per axis r, S, P, centre, narrowest path, and what a unit sees."""
-    lines = [f"{rf.name}: {rf.op}, output {_shape(rf.shape)}"]
+    lines = [f"{rf.name}: {rf.op}, output {fmt_shape(rf.shape)}"]
     if rf.is_global:
         lines.append("  global: every unit depends on the whole input (global pooling, flatten or "
                      "a gate computed from the whole input)")
@@ -118,7 +119,7 @@ def unit_lines(graph: Graph, rf: LayerRF, unit: tuple[int, ...]) -> list[str]:
     from cnncalc.analysis.rfunit import unit_support
 
     where = ", ".join(map(str, unit))
-    lines = [f"unit ({where}) of {rf.name} {_shape(rf.shape)}:"]
+    lines = [f"unit ({where}) of {rf.name} {fmt_shape(rf.shape)}:"]
     if rf.is_global:
         lines.append("  depends on the whole input (global); with global inputs as constants:")
     region = rf.region(unit)
@@ -145,7 +146,3 @@ def support_text(positions: list[int] | None) -> str:
     span = last - first + 1
     gaps = "" if len(positions) == span else f"; {span - len(positions)} skipped in between"
     return f"depends on input [{first}, {last}] ({len(positions)} positions{gaps})"
-
-
-def _shape(shape: tuple[int, ...]) -> str:
-    return "[" + ", ".join(map(str, shape)) + "]"

@@ -1,18 +1,20 @@
-"""Small formatting helpers shared by the table renderers."""
+"""Small formatting helpers shared by the renderers (and the check messages)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from cnncalc.ops.base import fmt_int, fmt_shape
+from cnncalc.spec.document import user_layout
+
 
 def shape(dims: Sequence[int], layout: str = "channels_first") -> str:
     """A batchless shape; with channels_last (as the spec's input was written) C goes last."""
-    if layout == "channels_last" and len(dims) >= 2:
-        dims = (*dims[1:], dims[0])
-    return "[" + ", ".join(str(n) for n in dims) + "]"
+    return fmt_shape(user_layout(tuple(dims), layout))
 
 
 def count(value: int) -> str:
-    return f"{value:,}"
+    """11689512 -> '11,689,512'."""
+    return fmt_int(value)
 
 
 def short(value: float) -> str:
@@ -23,14 +25,20 @@ def short(value: float) -> str:
     return f"{value:g}"
 
 
+def short_bytes(value: int, binary: bool = False) -> str:
+    """2352000000 -> '2.35 GB' (or '2.19 GiB' with binary=True); below one unit: '512 B'."""
+    base, names = (1024, ("KiB", "MiB", "GiB", "TiB")) if binary else (1000, ("KB", "MB", "GB", "TB"))
+    amount, unit = float(value), "B"
+    for name in names:
+        if abs(amount) < base:
+            break
+        amount, unit = amount / base, name
+    return f"{value} B" if unit == "B" else f"{amount:.2f} {unit}"
+
+
 def binary_bytes(value: int) -> str:
-    """Bytes with binary units: 1536 -> '1.50 KiB'."""
-    amount = float(value)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(amount) < 1024 or unit == "TiB":
-            return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.2f} {unit}"
-        amount /= 1024
-    return f"{value} B"
+    """Bytes with binary units, as the tables show them: 1536 -> '1.50 KiB'."""
+    return short_bytes(value, binary=True)
 
 
 def percent(part: int, whole: int) -> str:

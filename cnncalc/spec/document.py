@@ -18,6 +18,13 @@ DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
 LAYOUTS = ("channels_first", "channels_last")
 
 
+def user_layout(shape: tuple[int, ...], layout: str) -> tuple[int, ...]:
+    """A channels-first shape in the layout the spec's input was written in."""
+    if layout == "channels_last" and len(shape) > 1:
+        return (*shape[1:], shape[0])
+    return tuple(shape)
+
+
 @dataclass
 class Spec:
     """A loaded spec: flat layer declarations with resolved inputs, plus the top-level facts."""
