@@ -27,3 +27,11 @@ def problems(yaml_text: str) -> list[Problem]:
 def where(yaml_text: str) -> list[tuple[int, int, str]]:
     """(line, col, code) of every problem, the way tests assert them."""
     return [(p.loc.line, p.loc.col, p.code) for p in problems(yaml_text)]
+
+
+def run_ok(capsys, *args: str) -> str:  # type: ignore[no-untyped-def]
+    """Run the CLI, expect exit 0, return what it printed on stdout."""
+    from cnncalc.cli import main
+
+    assert main(list(args)) == 0
+    return capsys.readouterr().out

@@ -5,17 +5,13 @@ import json
 
 import pytest
 from helpers import ARCH, ROOT
+from helpers import run_ok as run
 
 from cnncalc.cli import main
 from cnncalc.report.counting import END, START, counting_table
 
 RESNET18 = str(ARCH / "resnet18.yaml")
 SMALL_CNN = str(ARCH / "lecture" / "05_small_cnn.yaml")
-
-
-def run(capsys, *args: str) -> str:
-    assert main(list(args)) == 0
-    return capsys.readouterr().out
 
 
 def test_flops_json(capsys) -> None:

@@ -5,16 +5,12 @@ import json
 
 import pytest
 from helpers import ARCH
+from helpers import run_ok as run
 
 from cnncalc.cli import main
 
 RESNET18 = str(ARCH / "resnet18.yaml")
 SMALL_CNN = str(ARCH / "lecture" / "05_small_cnn.yaml")
-
-
-def run(capsys, *args: str) -> str:
-    assert main(list(args)) == 0
-    return capsys.readouterr().out
 
 
 def test_memory_json(capsys) -> None:
