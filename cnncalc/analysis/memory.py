@@ -22,13 +22,13 @@ from math import prod
 from typing import TYPE_CHECKING
 
 from cnncalc.analysis.liveness import add_backward, place
+from cnncalc.spec.dtypes import DTYPE_BYTES
 from cnncalc.spec.refs import INPUT
 
 if TYPE_CHECKING:
     from cnncalc.graph import Graph
     from cnncalc.ops.base import Saved
 
-DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 _OTHER_BYTES = {"int64": 8, "int32": 4, "bool": 1}  # dtypes of saved extras (indices, masks)
 # Optimizer state, in tensors the size of the parameters: SGD with momentum keeps a velocity,
 # Adam and AdamW keep the first and second moments.

@@ -12,6 +12,7 @@ from typing import Any
 from cnncalc.checks.model import Bound, Check
 from cnncalc.checks.units import UnitError, parse_bytes, parse_count
 from cnncalc.problems import Loc, Problems, did_you_mean
+from cnncalc.spec.dtypes import DTYPE_BYTES as DTYPES
 from cnncalc.spec.yamlload import LList, LMap
 
 BOUND_KEYS = ("max", "min", "equals")
@@ -25,7 +26,6 @@ SCALARS: dict[str, tuple[Callable[[Any], int], tuple[str, ...]]] = {
 }
 CHECK_KEYS = (*SCALARS, "output", "layers")
 LAYER_KEYS = ("shape", "params", "macs", "flops", "rf")
-DTYPES = ("float32", "float16", "bfloat16", "int8", "float64")
 
 
 def parse_checks(node: Any, loc: Loc, names: Collection[str], problems: Problems) -> list[Check]:

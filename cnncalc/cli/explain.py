@@ -64,9 +64,9 @@ def explanation(graph, name: str) -> list[str]:  # type: ignore[no-untyped-def]
     parts = ([f"2 x {text.count(macs)} MACs"] if macs else []) + ([how] if extra or not macs else [])
     lines.append(f"    FLOPs = {text.count(flops)} ({'; '.join(parts)})")
     dtype = graph.spec.dtype
-    from cnncalc.spec.document import DTYPES
+    from cnncalc.spec.dtypes import DTYPE_BYTES
 
-    size = DTYPES[dtype]
+    size = DTYPE_BYTES[dtype]
     lines.append(f"  activation: {text.count(layer.out_size)} values x {size} bytes ({dtype}) = "
                  f"{text.binary_bytes(layer.out_size * size)}")
     from cnncalc.analysis.rf import analyze_rf

@@ -8,13 +8,13 @@ from cnncalc.checks.parse import parse_checks
 from cnncalc.ops.registry import ops
 from cnncalc.problems import Loc, Problem, Problems, SpecError, did_you_mean
 from cnncalc.spec.blocks import parse_blocks
+from cnncalc.spec.dtypes import DTYPE_BYTES as DTYPES
 from cnncalc.spec.expand import Expander, Group, LayerDecl, _Abort
 from cnncalc.spec.refs import BROKEN, INPUT, Deferred, LayerRef, NameRef, Ref, Scope
 from cnncalc.spec.yamlload import LList, LMap, load_text
 
 TOP_KEYS = ("cnncalc", "name", "description", "input", "dtype", "blocks", "layers", "outputs",
             "checks")
-DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
 LAYOUTS = ("channels_first", "channels_last")
 
 
