@@ -22,7 +22,7 @@ from math import prod
 from typing import TYPE_CHECKING
 
 from cnncalc.analysis.liveness import add_backward, place
-from cnncalc.spec.dtypes import DTYPE_BYTES
+from cnncalc.spec.dtypes import DTYPE_BYTES, OPTIMIZER_STATES
 from cnncalc.spec.refs import INPUT
 
 if TYPE_CHECKING:
@@ -30,9 +30,6 @@ if TYPE_CHECKING:
     from cnncalc.ops.base import Saved
 
 _OTHER_BYTES = {"int64": 8, "int32": 4, "bool": 1}  # dtypes of saved extras (indices, masks)
-# Optimizer state, in tensors the size of the parameters: SGD with momentum keeps a velocity,
-# Adam and AdamW keep the first and second moments.
-OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,6 @@ if TYPE_CHECKING:
     from cnncalc.analysis.rf import RFResult
     from cnncalc.graph import Graph, Layer
 
-# Kept here (not imported from the memory analysis) so that loading a spec never imports it.
-OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
-
-
 @dataclass(frozen=True)
 class Measured:
     value: int | Fraction | None  # None: a global receptive field (sees the whole input)

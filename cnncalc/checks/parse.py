@@ -13,6 +13,7 @@ from cnncalc.checks.model import Bound, Check
 from cnncalc.checks.units import UnitError, parse_bytes, parse_count
 from cnncalc.problems import Loc, Problems, did_you_mean
 from cnncalc.spec.dtypes import DTYPE_BYTES as DTYPES
+from cnncalc.spec.dtypes import OPTIMIZER_STATES
 from cnncalc.spec.yamlload import LList, LMap
 
 BOUND_KEYS = ("max", "min", "equals")
@@ -117,12 +118,11 @@ class _Parser:
                 return value
             self.problems.error(at, "bad-value", "memory training must be true or false")
         elif key == "optimizer":
-            from cnncalc.checks.measure import OPTIMIZERS
-
-            if value in OPTIMIZERS:
+            if value in OPTIMIZER_STATES:
                 return value
             self.problems.error(at, "bad-value", f"memory optimizer must be one of "
-                                f"{', '.join(OPTIMIZERS)}{did_you_mean(str(value), OPTIMIZERS)}")
+                                f"{', '.join(OPTIMIZER_STATES)}"
+                                f"{did_you_mean(str(value), OPTIMIZER_STATES)}")
         elif key == "dtype":
             if value in DTYPES:
                 return value

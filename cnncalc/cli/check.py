@@ -14,13 +14,13 @@ from typing import Any
 
 import click
 
-from cnncalc.checks.measure import OPTIMIZERS
 from cnncalc.checks.model import LABELS
 from cnncalc.checks.options import BOUND_OPTIONS, OptionChecks
 from cnncalc.checks.run import FileReport, check_file, expand_paths, summarize
 from cnncalc.checks.units import UnitError, parse_bytes, parse_count
 from cnncalc.cli.common import Done, parse_shape
 from cnncalc.report.formats import FORMATS, github_line, text_line
+from cnncalc.spec.dtypes import OPTIMIZER_STATES
 
 
 def _units(parse: Any) -> Any:
@@ -72,7 +72,7 @@ def _dest(option: str) -> str:
 @click.option("--memory-batch", type=click.IntRange(min=1), default=None, metavar="N",
               help="Batch size for --max-memory (default 1).")
 @click.option("--training", is_flag=True, help="--max-memory bounds a training step.")
-@click.option("--optimizer", type=click.Choice(OPTIMIZERS),
+@click.option("--optimizer", type=click.Choice(list(OPTIMIZER_STATES)),
               default=None, help="Optimizer for --training (default adam).")
 @click.option("--no-spec-checks", is_flag=True, help="Ignore the files' own checks sections.")
 @click.option("--verify", is_flag=True, help="Also run the NumPy forward pass and compare it "

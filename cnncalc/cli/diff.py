@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cnncalc.checks.measure import OPTIMIZERS
 from cnncalc.cli.common import Done, console, emit_json, fail, report_problems, use_color
 from cnncalc.problems import SpecError
+from cnncalc.spec.dtypes import OPTIMIZER_STATES
 
 if TYPE_CHECKING:
     from cnncalc.diff import GraphDiff, RowDiff, Total
@@ -33,7 +33,7 @@ MEMORY_KEYS = ("memory", "training_memory")
               help="Compare blocks nested deeper than N levels as single rows.")
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
               help="Batch size for MACs, FLOPs and memory.")
-@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="adam", show_default=True,
+@click.option("--optimizer", type=click.Choice(list(OPTIMIZER_STATES)), default="adam", show_default=True,
               help="Optimizer for the training-step memory.")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when anything differs (like git diff).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cnncalc.analysis.memory import DTYPE_BYTES, OPTIMIZER_STATES
 from cnncalc.cli.common import (
     console,
     emit_json,
@@ -21,6 +20,7 @@ from cnncalc.cli.common import (
 from cnncalc.cli.flops import batch_option, depth_option, top_option
 from cnncalc.report import text
 from cnncalc.report.table import Table
+from cnncalc.spec.dtypes import DTYPE_BYTES, OPTIMIZER_STATES
 
 if TYPE_CHECKING:
     from rich.console import Console
