@@ -93,7 +93,7 @@ Relu = _activation("relu", "max(x, 0)", flops=1, how="compare", keeps="output", 
 Relu6 = _activation("relu6", "min(max(x, 0), 6)", flops=2, how="2 compares", keeps="output",
                     storage="inplace")
 LeakyRelu = _activation("leaky_relu", "x if x > 0 else slope*x",
-                        (Arg("slope", Float(), 0.01, "slope for negative inputs"),),
+                        (Arg("slope", Float(), 0.01, "slope for negative inputs (PyTorch negative_slope)"),),
                         flops=2, how="compare, multiply", keeps="output", storage="inplace")
 Sigmoid = _activation("sigmoid", "1 / (1 + exp(-x))", flops=4, how="negate, exp, add, divide",
                       keeps="output")
@@ -109,7 +109,7 @@ Hardsigmoid = _activation("hardsigmoid", "relu6(x + 3) / 6", flops=4,
 Identity = _activation("identity", "passes its input through", how="passes its input through",
                        storage="view")
 Dropout = _activation("dropout", "random zeroing while training; no effect on shapes or inference",
-                      (Arg("rate", Float(0), 0.5, "fraction of values dropped while training"),),
+                      (Arg("rate", Float(0, 1), 0.5, "fraction of values dropped while training (PyTorch p)"),),
                       how="identity at inference", storage="view", base=_Dropout)
 
 

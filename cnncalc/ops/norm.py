@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from cnncalc.graph import Layer
     from cnncalc.ops.rfmap import Read
 
-_EPS = Arg("eps", Float(0, above=True), 1e-5, "added to the variance")
+_EPS = Arg("eps", Float(0, lo_open=True), 1e-5, "added to the variance")
 
 
 def _same_shape(inputs: Sequence[Shape]) -> tuple[Shape, Any]:

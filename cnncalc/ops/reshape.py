@@ -122,7 +122,7 @@ class Slice(Op):
         whole = a.stop - a.start == layer.in_shapes[0][a.axis]
         return whole or batch * prod(layer.in_shapes[0][: a.axis]) == 1
     arguments = (
-        Arg("start", Int(-(10**12)), 0, "first index (negative counts from the end)"),
+        Arg("start", Int(), 0, "first index (negative counts from the end)"),
         Arg("stop", OptionalInt(), None, "end index, exclusive (default: the end)"),
         Arg("axis", Axis(), "channels", "axis sliced (channels = 0)"),
     )
