@@ -216,6 +216,52 @@ def upsample_linear(x, scales, align_corners):
     return y
 
 
+def upsample_nearest_exact(x, scales):
+    """Output o reads input floor((o + 0.5) / scale), written with exact fractions."""
+    from fractions import Fraction
+
+    y = x
+    for axis, s in enumerate(scales, start=2):
+        n = y.shape[axis]
+        o = int(math.floor(n * s))
+        index = [min(int((j + Fraction(1, 2)) / Fraction(s)), n - 1) for j in range(o)]
+        y = np.take(y, index, axis=axis)
+    return y
+
+
+def _cubic(d):
+    """Keys' cubic convolution kernel with a = -0.75 (PyTorch, OpenCV), at distance d."""
+    a, d = -0.75, abs(d)
+    if d <= 1:
+        return (a + 2) * d**3 - (a + 3) * d**2 + 1
+    if d < 2:
+        return a * d**3 - 5 * a * d**2 + 8 * a * d - 4 * a
+    return 0.0
+
+
+def upsample_bicubic(x, scales, align_corners):
+    """Every output position: sum over the 4 x 4 input neighbours (indices clamped to the
+    edge) of kernel(dy) * kernel(dx) * value, from the definition rather than per axis."""
+    n_h, n_w = x.shape[2:]
+    o_h, o_w = int(math.floor(n_h * scales[0])), int(math.floor(n_w * scales[1]))
+
+    def source(j, n, o, s):
+        if align_corners:
+            return j * (n - 1) / (o - 1) if o > 1 else 0.0
+        return (j + 0.5) / s - 0.5
+
+    y = np.zeros((*x.shape[:2], o_h, o_w))
+    for i in range(o_h):
+        sy = source(i, n_h, o_h, scales[0])
+        for j in range(o_w):
+            sx = source(j, n_w, o_w, scales[1])
+            for u in range(math.floor(sy) - 1, math.floor(sy) + 3):
+                for v in range(math.floor(sx) - 1, math.floor(sx) + 3):
+                    w = _cubic(sy - u) * _cubic(sx - v)
+                    y[:, :, i, j] += w * x[:, :, min(max(u, 0), n_h - 1), min(max(v, 0), n_w - 1)]
+    return y
+
+
 def pad(x, pads):
     y = np.zeros((*x.shape[:2], *(n + b + a for n, (b, a) in zip(x.shape[2:], pads))))
     for idx in _positions(x.shape):

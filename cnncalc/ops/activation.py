@@ -109,7 +109,8 @@ Hardsigmoid = _activation("hardsigmoid", "relu6(x + 3) / 6", flops=4,
 Identity = _activation("identity", "passes its input through", how="passes its input through",
                        storage="view")
 Dropout = _activation("dropout", "random zeroing while training; no effect on shapes or inference",
-                      (Arg("rate", Float(0, 1), 0.5, "fraction of values dropped while training (PyTorch p)"),),
+                      (Arg("rate", Float(0, 1), 0.5,
+                           "fraction of values dropped while training (PyTorch p)"),),
                       how="identity at inference", storage="view", base=_Dropout)
 
 

@@ -99,6 +99,29 @@ def linear(scale: Fraction | None, n_in: int, n_out: int) -> AxisMap:
     return AxisMap(q, p, phases)
 
 
+def nearest_exact(scale: Fraction) -> AxisMap:
+    """Nearest-exact upsampling by p/q: output o reads floor((o + 1/2) * q / p) (PyTorch)."""
+    q, p = ratio(1, scale)
+    return AxisMap(q, p, tuple(((2 * o + 1) * q // (2 * p),) for o in range(p)))
+
+
+def cubic(scale: Fraction | None, n_in: int, n_out: int) -> AxisMap:
+    """Bicubic (PyTorch): output o samples x as `linear` does (but unclamped) and reads floor(x)-1
+    .. floor(x)+2, or only x when it is a whole number (the other three weights are then 0).
+    Taps past an edge stand for the clamped edge unit, which the four taps always include."""
+    if scale is None:
+        if n_out == 1:
+            return AxisMap(0, 1, ((0,),))
+        q, p = ratio(n_in - 1, n_out - 1)
+        sample = [Fraction(o * q, p) for o in range(p)]
+    else:
+        q, p = ratio(1, scale)
+        sample = [(o + Fraction(1, 2)) * q / p - Fraction(1, 2) for o in range(p)]
+    phases = tuple((int(x),) if x == floor(x) else tuple(range(floor(x) - 1, floor(x) + 3))
+                   for x in sample)
+    return AxisMap(q, p, phases)
+
+
 def bins(n_in: int, n_out: int) -> AxisMap:
     """Adaptive pooling: output o reads [floor(o*n_in/n_out), ceil((o+1)*n_in/n_out))."""
     q, p = ratio(n_in, n_out)

@@ -1,4 +1,9 @@
-"""Upsampling by a scale factor (PyTorch `interpolate` with scale_factor)."""
+"""Upsampling by a scale factor (PyTorch `interpolate` with scale_factor).
+
+Modes take PyTorch's words: nearest, nearest-exact, linear (cnncalc's: interpolating along
+every spatial axis, whatever the rank), bilinear (2-D) and trilinear (3-D) — the same rule as
+linear with PyTorch's rank check —, and bicubic (2-D only, as in PyTorch).
+"""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -19,15 +24,41 @@ if TYPE_CHECKING:
     from cnncalc.graph import Layer
     from cnncalc.ops.rfmap import Read
 
+MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "bicubic")
+# The spatial rank PyTorch requires of a mode (linear is cnncalc's any-rank word).
+_RANK = {"bilinear": 2, "trilinear": 3, "bicubic": 2}
+_LINEAR = ("linear", "bilinear", "trilinear")
+_NEAREST = ("nearest", "nearest-exact")
+
+
+def _kind(layer: Layer) -> str:
+    """nearest, nearest-exact, linear or bicubic: what the kernel, FLOPs and RF rules follow."""
+    mode: str = layer.args["mode"]
+    return "linear" if mode in _LINEAR else mode
+
+
+def _out_size(n: int, s: float, scale: Any) -> int:
+    """floor(n * scale) in double precision as PyTorch computes it (an exact fraction would
+    round 10 * 0.7 down to 6); a size beyond int64 is refused, as PyTorch cannot hold it."""
+    try:
+        size = n * s
+        if size < 2**63:
+            return floor(size)
+    except OverflowError:  # n too large for a float
+        pass
+    raise OpError(f"scale {scale} makes an axis longer than 2^63-1 (PyTorch's int64 sizes)",
+                  "scale", "too-large")
+
 
 @register
 class Upsample(Op):
     name = "upsample"
-    summary = "nearest or (bi/tri)linear upsampling by a scale factor"
+    summary = "nearest, nearest-exact, (bi/tri)linear or bicubic upsampling by a scale factor"
     arguments = (
-        Arg("scale", Scale(), doc="factor per spatial axis (int or float)"),
-        Arg("mode", Choice("nearest", "linear"), "nearest", "linear = bilinear / trilinear by rank"),
-        Arg("align_corners", Bool(), False, "linear only: align the corner pixels (PyTorch)"),
+        Arg("scale", Scale(), doc="factor per spatial axis (int or float; output floor(n * scale))"),
+        Arg("mode", Choice(*MODES), "nearest",
+            "PyTorch's modes; linear = bilinear / trilinear by rank; bicubic is 2-D only"),
+        Arg("align_corners", Bool(), False, "interpolating modes only: align the corner pixels (PyTorch)"),
     )
 
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
@@ -38,20 +69,29 @@ class Upsample(Op):
         if len(scales) != rank:
             raise OpError(f"'scale' has {len(scales)} values but the input has {rank} spatial axes",
                           "scale")
-        if args["align_corners"] and args["mode"] == "nearest":
-            raise OpError("align_corners only applies to mode: linear (PyTorch refuses it for nearest)",
-                          "align_corners")
-        sizes = tuple(floor(n * s) for n, s in zip(shape[1:], scales))
+        mode = args["mode"]
+        if mode in _RANK and rank != _RANK[mode]:
+            raise OpError(f"mode {mode} needs {_RANK[mode]} spatial axes (as in PyTorch), the input "
+                          f"has {rank}" + ("; use linear" if mode in _LINEAR else ""), "mode", "rank")
+        if args["align_corners"] and mode in _NEAREST:
+            raise OpError(f"align_corners only applies to the interpolating modes (PyTorch refuses it "
+                          f"for {mode})", "align_corners")
+        sizes = tuple(_out_size(n, s, scale) for n, s in zip(shape[1:], scales))
         if min(sizes) <= 0:
             raise OpError(f"scale {scale} makes an axis empty", "scale", "non-positive")
         return (shape[0], *sizes), tuple(scales)
 
-    flops_rule = ("nearest: 0 (copies); linear: 3 x (2^axes - 1) per output value "
-                  "(one lerp a + w*(b - a) per pair of neighbours)")
+    flops_rule = ("nearest, nearest-exact: 0 (copies); linear: 3 x (2^axes - 1) per output value "
+                  "(one lerp a + w*(b - a) per pair of neighbours); bicubic: 35 per output value "
+                  "(4 cubic interpolations along a row and 1 down the column, each 4 multiplies "
+                  "and 3 adds)")
 
     def flops(self, layer: Layer) -> tuple[int, str]:
-        if layer.args["mode"] == "nearest":
-            return 0, "nearest: copies"
+        kind = _kind(layer)
+        if kind in _NEAREST:
+            return 0, f"{kind}: copies"
+        if kind == "bicubic":
+            return per_value(35, prod(layer.out_shape), "5 cubic interpolations of 7 per output")
         lerps = 2 ** (len(layer.out_shape) - 1) - 1
         return per_value(3 * lerps, prod(layer.out_shape), f"{lerps} lerps of 3 per output")
 
@@ -62,41 +102,65 @@ class Upsample(Op):
 
     def rf(self, layer: Layer) -> list[Read]:
         # Exact rational scales (1.5 -> 3/2), so the fractional effective stride is exact too.
+        kind, align = _kind(layer), layer.args["align_corners"]
         maps = []
         for n_in, scale, n_out in zip(layer.in_shapes[0][1:], layer.attrs, layer.out_shape[1:]):
             exact = Fraction(str(scale))
-            if layer.args["mode"] == "nearest":
+            if kind == "nearest":
                 maps.append(rfmap.nearest(exact))
+            elif kind == "nearest-exact":
+                maps.append(rfmap.nearest_exact(exact))
+            elif kind == "bicubic":
+                maps.append(rfmap.cubic(None if align else exact, n_in, n_out))
             else:
-                maps.append(rfmap.linear(None if layer.args["align_corners"] else exact, n_in, n_out))
+                maps.append(rfmap.linear(None if align else exact, n_in, n_out))
         return [(0, tuple(maps))]
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
+        return self._run(layer, inputs[0], magnitude=False)
+
+    def _run(self, layer: Layer, x: ndarray, magnitude: bool) -> ndarray:
+        kind = _kind(layer)
+        if kind == "nearest-exact":
+            from cnncalc.backend import resample
+
+            return resample.nearest_exact(x, layer.attrs)
+        if kind == "bicubic":
+            from cnncalc.backend import resample
+
+            return resample.bicubic(x, layer.attrs, layer.args["align_corners"], magnitude)
         from cnncalc.backend import kernels
 
-        linear = layer.args["mode"] == "linear"
-        return kernels.upsample(inputs[0], layer.attrs, layer.args["mode"],
-                                layer.args["align_corners"] if linear else None)
+        return kernels.upsample(x, layer.attrs, kind,
+                                layer.args["align_corners"] if kind == "linear" else None)
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         # Nearest copies a marked value; linear mixes its two neighbours with weights that are
         # positive unless the sample falls exactly on one of them: the op is its own probe.
-        return self.forward(layer, inputs, {})
+        # Bicubic's outer weights are negative, so its probe weighs by their magnitudes.
+        return self._run(layer, inputs[0], magnitude=True)
 
     def workspace(self, layer: Layer) -> int:
-        # The kernel gathers one axis at a time (nearest skips axes it keeps, linear gathers
+        # The kernels gather one axis at a time (nearest skips axes it keeps, the others gather
         # every one): while axis k is gathered, the result of axis k-1 is still held (scratch
         # unless it is the input), and the new array is scratch unless it is the output;
-        # linear also gathers the second neighbours (one more array of the new size), and
-        # weighting by a broadcast array makes NumPy buffer up to 8192 values (np.getbufsize()).
-        linear = layer.args["mode"] == "linear"
+        # linear also gathers the second neighbours and bicubic one tap at a time (one more
+        # array of the new size), and weighting by a broadcast array makes NumPy buffer up to
+        # 8192 values (np.getbufsize()); bicubic's per-axis indices and weights (int64 and
+        # float, ~24 values per output position along the axis) are counted as well.
+        kind = _kind(layer)
+        every, weighted = kind != "nearest", kind in ("linear", "bicubic")
         sizes = [prod(layer.in_shapes[0])]  # per sample, after each gathered axis
         current = list(layer.in_shapes[0])
+        lengths = [0]
         for axis, size in enumerate(layer.out_shape[1:], start=1):
-            if linear or size != current[axis]:
+            if every or size != current[axis]:
                 current[axis] = size
                 sizes.append(prod(current))
+                lengths.append(size)
         last = len(sizes) - 1
         return max(((sizes[k - 1] if k > 1 else 0) + (sizes[k] if k < last else 0)
-                    + (sizes[k] + 8192 if linear else 0) for k in range(1, last + 1)), default=0)
+                    + (sizes[k] + 8192 if weighted else 0)
+                    + (24 * lengths[k] if kind == "bicubic" else 0)
+                    for k in range(1, last + 1)), default=0)
