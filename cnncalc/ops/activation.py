@@ -73,7 +73,7 @@ class _Dropout(Elementwise):
 
 
 def _activation(op_name: str, text: str, args: tuple[Arg, ...] = (), *, flops: int = 0,
-                how: str = "", keeps: str = "", storage: str = "new",
+                how: str = "", keeps: str = "", storage: str = "new", aliases: tuple[str, ...] = (),
                 base: type[Elementwise] = Elementwise) -> type[Elementwise]:
     """Declare an element-wise op: `flops` per value (`how` says which), what backward `keeps`,
     and whether it may run in place (`storage`, see Op.storage)."""
@@ -82,36 +82,43 @@ def _activation(op_name: str, text: str, args: tuple[Arg, ...] = (), *, flops: i
     if keeps:
         rules["saves_rule"] = keeps
     cls = type(op_name.title().replace("_", ""), (base,),
-               {"name": op_name, "summary": text, "arguments": args, "__module__": __name__, **rules})
+               {"name": op_name, "summary": text, "arguments": args, "aliases": aliases,
+                "__module__": __name__, **rules})
     return register(cls)
 
 
 # FLOPs: every elementary operation counts 1, a transcendental function (exp, erf, tanh) too.
 # `keeps` is what PyTorch's autograd saves; storage="inplace" marks the ops torch.nn offers
 # in place (`inplace=True`), which the memory analysis assumes a runtime uses.
-Relu = _activation("relu", "max(x, 0)", flops=1, how="compare", keeps="output", storage="inplace")
+Relu = _activation("relu", "max(x, 0)", flops=1, how="compare", keeps="output", storage="inplace",
+                   aliases=("ReLU",))
 Relu6 = _activation("relu6", "min(max(x, 0), 6)", flops=2, how="2 compares", keeps="output",
-                    storage="inplace")
+                    storage="inplace", aliases=("ReLU6",))
 LeakyRelu = _activation("leaky_relu", "x if x > 0 else slope*x",
-                        (Arg("slope", Float(), 0.01, "slope for negative inputs (PyTorch negative_slope)"),),
-                        flops=2, how="compare, multiply", keeps="output", storage="inplace")
+                        (Arg("slope", Float(), 0.01, "slope for negative inputs",
+                             ("negative_slope", "alpha")),),
+                        flops=2, how="compare, multiply", keeps="output", storage="inplace",
+                        aliases=("LeakyReLU", "lrelu"))
 Sigmoid = _activation("sigmoid", "1 / (1 + exp(-x))", flops=4, how="negate, exp, add, divide",
-                      keeps="output")
+                      keeps="output", aliases=("logistic",))
 Tanh = _activation("tanh", "hyperbolic tangent", flops=1, how="tanh", keeps="output")
 Gelu = _activation("gelu", "x * Phi(x) (exact erf form, PyTorch default)", flops=5,
                    how="scale, erf, add, halve, multiply", keeps="input")
 Silu = _activation("silu", "x * sigmoid(x) (swish)", flops=5, how="sigmoid, multiply",
-                   keeps="input", storage="inplace")
+                   keeps="input", storage="inplace", aliases=("swish",))
 Hardswish = _activation("hardswish", "x * relu6(x + 3) / 6", flops=5,
-                        how="add, 2 compares, multiply, divide", keeps="input", storage="inplace")
+                        how="add, 2 compares, multiply, divide", keeps="input", storage="inplace",
+                        aliases=("h_swish",))
 Hardsigmoid = _activation("hardsigmoid", "relu6(x + 3) / 6", flops=4,
-                          how="add, 2 compares, divide", keeps="input", storage="inplace")
+                          how="add, 2 compares, divide", keeps="input", storage="inplace",
+                          aliases=("h_sigmoid",))
 Identity = _activation("identity", "passes its input through", how="passes its input through",
-                       storage="view")
+                       storage="view", aliases=("noop",))
 Dropout = _activation("dropout", "random zeroing while training; no effect on shapes or inference",
-                      (Arg("rate", Float(0, 1), 0.5,
-                           "fraction of values dropped while training (PyTorch p)"),),
-                      how="identity at inference", storage="view", base=_Dropout)
+                      (Arg("rate", Float(0, 1), 0.5, "fraction of values dropped while training",
+                           ("p", "drop_rate", "ratio")),),
+                      how="identity at inference", storage="view", base=_Dropout,
+                      aliases=("SpatialDropout2D", "AlphaDropout"))
 
 
 def normalise_axis(axis: int, shape: Shape) -> int:
@@ -126,8 +133,9 @@ def normalise_axis(axis: int, shape: Shape) -> int:
 @register
 class Softmax(Op):
     name = "softmax"
+    aliases = ("Softmax", "softmax2d")
     summary = "softmax along one axis"
-    arguments = (Arg("axis", Axis(), "channels", "axis normalised (channels = 0)"),)
+    arguments = (Arg("axis", Axis(), "channels", "axis normalised (channels = 0)", ("dim",)),)
 
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
         return inputs[0], normalise_axis(args["axis"], inputs[0])

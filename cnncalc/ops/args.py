@@ -312,6 +312,7 @@ class Arg:
     type: ArgType
     default: Any = REQUIRED
     doc: str = ""
+    aliases: tuple[str, ...] = ()  # other frameworks' words for it (PyTorch, Keras, ONNX, Caffe)
 
     @property
     def required(self) -> bool:

@@ -70,6 +70,8 @@ class Op:
     name: ClassVar[str]
     summary: ClassVar[str] = ""
     arguments: ClassVar[tuple[Arg, ...]] = ()
+    # Other frameworks' names for the op (ops/aliases.py matches them ignoring case, _ and 2d).
+    aliases: ClassVar[tuple[str, ...]] = ()
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1  # None: any number
 

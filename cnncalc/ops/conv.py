@@ -116,23 +116,28 @@ class _ConvBase(Op):
         return [saved_input(layer)]
 
 
+_FILTERS = ("out_channels", "num_output")
+_KERNEL = ("kernel_size", "kernel_shape")
+_DILATION = ("dilation_rate", "dilations")
+
 _COMMON = (
-    Arg("stride", PerAxis(1), 1, "step between windows"),
-    Arg("padding", Padding(), 0, "zero padding: int, per axis, per side, same or valid"),
+    Arg("stride", PerAxis(1), 1, "step between windows", ("strides", "subsample")),
+    Arg("padding", Padding(), 0, "zero padding: int, per axis, per side, same or valid", ("pad", "pads")),
 )
 
 
 @register
 class Conv(_ConvBase):
     name = "conv"
+    aliases = ("Conv2d", "Convolution", "DepthwiseConv2D")
     summary = "convolution (cross-correlation, as in every framework)"
     arguments = (
-        Arg("filters", Int(1), None, "output channels (required unless groups: depthwise)"),
-        Arg("kernel", PerAxis(1), doc="window size"),
+        Arg("filters", Int(1), None, "output channels (required unless groups: depthwise)", _FILTERS),
+        Arg("kernel", PerAxis(1), doc="window size", aliases=_KERNEL),
         *_COMMON,
-        Arg("dilation", PerAxis(1), 1, "spacing between kernel taps"),
-        Arg("groups", Groups(), 1, "channel groups; depthwise = one group per input channel"),
-        Arg("bias", Bool(), True, "add a learned bias per filter"),
+        Arg("dilation", PerAxis(1), 1, "spacing between kernel taps", _DILATION),
+        Arg("groups", Groups(), 1, "channel groups; depthwise = one group per input channel", ("group",)),
+        Arg("bias", Bool(), True, "add a learned bias per filter", ("use_bias",)),
     )
 
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
@@ -198,17 +203,18 @@ class Conv(_ConvBase):
 @register
 class Deconv(_ConvBase):
     name = "deconv"
+    aliases = ("ConvTranspose2d", "Conv2DTranspose", "Deconvolution", "conv_transpose", "transposed_conv")
     summary = "transposed convolution (PyTorch ConvTranspose semantics)"
     arguments = (
-        Arg("filters", Int(1), None, "output channels (required unless groups: depthwise)"),
-        Arg("kernel", PerAxis(1), doc="window size"),
-        Arg("stride", PerAxis(1), 1, "upsampling factor"),
+        Arg("filters", Int(1), None, "output channels (required unless groups: depthwise)", _FILTERS),
+        Arg("kernel", PerAxis(1), doc="window size", aliases=_KERNEL),
+        Arg("stride", PerAxis(1), 1, "upsampling factor", ("strides",)),
         Arg("padding", Padding(), 0,
-            "PyTorch padding (cropped from the output); same gives output = input x stride"),
+            "PyTorch padding (cropped from the output); same gives output = input x stride", ("pad",)),
         Arg("output_padding", PerAxis(0), 0, "extra size added at the end of each axis"),
-        Arg("dilation", PerAxis(1), 1, "spacing between kernel taps"),
-        Arg("groups", Groups(), 1, "channel groups"),
-        Arg("bias", Bool(), True, "add a learned bias per filter"),
+        Arg("dilation", PerAxis(1), 1, "spacing between kernel taps", _DILATION),
+        Arg("groups", Groups(), 1, "channel groups", ("group",)),
+        Arg("bias", Bool(), True, "add a learned bias per filter", ("use_bias",)),
     )
 
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:

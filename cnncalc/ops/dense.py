@@ -19,10 +19,11 @@ if TYPE_CHECKING:
 @register
 class Dense(Op):
     name = "dense"
+    aliases = ("Linear", "fc", "FullyConnected", "InnerProduct", "Gemm")
     summary = "fully connected layer on a flat [N] input"
     arguments = (
-        Arg("units", Int(1), doc="output features"),
-        Arg("bias", Bool(), True, "add a learned bias per unit"),
+        Arg("units", Int(1), doc="output features", aliases=("out_features", "num_output", "output_dim")),
+        Arg("bias", Bool(), True, "add a learned bias per unit", ("use_bias",)),
     )
 
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:

@@ -84,6 +84,7 @@ def _batched(x: ndarray, shape: Shape, out: Shape) -> ndarray:
 @register
 class Add(_Elementwise):
     name = "add"
+    aliases = ("Sum", "residual")
     summary = "element-wise sum of 2+ inputs (NumPy broadcasting)"
     ufunc = "add"
     flops_rule = "inputs - 1 adds per output value"
@@ -97,6 +98,7 @@ class Add(_Elementwise):
 @register
 class Multiply(_Elementwise):
     name = "multiply"
+    aliases = ("Mul", "prod")
     summary = "element-wise product of 2+ inputs (e.g. a squeeze-excite gate)"
     ufunc = "multiply"
     flops_rule = "inputs - 1 multiplies per output value"
@@ -109,8 +111,9 @@ class Multiply(_Elementwise):
 @register
 class Concat(Op):
     name = "concat"
+    aliases = ("Concatenate", "cat")
     summary = "join 2+ inputs along one axis"
-    arguments = (Arg("axis", Axis(), "channels", "axis joined (channels = 0)"),)
+    arguments = (Arg("axis", Axis(), "channels", "axis joined (channels = 0)", ("dim",)),)
     min_inputs, max_inputs = 2, None
 
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from cnncalc.graph import Layer
     from cnncalc.ops.rfmap import Read
 
-_EPS = Arg("eps", Float(0, lo_open=True), 1e-5, "added to the variance")
+_EPS = Arg("eps", Float(0, lo_open=True), 1e-5, "added to the variance", ("epsilon",))
 
 
 def _same_shape(inputs: Sequence[Shape]) -> tuple[Shape, Any]:
@@ -64,6 +64,7 @@ def _affine_weights(rng: Any, shape: Shape) -> dict[str, ndarray]:
 @register
 class BatchNorm(Op):
     name = "bn"
+    aliases = ("BatchNorm2d", "BatchNormalization", "batch_norm", "SyncBatchNorm")
     summary = "batch normalisation (inference uses the running statistics)"
     arguments = (_EPS,)
 
@@ -125,6 +126,7 @@ class BatchNorm(Op):
 @register
 class LayerNorm(_Normalise, Op):
     name = "layernorm"
+    aliases = ("LayerNormalization", "layer_norm")
     summary = "layer normalisation over the channels at each position, or over the whole sample"
     arguments = (_EPS, Arg("over", Choice("channels", "all"), "channels",
                            "channels: per position (2C params); all: whole tensor (2 x its size)"))
@@ -172,8 +174,10 @@ class LayerNorm(_Normalise, Op):
 @register
 class GroupNorm(_Normalise, Op):
     name = "groupnorm"
+    aliases = ("GroupNormalization", "group_norm")
     summary = "group normalisation"
-    arguments = (Arg("groups", Int(1), doc="channel groups normalised together"), _EPS)
+    arguments = (Arg("groups", Int(1), doc="channel groups normalised together", aliases=("num_groups",)),
+                 _EPS)
 
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
         if len(inputs[0]) < 2:
@@ -218,9 +222,10 @@ class GroupNorm(_Normalise, Op):
 @register
 class LocalResponseNorm(Op):
     name = "lrn"
+    aliases = ("LocalResponseNorm", "LocalResponseNormalization", "local_response_norm")
     summary = "local response normalisation across channels (PyTorch LocalResponseNorm)"
     arguments = (
-        Arg("size", Int(1), doc="neighbouring channels used"),
+        Arg("size", Int(1), doc="neighbouring channels used", aliases=("local_size",)),
         Arg("alpha", Float(), 1e-4, "multiplicative factor"),
         Arg("beta", Float(), 0.75, "exponent"),
         Arg("k", Float(), 1.0, "additive factor"),

@@ -77,9 +77,9 @@ class _WindowPool(Op):
 
 
 _POOL_ARGS = (
-    Arg("kernel", PerAxis(1), doc="window size"),
-    Arg("stride", PerAxis(1), None, "step between windows (default: the kernel)"),
-    Arg("padding", Padding(), 0, "implicit padding (same forms as conv)"),
+    Arg("kernel", PerAxis(1), doc="window size", aliases=("kernel_size", "pool_size", "kernel_shape")),
+    Arg("stride", PerAxis(1), None, "step between windows (default: the kernel)", ("strides",)),
+    Arg("padding", Padding(), 0, "implicit padding (same forms as conv)", ("pad", "pads")),
     Arg("ceil_mode", Bool(), False, "round the output size up (PyTorch rule)"),
 )
 
@@ -87,8 +87,9 @@ _POOL_ARGS = (
 @register
 class MaxPool(_WindowPool):
     name = "maxpool"
+    aliases = ("MaxPool2d", "MaxPooling2D", "max_pool", "MaxPool")
     summary = "max pooling (padding counts as -inf)"
-    arguments = (*_POOL_ARGS, Arg("dilation", PerAxis(1), 1, "spacing between window taps"))
+    arguments = (*_POOL_ARGS, Arg("dilation", PerAxis(1), 1, "spacing between window taps", ("dilations",)))
 
     flops_rule = "kernel volume - 1 compares per output value"
     saves_rule = "input, + the argmax indices (int64 per output value)"
@@ -114,6 +115,7 @@ class MaxPool(_WindowPool):
 @register
 class AvgPool(_WindowPool):
     name = "avgpool"
+    aliases = ("AvgPool2d", "AveragePooling2D", "avg_pool", "AveragePool")
     summary = "average pooling"
     arguments = (*_POOL_ARGS,
                  Arg("count_include_pad", Bool(), True, "divide by the window size incl. padding"))
@@ -159,6 +161,7 @@ class _GlobalPool(Op):
 @register
 class GlobalAvgPool(_GlobalPool):
     name = "gap"
+    aliases = ("GlobalAveragePooling2D", "GlobalAveragePool", "global_avg_pool", "GlobalAvgPool2d")
     summary = "global average pooling: every spatial axis becomes 1"
     flops_rule = "1 per input value (adds, and 1 divide per channel)"
     saves_rule = "input (PyTorch keeps it for its shape)"
@@ -179,6 +182,7 @@ class GlobalAvgPool(_GlobalPool):
 @register
 class GlobalMaxPool(_GlobalPool):
     name = "gmp"
+    aliases = ("GlobalMaxPooling2D", "GlobalMaxPool", "global_max_pool")
     summary = "global max pooling: every spatial axis becomes 1"
     flops_rule = "1 compare per input value, less 1 per channel"
     saves_rule = "input, + the argmax indices (int64 per channel)"
@@ -204,7 +208,8 @@ class AdaptiveAttrs:
 
 
 class _AdaptivePool(Op):
-    arguments = (Arg("output", AdaptiveOutput(), doc="output size per spatial axis"),)
+    arguments = (Arg("output", AdaptiveOutput(), doc="output size per spatial axis",
+                     aliases=("output_size",)),)
 
     def _window_values(self, layer: Layer) -> int:
         """Input values read over all output bins, per channel. Bins are separable, so this is
@@ -249,6 +254,7 @@ class _AdaptivePool(Op):
 @register
 class AdaptiveAvgPool(_AdaptivePool):
     name = "adaptive_avgpool"
+    aliases = ("AdaptiveAvgPool2d", "adaptive_avg_pool")
     summary = "adaptive average pooling to a fixed output size (PyTorch bins)"
     flops_rule = "bin volume per output value (adds and 1 divide)"
     saves_rule = "input (PyTorch keeps it for its shape)"
@@ -273,6 +279,7 @@ class AdaptiveAvgPool(_AdaptivePool):
 @register
 class AdaptiveMaxPool(_AdaptivePool):
     name = "adaptive_maxpool"
+    aliases = ("AdaptiveMaxPool2d", "adaptive_max_pool")
     summary = "adaptive max pooling to a fixed output size (PyTorch bins)"
     flops_rule = "bin volume - 1 compares per output value"
     saves_rule = "input, + the argmax indices (int64 per output value)"

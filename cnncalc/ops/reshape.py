@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 @register
 class Flatten(Op):
     name = "flatten"
+    aliases = ("Flatten", "reshape_flat")
     summary = "[C, ...] -> [C*...] (channels-first order, as PyTorch)"
     storage = "view"
     view_needs_contiguous = True
@@ -45,8 +46,10 @@ class Flatten(Op):
 @register
 class Pad(Op):
     name = "pad"
+    aliases = ("ZeroPad2d", "ZeroPadding2D", "ConstantPad2d")
     summary = "zero padding of the spatial axes"
-    arguments = (Arg("padding", Padding(), doc="int, per axis or per side [[before, after], ...]"),)
+    arguments = (Arg("padding", Padding(), doc="int, per axis or per side [[before, after], ...]",
+                     aliases=("pad", "pads", "pad_width")),)
 
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
         shape = inputs[0]
@@ -82,6 +85,7 @@ class Pad(Op):
 @register
 class ChannelShuffle(Op):
     name = "channel_shuffle"
+    aliases = ("ChannelShuffle", "shuffle")
     summary = "interleave channel groups (ShuffleNet)"
     arguments = (Arg("groups", Int(1), doc="number of channel groups"),)
 
@@ -112,6 +116,7 @@ class SliceAttrs:
 @register
 class Slice(Op):
     name = "slice"
+    aliases = ("narrow", "Slice", "crop")
     summary = "a contiguous part of one axis (channel split or spatial crop)"
     storage = "view"  # PyTorch's narrow and NumPy slicing share the input's buffer
 
@@ -122,9 +127,9 @@ class Slice(Op):
         whole = a.stop - a.start == layer.in_shapes[0][a.axis]
         return whole or batch * prod(layer.in_shapes[0][: a.axis]) == 1
     arguments = (
-        Arg("start", Int(), 0, "first index (negative counts from the end)"),
-        Arg("stop", OptionalInt(), None, "end index, exclusive (default: the end)"),
-        Arg("axis", Axis(), "channels", "axis sliced (channels = 0)"),
+        Arg("start", Int(), 0, "first index (negative counts from the end)", ("begin", "starts")),
+        Arg("stop", OptionalInt(), None, "end index, exclusive (default: the end)", ("end", "ends")),
+        Arg("axis", Axis(), "channels", "axis sliced (channels = 0)", ("dim", "axes")),
     )
 
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:

@@ -53,11 +53,15 @@ def _out_size(n: int, s: float, scale: Any) -> int:
 @register
 class Upsample(Op):
     name = "upsample"
+    aliases = ("Upsample", "UpSampling2D", "interpolate", "Resize", "UpsamplingNearest2d",
+               "UpsamplingBilinear2d")
     summary = "nearest, nearest-exact, (bi/tri)linear or bicubic upsampling by a scale factor"
     arguments = (
-        Arg("scale", Scale(), doc="factor per spatial axis (int or float; output floor(n * scale))"),
+        Arg("scale", Scale(), doc="factor per spatial axis (int or float; output floor(n * scale))",
+            aliases=("scale_factor", "scales")),
         Arg("mode", Choice(*MODES), "nearest",
-            "PyTorch's modes; linear = bilinear / trilinear by rank; bicubic is 2-D only"),
+            "PyTorch's modes; linear = bilinear / trilinear by rank; bicubic is 2-D only",
+            ("interpolation",)),
         Arg("align_corners", Bool(), False, "interpolating modes only: align the corner pixels (PyTorch)"),
     )
 

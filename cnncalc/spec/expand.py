@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from cnncalc.ops import aliases
 from cnncalc.ops.registry import ops
 from cnncalc.problems import Loc, Problems, did_you_mean
 from cnncalc.spec.blocks import BlockDef
@@ -28,6 +29,9 @@ from cnncalc.spec.refs import (
     Scope,
 )
 from cnncalc.spec.yamlload import LList, LMap
+
+if TYPE_CHECKING:
+    from cnncalc.ops.base import Op
 
 MAX_LAYERS = 100_000  # a spec that expands past this is almost surely a typo in `repeat`
 SPECIAL_KEYS = ("name", "in", "repeat")
@@ -118,9 +122,10 @@ class Expander:
         op, block = self.ops.get(op_name), self.blocks.get(op_name)
         if op is None and block is None:
             known = [*self.ops, *self.blocks]
-            self._fail(loc, "unknown-op", f"unknown op '{op_name}'{did_you_mean(op_name, known)}")
+            hint = aliases.op_hint(op_name) or did_you_mean(op_name, known)  # Linear -> dense
+            self._fail(loc, "unknown-op", f"unknown op '{op_name}'{hint}")
         declared = [a.name for a in op.arguments] if op else list(block.args) if block else []
-        args, arg_locs = self._arguments(op_name, raw, raw_loc, declared)
+        args, arg_locs = self._arguments(op_name, raw, raw_loc, declared, op)
         name = self._name(args.pop("name", None), arg_locs.get("name", loc), scope)
         repeat = self._repeat(args.pop("repeat", 1), arg_locs.get("repeat", loc), scope)
         refs = ([prev] if "in" not in args
@@ -198,8 +203,8 @@ class Expander:
                    "(`- conv: {filters: 64, kernel: 3}`)")
         raise AssertionError
 
-    def _arguments(self, op_name: str, raw: Any, raw_loc: Loc,
-                   declared: list[str]) -> tuple[dict[str, Any], dict[str, Loc]]:
+    def _arguments(self, op_name: str, raw: Any, raw_loc: Loc, declared: list[str],
+                   op: Op | None = None) -> tuple[dict[str, Any], dict[str, Loc]]:
         if raw is None:
             return {}, {}
         if not isinstance(raw, LMap):
@@ -210,7 +215,8 @@ class Expander:
         for key in raw:
             if key not in known:
                 self._fail(raw.key_loc(key), "unknown-arg",
-                           f"{op_name} has no argument '{key}'{did_you_mean(key, known)}"
+                           f"{op_name} has no argument '{key}'"
+                           f"{aliases.arg_hint(op, key) or did_you_mean(key, known)}"
                            + (f" (its arguments: {', '.join(declared)})" if declared else ""))
         return dict(raw), {key: raw.value_loc(key) for key in raw}
 
