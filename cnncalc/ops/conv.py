@@ -136,7 +136,9 @@ class Conv(_ConvBase):
         Arg("kernel", PerAxis(1), doc="window size", aliases=_KERNEL),
         *_COMMON,
         Arg("dilation", PerAxis(1), 1, "spacing between kernel taps", _DILATION),
-        Arg("groups", Groups(), 1, "channel groups; depthwise = one group per input channel", ("group",)),
+        Arg("groups", Groups(), 1,
+            "channel groups (dividing the input channels and filters); depthwise = one per input channel",
+            ("group",)),
         Arg("bias", Bool(), True, "add a learned bias per filter", ("use_bias",)),
     )
 
@@ -211,9 +213,10 @@ class Deconv(_ConvBase):
         Arg("stride", PerAxis(1), 1, "upsampling factor", ("strides",)),
         Arg("padding", Padding(), 0,
             "PyTorch padding (cropped from the output); same gives output = input x stride", ("pad",)),
-        Arg("output_padding", PerAxis(0), 0, "extra size added at the end of each axis"),
+        Arg("output_padding", PerAxis(0), 0,
+            "extra size added at the end of each axis; < max(stride, dilation) as in PyTorch"),
         Arg("dilation", PerAxis(1), 1, "spacing between kernel taps", _DILATION),
-        Arg("groups", Groups(), 1, "channel groups", ("group",)),
+        Arg("groups", Groups(), 1, "channel groups (dividing the input channels and filters)", ("group",)),
         Arg("bias", Bool(), True, "add a learned bias per filter", ("use_bias",)),
     )
 

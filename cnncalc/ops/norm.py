@@ -176,7 +176,8 @@ class GroupNorm(_Normalise, Op):
     name = "groupnorm"
     aliases = ("GroupNormalization", "group_norm")
     summary = "group normalisation"
-    arguments = (Arg("groups", Int(1), doc="channel groups normalised together", aliases=("num_groups",)),
+    arguments = (Arg("groups", Int(1), doc="channel groups normalised together (dividing the channels)",
+                     aliases=("num_groups",)),
                  _EPS)
 
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:

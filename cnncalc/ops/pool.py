@@ -79,7 +79,9 @@ class _WindowPool(Op):
 _POOL_ARGS = (
     Arg("kernel", PerAxis(1), doc="window size", aliases=("kernel_size", "pool_size", "kernel_shape")),
     Arg("stride", PerAxis(1), None, "step between windows (default: the kernel)", ("strides",)),
-    Arg("padding", Padding(), 0, "implicit padding (same forms as conv)", ("pad", "pads")),
+    Arg("padding", Padding(), 0,
+        "implicit padding (same forms as conv); at most kernel // 2 per side, as in PyTorch",
+        ("pad", "pads")),
     Arg("ceil_mode", Bool(), False, "round the output size up (PyTorch rule)"),
 )
 

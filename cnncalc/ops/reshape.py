@@ -87,7 +87,7 @@ class ChannelShuffle(Op):
     name = "channel_shuffle"
     aliases = ("ChannelShuffle", "shuffle")
     summary = "interleave channel groups (ShuffleNet)"
-    arguments = (Arg("groups", Int(1), doc="number of channel groups"),)
+    arguments = (Arg("groups", Int(1), doc="number of channel groups (dividing the channels)"),)
 
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
         if inputs[0][0] % args["groups"]:

@@ -1,8 +1,12 @@
-"""The op reference, generated from the op declarations (the README embeds the Markdown form)."""
+"""The op reference, generated from the op declarations: the README's table, `cnncalc ops`,
+and the per-op argument tables of docs/format.md (between FORMAT_START and FORMAT_END)."""
 from __future__ import annotations
 
 from cnncalc.ops.args import REQUIRED, Arg
 from cnncalc.ops.registry import ops
+
+FORMAT_START = "<!-- format-ops:start -->"
+FORMAT_END = "<!-- format-ops:end -->"
 
 
 def _default(arg: Arg) -> str:
@@ -27,3 +31,47 @@ def op_reference(markdown: bool = True) -> str:
             lines.append(f"{name}: {op.summary}")
             lines += [f"    {a.name}: {a.type.doc}, default {_default(a)} — {a.doc}" for a in op.arguments]
     return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def format_op_sections() -> str:
+    """One section per op: what it does, its inputs, other frameworks' names, and a table of
+    its arguments with type and domain, default and meaning (docs/format.md embeds it)."""
+    out: list[str] = []
+    for name, op in sorted(ops().items()):
+        most = op.max_inputs
+        inputs = ("1 input" if (op.min_inputs, most) == (1, 1)
+                  else f"{op.min_inputs} or more inputs (`in: [a, b, ...]`)" if most is None
+                  else f"{op.min_inputs}..{most} inputs")
+        out += [f"### `{name}`", "", f"{op.summary[:1].upper()}{op.summary[1:]}. Takes {inputs}."]
+        if op.aliases:
+            out += ["", "Other frameworks' names: " + ", ".join(f"`{a}`" for a in op.aliases) + "."]
+        out.append("")
+        if not op.arguments:
+            out += ["No arguments.", ""]
+            continue
+        out += ["| argument | type and domain | default | meaning | also called |", "|---|---|---|---|---|"]
+        for a in op.arguments:
+            also = ", ".join(f"`{w}`" for w in a.aliases) or "—"
+            cells = [f"`{a.name}`", _cell(a.type.doc), _cell(_default(a)), _cell(a.doc), also]
+            out.append("| " + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out).rstrip("\n")
+
+
+def with_op_sections(text: str) -> str:
+    """`text` (docs/format.md) with its op sections regenerated between the markers."""
+    head, rest = text.split(FORMAT_START + "\n", 1)
+    _, tail = rest.split("\n" + FORMAT_END, 1)
+    return f"{head}{FORMAT_START}\n{format_op_sections()}\n{FORMAT_END}{tail}"
+
+
+if __name__ == "__main__":  # python -m cnncalc.report.opref docs/format.md: regenerate in place
+    import sys
+    from pathlib import Path
+
+    for name in sys.argv[1:]:
+        Path(name).write_text(with_op_sections(Path(name).read_text()))
