@@ -69,6 +69,8 @@ class Op:
 
     name: ClassVar[str]
     summary: ClassVar[str] = ""
+    # More for the format reference (docs/format.md): rules a user must know beyond the table.
+    notes: ClassVar[str] = ""
     arguments: ClassVar[tuple[Arg, ...]] = ()
     # Other frameworks' names for the op (ops/aliases.py matches them ignoring case, _ and 2d).
     aliases: ClassVar[tuple[str, ...]] = ()

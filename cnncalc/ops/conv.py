@@ -131,6 +131,9 @@ class Conv(_ConvBase):
     name = "conv"
     aliases = ("Conv2d", "Convolution", "DepthwiseConv2D")
     summary = "convolution (cross-correlation, as in every framework)"
+    notes = ("Weights [filters, in_channels / groups, *kernel], plus a bias per filter. `groups: depthwise` "
+             "means one group per input channel, and `filters` then defaults to the input channels. "
+             "`padding: same` follows TF/Keras (output = ceil(n / stride), the odd extra pixel after).")
     arguments = (
         Arg("filters", Int(1), None, "output channels (required unless groups: depthwise)", _FILTERS),
         Arg("kernel", PerAxis(1), doc="window size", aliases=_KERNEL),
@@ -207,6 +210,9 @@ class Deconv(_ConvBase):
     name = "deconv"
     aliases = ("ConvTranspose2d", "Conv2DTranspose", "Deconvolution", "conv_transpose", "transposed_conv")
     summary = "transposed convolution (PyTorch ConvTranspose semantics)"
+    notes = ("Output per axis: (n - 1)*stride - pad_before - pad_after + dilation*(kernel - 1) + "
+             "output_padding + 1, as PyTorch (its `padding` crops the output). `padding: same` gives "
+             "output = n x stride (Keras). Weights [in_channels, filters / groups, *kernel].")
     arguments = (
         Arg("filters", Int(1), None, "output channels (required unless groups: depthwise)", _FILTERS),
         Arg("kernel", PerAxis(1), doc="window size", aliases=_KERNEL),

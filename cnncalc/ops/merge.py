@@ -86,6 +86,7 @@ class Add(_Elementwise):
     name = "add"
     aliases = ("Sum", "residual")
     summary = "element-wise sum of 2+ inputs (NumPy broadcasting)"
+    notes = "Shapes broadcast as in NumPy on the batchless shapes (an axis of size 1 stretches)."
     ufunc = "add"
     flops_rule = "inputs - 1 adds per output value"
     storage = "inplace"  # torchvision's `out += identity`
@@ -100,6 +101,7 @@ class Multiply(_Elementwise):
     name = "multiply"
     aliases = ("Mul", "prod")
     summary = "element-wise product of 2+ inputs (e.g. a squeeze-excite gate)"
+    notes = "Shapes broadcast as in NumPy: [C, H, W] times [C, 1, 1] is a squeeze-excite gate."
     ufunc = "multiply"
     flops_rule = "inputs - 1 multiplies per output value"
     saves_rule = "every input (each one's gradient needs the others)"
@@ -113,6 +115,7 @@ class Concat(Op):
     name = "concat"
     aliases = ("Concatenate", "cat")
     summary = "join 2+ inputs along one axis"
+    notes = "Every other axis must agree."
     arguments = (Arg("axis", Axis(), "channels", "axis joined (channels = 0)", ("dim",)),)
     min_inputs, max_inputs = 2, None
 

@@ -66,6 +66,7 @@ class BatchNorm(Op):
     name = "bn"
     aliases = ("BatchNorm2d", "BatchNormalization", "batch_norm", "SyncBatchNorm")
     summary = "batch normalisation (inference uses the running statistics)"
+    notes = "2C parameters (scale, shift) and 2C buffers (running mean and variance)."
     arguments = (_EPS,)
 
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
@@ -128,6 +129,8 @@ class LayerNorm(_Normalise, Op):
     name = "layernorm"
     aliases = ("LayerNormalization", "layer_norm")
     summary = "layer normalisation over the channels at each position, or over the whole sample"
+    notes = ("`over: channels` normalises the channel vector at each position (2C parameters); "
+             "`over: all` the whole [C, ...] tensor (2 x its size).")
     arguments = (_EPS, Arg("over", Choice("channels", "all"), "channels",
                            "channels: per position (2C params); all: whole tensor (2 x its size)"))
 
@@ -176,6 +179,7 @@ class GroupNorm(_Normalise, Op):
     name = "groupnorm"
     aliases = ("GroupNormalization", "group_norm")
     summary = "group normalisation"
+    notes = "2C parameters; `groups` must divide the channels."
     arguments = (Arg("groups", Int(1), doc="channel groups normalised together (dividing the channels)",
                      aliases=("num_groups",)),
                  _EPS)
@@ -225,6 +229,7 @@ class LocalResponseNorm(Op):
     name = "lrn"
     aliases = ("LocalResponseNorm", "LocalResponseNormalization", "local_response_norm")
     summary = "local response normalisation across channels (PyTorch LocalResponseNorm)"
+    notes = "x / (k + alpha * mean of x^2 over `size` neighbouring channels) ^ beta, as PyTorch."
     arguments = (
         Arg("size", Int(1), doc="neighbouring channels used", aliases=("local_size",)),
         Arg("alpha", Float(), 1e-4, "multiplicative factor"),

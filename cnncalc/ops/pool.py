@@ -91,6 +91,7 @@ class MaxPool(_WindowPool):
     name = "maxpool"
     aliases = ("MaxPool2d", "MaxPooling2D", "max_pool", "MaxPool")
     summary = "max pooling (padding counts as -inf)"
+    notes = "PyTorch semantics; `stride` defaults to the kernel; `padding` takes conv's forms, `same` too."
     arguments = (*_POOL_ARGS, Arg("dilation", PerAxis(1), 1, "spacing between window taps", ("dilations",)))
 
     flops_rule = "kernel volume - 1 compares per output value"
@@ -119,6 +120,7 @@ class AvgPool(_WindowPool):
     name = "avgpool"
     aliases = ("AvgPool2d", "AveragePooling2D", "avg_pool", "AveragePool")
     summary = "average pooling"
+    notes = "PyTorch semantics; `stride` defaults to the kernel; `padding` takes conv's forms, `same` too."
     arguments = (*_POOL_ARGS,
                  Arg("count_include_pad", Bool(), True, "divide by the window size incl. padding"))
 
@@ -165,6 +167,7 @@ class GlobalAvgPool(_GlobalPool):
     name = "gap"
     aliases = ("GlobalAveragePooling2D", "GlobalAveragePool", "global_avg_pool", "GlobalAvgPool2d")
     summary = "global average pooling: every spatial axis becomes 1"
+    notes = "[C, H, W] -> [C, 1, 1]; [C, L] -> [C, 1]."
     flops_rule = "1 per input value (adds, and 1 divide per channel)"
     saves_rule = "input (PyTorch keeps it for its shape)"
 
@@ -186,6 +189,7 @@ class GlobalMaxPool(_GlobalPool):
     name = "gmp"
     aliases = ("GlobalMaxPooling2D", "GlobalMaxPool", "global_max_pool")
     summary = "global max pooling: every spatial axis becomes 1"
+    notes = "[C, H, W] -> [C, 1, 1]; [C, L] -> [C, 1]."
     flops_rule = "1 compare per input value, less 1 per channel"
     saves_rule = "input, + the argmax indices (int64 per channel)"
 
@@ -258,6 +262,7 @@ class AdaptiveAvgPool(_AdaptivePool):
     name = "adaptive_avgpool"
     aliases = ("AdaptiveAvgPool2d", "adaptive_avg_pool")
     summary = "adaptive average pooling to a fixed output size (PyTorch bins)"
+    notes = "Bin o of n inputs over m outputs covers [floor(o*n/m), ceil((o+1)*n/m)), as PyTorch."
     flops_rule = "bin volume per output value (adds and 1 divide)"
     saves_rule = "input (PyTorch keeps it for its shape)"
 
@@ -283,6 +288,7 @@ class AdaptiveMaxPool(_AdaptivePool):
     name = "adaptive_maxpool"
     aliases = ("AdaptiveMaxPool2d", "adaptive_max_pool")
     summary = "adaptive max pooling to a fixed output size (PyTorch bins)"
+    notes = "Bin o of n inputs over m outputs covers [floor(o*n/m), ceil((o+1)*n/m)), as PyTorch."
     flops_rule = "bin volume - 1 compares per output value"
     saves_rule = "input, + the argmax indices (int64 per output value)"
 

@@ -48,6 +48,8 @@ class Pad(Op):
     name = "pad"
     aliases = ("ZeroPad2d", "ZeroPadding2D", "ConstantPad2d")
     summary = "zero padding of the spatial axes"
+    notes = ("The same forms as conv's `padding` (`valid` is none; `same` is refused); channels are "
+             "never padded.")
     arguments = (Arg("padding", Padding(), doc="int, per axis or per side [[before, after], ...]",
                      aliases=("pad", "pads", "pad_width")),)
 
@@ -118,6 +120,9 @@ class Slice(Op):
     name = "slice"
     aliases = ("narrow", "Slice", "crop")
     summary = "a contiguous part of one axis (channel split or spatial crop)"
+    notes = ("`stop` is exclusive; negative indices count from the end. `start` must lie in the axis "
+             "and `stop` after it, at most the axis size (an empty or out-of-range slice is an error). "
+             "Two slices express a channel split, spatial slices a crop.")
     storage = "view"  # PyTorch's narrow and NumPy slicing share the input's buffer
 
     def view_is_contiguous(self, layer: Layer, batch: int) -> bool:

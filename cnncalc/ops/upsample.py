@@ -56,6 +56,12 @@ class Upsample(Op):
     aliases = ("Upsample", "UpSampling2D", "interpolate", "Resize", "UpsamplingNearest2d",
                "UpsamplingBilinear2d")
     summary = "nearest, nearest-exact, (bi/tri)linear or bicubic upsampling by a scale factor"
+    notes = ("Output per axis: floor(n * scale), computed in double precision as PyTorch. "
+             "`nearest` reads floor(o / scale), `nearest-exact` floor((o + 0.5) / scale); `linear` "
+             "interpolates along every spatial axis (PyTorch's linear, bilinear or trilinear by rank); "
+             "`bilinear` and `trilinear` are the same rule for 2 and 3 spatial axes only, `bicubic` "
+             "(Keys' cubic, a = -0.75, edges clamped) for 2 only, as in PyTorch. `align_corners` "
+             "applies to the interpolating modes and is refused for the nearest ones.")
     arguments = (
         Arg("scale", Scale(), doc="factor per spatial axis (int or float; output floor(n * scale))",
             aliases=("scale_factor", "scales")),

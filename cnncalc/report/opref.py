@@ -47,6 +47,8 @@ def format_op_sections() -> str:
                   else f"{op.min_inputs} or more inputs (`in: [a, b, ...]`)" if most is None
                   else f"{op.min_inputs}..{most} inputs")
         out += [f"### `{name}`", "", f"{op.summary[:1].upper()}{op.summary[1:]}. Takes {inputs}."]
+        if op.notes:
+            out += ["", op.notes]
         if op.aliases:
             out += ["", "Other frameworks' names: " + ", ".join(f"`{a}`" for a in op.aliases) + "."]
         out.append("")
