@@ -234,3 +234,11 @@ def test_broadcasting_multiply_is_a_gate() -> None:
           - multiply: {in: [input, sigmoid1]}
         """)
     assert g.layer("multiply1").out_shape == (8, 5, 5)
+
+
+@FAST
+@given(st.integers(1, 200), st.integers(1, 200))
+def test_adaptive_bin_lengths_closed_form_matches_the_bins(n, o) -> None:
+    from cnncalc.ops.pool import bin_lengths
+
+    assert bin_lengths(n, o) == sum(-(-(i + 1) * n // o) - i * n // o for i in range(o))

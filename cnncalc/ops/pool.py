@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from math import prod
+from math import gcd, prod
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.ops import rfmap
@@ -207,6 +207,13 @@ class GlobalMaxPool(_GlobalPool):
         return kernels.adaptive_max_pool(inputs[0], 1)
 
 
+def bin_lengths(n: int, o: int) -> int:
+    """The summed lengths of o adaptive bins over n inputs, sum of ceil((i+1)n/o) - floor(in/o):
+    n + o - gcd(n, o) in closed form (the ceilings exceed the floors of the next bin except where
+    o divides i*n, which happens gcd(n, o) times), so a huge output size costs nothing."""
+    return n + o - gcd(n, o)
+
+
 @dataclass(frozen=True)
 class AdaptiveAttrs:
     in_sizes: tuple[int, ...]
@@ -221,8 +228,7 @@ class _AdaptivePool(Op):
         """Input values read over all output bins, per channel. Bins are separable, so this is
         the product over axes of the summed bin lengths (bins overlap when n % o != 0)."""
         a: AdaptiveAttrs = layer.attrs
-        return prod(sum(-(-(i + 1) * n // o) - i * n // o for i in range(o))
-                    for n, o in zip(a.in_sizes, a.out_sizes))
+        return prod(bin_lengths(n, o) for n, o in zip(a.in_sizes, a.out_sizes))
 
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
         shape = inputs[0]
