@@ -36,7 +36,8 @@ def nearest_exact_index(n: int, o: int, scale: float) -> np.ndarray:
     rounds the product to float32 before the floor (`floorf((j + 0.5) * scale)`)."""
     r = np.float64(np.float32(1.0 / scale))
     src = np.floor(((np.arange(o) + 0.5) * r).astype(np.float32)).astype(np.int64)
-    return np.minimum(src, n - 1)
+    index: np.ndarray = np.minimum(src, n - 1)
+    return index
 
 
 def nearest_exact(x: np.ndarray, scales: Sequence[float]) -> np.ndarray:
@@ -68,10 +69,12 @@ def cubic_weights(n: int, o: int, scale: float, align_corners: bool,
     a = dt.type(A)
 
     def near(v: np.ndarray) -> np.ndarray:  # |v| <= 1
-        return ((a + 2) * v - (a + 3)) * v * v + one
+        w: np.ndarray = ((a + 2) * v - (a + 3)) * v * v + one
+        return w
 
     def far(v: np.ndarray) -> np.ndarray:  # 1 < |v| < 2
-        return ((a * v - 5 * a) * v + 8 * a) * v - 4 * a
+        w: np.ndarray = ((a * v - 5 * a) * v + 8 * a) * v - 4 * a
+        return w
 
     weights = [far(t + one), near(t), near(one - t), far(dt.type(2) - t)]
     first = base.astype(np.int64) - 1

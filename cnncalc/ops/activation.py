@@ -8,11 +8,22 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.ops import rfmap
 from cnncalc.ops.args import Arg, Axis, Float
-from cnncalc.ops.base import Op, OpError, Saved, Shape, fmt_shape, per_value, saved_input, saved_output
+from cnncalc.ops.base import (
+    Op,
+    OpError,
+    OutputStorage,
+    Saved,
+    SavedKind,
+    Shape,
+    fmt_shape,
+    per_value,
+    saved_input,
+    saved_output,
+)
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from numpy import ndarray
 
@@ -45,11 +56,11 @@ class Elementwise(Op):
         from cnncalc.backend import kernels
 
         x = inputs[0]
-        if self.storage == "view":  # identity, and dropout at inference: the input itself
+        if self.storage is OutputStorage.VIEW:  # identity, and dropout at inference: the input itself
             return x
-        fn = getattr(kernels, self.name)
+        fn: Callable[..., ndarray] = getattr(kernels, self.name)
         kwargs = {arg.name: layer.args[arg.name] for arg in self.arguments}
-        if overwrite != 0 or self.storage != "inplace":
+        if overwrite != 0 or self.storage is not OutputStorage.INPLACE:
             return fn(x, **kwargs)
         if _writes_out(fn):
             return fn(x, out=x, **kwargs)
@@ -65,11 +76,11 @@ class _Dropout(Elementwise):
 
     saves_rule = "the mask (1 byte per value, CUDA's bool mask); in training the output is new"
 
-    def output_storage(self, layer: Layer, training: bool) -> str:
-        return "new" if training else self.storage
+    def output_storage(self, layer: Layer, training: bool) -> OutputStorage:
+        return OutputStorage.NEW if training else self.storage
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
-        return [Saved("extra", prod(layer.out_shape), "mask", dtype="bool")]
+        return [Saved(SavedKind.EXTRA, prod(layer.out_shape), "mask", dtype="bool")]
 
 
 def _activation(op_name: str, text: str, args: tuple[Arg, ...] = (), *, flops: int = 0,
@@ -77,7 +88,7 @@ def _activation(op_name: str, text: str, args: tuple[Arg, ...] = (), *, flops: i
                 base: type[Elementwise] = Elementwise) -> type[Elementwise]:
     """Declare an element-wise op: `flops` per value (`how` says which), what backward `keeps`,
     and whether it may run in place (`storage`, see Op.storage)."""
-    rules = {"flops_per_value": flops, "keeps": keeps, "storage": storage,
+    rules = {"flops_per_value": flops, "keeps": keeps, "storage": OutputStorage(storage),
              "flops_rule": f"{flops} per value ({how})" if flops else f"0 ({how})"}
     if keeps:
         rules["saves_rule"] = keeps

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
 from math import prod
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -33,6 +34,29 @@ class OpError(Exception):
         self.code = code
 
 
+class OutputStorage(str, Enum):
+    """How an op's output is stored (see `Op.storage`). A str enum: it equals its word
+    ("view" == OutputStorage.VIEW), so readers that compare words keep working."""
+
+    NEW = "new"  # a buffer of its own
+    VIEW = "view"  # shares the input's buffer, no copy (flatten, slice)
+    INPLACE = "inplace"  # may overwrite a same-shape input whose last reader it is (ReLU, add)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class SavedKind(str, Enum):
+    """What a `Saved` tensor is: one of the layer's inputs, its output, or a tensor of its own."""
+
+    INPUT = "input"
+    OUTPUT = "output"
+    EXTRA = "extra"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass(frozen=True)
 class Saved:
     """One tensor an op keeps from its forward pass for its backward pass (PyTorch autograd).
@@ -43,7 +67,7 @@ class Saved:
     outputs are graph tensors: the memory analysis counts a tensor saved by two layers once.
     """
 
-    kind: str
+    kind: SavedKind
     elements: int
     what: str = ""
     dtype: str | None = None
@@ -116,7 +140,7 @@ class Op:
     # How the output is stored: "new" (a buffer of its own), "view" (shares the input's buffer,
     # no copy: flatten, slice), or "inplace" (may overwrite an input of the same shape when it
     # is that input's last reader, as PyTorch's ReLU(inplace=True) or `out += identity`).
-    storage: ClassVar[str] = "new"
+    storage: ClassVar[OutputStorage] = OutputStorage.NEW
     # What backward keeps, in words, for the "what cnncalc counts" table.
     saves_rule: ClassVar[str] = "nothing"
 
@@ -124,7 +148,7 @@ class Op:
     # strided view (a spatial slice) it must copy, in PyTorch as in NumPy.
     view_needs_contiguous: ClassVar[bool] = False
 
-    def output_storage(self, layer: Layer, training: bool) -> str:
+    def output_storage(self, layer: Layer, training: bool) -> OutputStorage:
         """`storage` for this layer in inference or training (dropout is a view only at inference)."""
         return self.storage
 
@@ -140,7 +164,7 @@ class Op:
         """Inputs whose gradient backward hands on without a copy, as the output's gradient or
         a view of it (add passes it on, concat slices it). Default: a same-size view op's input."""
         same = prod(layer.in_shapes[0]) == prod(layer.out_shape)
-        return (0,) if self.output_storage(layer, True) == "view" and same else ()
+        return (0,) if self.output_storage(layer, True) is OutputStorage.VIEW and same else ()
 
     # -- receptive field (analysis/rf.py; the map forms are in ops/rfmap.py) ------------------
     def rf(self, layer: Layer) -> list[Read]:
@@ -213,11 +237,11 @@ def per_value(per: int, values: int, what: str) -> tuple[int, str]:
 
 
 def saved_input(layer: Layer, index: int = 0, what: str = "input") -> Saved:
-    return Saved("input", prod(layer.in_shapes[index]), what, index=index)
+    return Saved(SavedKind.INPUT, prod(layer.in_shapes[index]), what, index=index)
 
 
 def saved_output(layer: Layer, what: str = "output") -> Saved:
-    return Saved("output", prod(layer.out_shape), what)
+    return Saved(SavedKind.OUTPUT, prod(layer.out_shape), what)
 
 
 def per_axis(value: int | tuple[int, ...], rank: int, arg: str) -> tuple[int, ...]:

@@ -57,7 +57,8 @@ class Dense(Op):
     saves_rule = "input (for the weight gradient)"
 
     def macs(self, layer: Layer) -> int:
-        return layer.in_shapes[0][0] * layer.args["units"]
+        units: int = layer.args["units"]
+        return layer.in_shapes[0][0] * units
 
     def macs_formula(self, layer: Layer) -> str:
         return f"{layer.in_shapes[0][0]}*{layer.args['units']} = {fmt_int(self.macs(layer))}"

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from cnncalc.ops import rfmap
 from cnncalc.ops.activation import normalise_axis
 from cnncalc.ops.args import Arg, Axis
-from cnncalc.ops.base import Op, OpError, Saved, Shape, fmt_shape, per_value, saved_input
+from cnncalc.ops.base import Op, OpError, OutputStorage, Saved, Shape, fmt_shape, per_value, saved_input
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from numpy import ndarray
 
@@ -56,9 +56,9 @@ class _Elementwise(Op):
                 overwrite: int | None = None) -> ndarray:
         import numpy as np
 
-        combine = getattr(np, self.ufunc)
+        combine: Callable[..., ndarray] = getattr(np, self.ufunc)
         xs = [_batched(x, shape, layer.out_shape) for x, shape in zip(inputs, layer.in_shapes)]
-        if overwrite is not None and self.storage == "inplace":
+        if overwrite is not None and self.storage is OutputStorage.INPLACE:
             # Accumulate into the input nobody needs any more (torchvision's `out += identity`).
             out = xs[overwrite]
             for i, x in enumerate(xs):
@@ -89,7 +89,7 @@ class Add(_Elementwise):
     notes = "Shapes broadcast as in NumPy on the batchless shapes (an axis of size 1 stretches)."
     ufunc = "add"
     flops_rule = "inputs - 1 adds per output value"
-    storage = "inplace"  # torchvision's `out += identity`
+    storage = OutputStorage.INPLACE  # torchvision's `out += identity`
 
     def gradient_views(self, layer: Layer) -> tuple[int, ...]:
         # The sum's gradient is every input's; a broadcast input gets a reduced copy instead.

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from cnncalc.ops import rfmap
 from cnncalc.ops.args import Arg, Choice, Float, Int
-from cnncalc.ops.base import Op, OpError, Saved, Shape, Tensor, fmt_int, per_value, saved_input
+from cnncalc.ops.base import Op, OpError, Saved, SavedKind, Shape, Tensor, fmt_int, per_value, saved_input
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class _Normalise:
                        f"{fmt_int(total)}")
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
-        return [saved_input(layer), Saved("extra", 2 * self._groups(layer), "mean, 1/std")]
+        return [saved_input(layer), Saved(SavedKind.EXTRA, 2 * self._groups(layer), "mean, 1/std")]
 
     def initial_weights(self, layer: Layer, rng: Any) -> dict[str, ndarray]:
         return _affine_weights(rng, self._affine_shape(layer))  # type: ignore[attr-defined]
@@ -91,7 +91,7 @@ class BatchNorm(Op):
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         # The batch statistics are per channel, shared by the whole batch.
         c = layer.in_shapes[0][0]
-        return [saved_input(layer), Saved("extra", 2 * c, "batch mean, 1/std", per_sample=False)]
+        return [saved_input(layer), Saved(SavedKind.EXTRA, 2 * c, "batch mean, 1/std", per_sample=False)]
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
@@ -254,8 +254,9 @@ class LocalResponseNorm(Op):
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         c, spatial = layer.in_shapes[0][0], prod(layer.in_shapes[0][1:])
         padded = (c + layer.args["size"] - 1) * spatial  # channels zero-padded by size - 1
-        return [saved_input(layer), Saved("extra", padded, "padded squares"),
-                Saved("extra", c * spatial, "k + alpha*mean"), Saved("extra", c * spatial, "denominator")]
+        return [saved_input(layer), Saved(SavedKind.EXTRA, padded, "padded squares"),
+                Saved(SavedKind.EXTRA, c * spatial, "k + alpha*mean"),
+                Saved(SavedKind.EXTRA, c * spatial, "denominator")]
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
@@ -267,4 +268,5 @@ class LocalResponseNorm(Op):
     def workspace(self, layer: Layer) -> int:
         # Squares, their channel-padded copy, the window sum and the denominator.
         c, spatial = layer.in_shapes[0][0], prod(layer.in_shapes[0][1:])
-        return (c + layer.args["size"]) * spatial + 4 * c * spatial
+        size: int = layer.args["size"]
+        return (c + size) * spatial + 4 * c * spatial

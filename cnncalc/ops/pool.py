@@ -12,6 +12,7 @@ from cnncalc.ops.base import (
     Op,
     OpError,
     Saved,
+    SavedKind,
     Shape,
     fmt_int,
     fmt_shape,
@@ -103,7 +104,7 @@ class MaxPool(_WindowPool):
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         # PyTorch keeps the input (for its shape) and where each maximum came from.
-        return [saved_input(layer), Saved("extra", prod(layer.out_shape), "indices", dtype="int64")]
+        return [saved_input(layer), Saved(SavedKind.EXTRA, prod(layer.out_shape), "indices", dtype="int64")]
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
@@ -198,7 +199,7 @@ class GlobalMaxPool(_GlobalPool):
         return values - channels, f"{fmt_int(values)} inputs - {channels} channels"
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
-        return [saved_input(layer), Saved("extra", layer.out_shape[0], "indices", dtype="int64")]
+        return [saved_input(layer), Saved(SavedKind.EXTRA, layer.out_shape[0], "indices", dtype="int64")]
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
@@ -303,7 +304,7 @@ class AdaptiveMaxPool(_AdaptivePool):
         return binned - outputs, f"{fmt_int(binned)} binned values - {fmt_int(outputs)} outputs"
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
-        return [saved_input(layer), Saved("extra", prod(layer.out_shape), "indices", dtype="int64")]
+        return [saved_input(layer), Saved(SavedKind.EXTRA, prod(layer.out_shape), "indices", dtype="int64")]
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:

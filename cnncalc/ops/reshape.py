@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from cnncalc.ops import rfmap
 from cnncalc.ops.activation import normalise_axis
 from cnncalc.ops.args import Arg, Axis, Int, OptionalInt, Padding
-from cnncalc.ops.base import Op, OpError, Shape, fmt_shape, spatial_rank
+from cnncalc.ops.base import Op, OpError, OutputStorage, Shape, fmt_shape, spatial_rank
 from cnncalc.ops.registry import register
 from cnncalc.ops.window import resolve_pads
 
@@ -27,7 +27,7 @@ class Flatten(Op):
     name = "flatten"
     aliases = ("Flatten", "reshape_flat")
     summary = "[C, ...] -> [C*...] (channels-first order, as PyTorch)"
-    storage = "view"
+    storage = OutputStorage.VIEW
     view_needs_contiguous = True
 
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
@@ -123,7 +123,7 @@ class Slice(Op):
     notes = ("`stop` is exclusive; negative indices count from the end. `start` must lie in the axis "
              "and `stop` after it, at most the axis size (an empty or out-of-range slice is an error). "
              "Two slices express a channel split, spatial slices a crop.")
-    storage = "view"  # PyTorch's narrow and NumPy slicing share the input's buffer
+    storage = OutputStorage.VIEW  # PyTorch's narrow and NumPy slicing share the input's buffer
 
     def view_is_contiguous(self, layer: Layer, batch: int) -> bool:
         # (N, *shape)[..., start:stop, ...] stays contiguous only when every axis before the
