@@ -202,3 +202,61 @@ def test_what_pytorch_refuses_cnncalc_refuses(op: str, arg: str) -> None:
         except (RuntimeError, ValueError, ZeroDivisionError, TypeError):
             with pytest.raises(ValueError):
                 declared.type.check(value)
+
+
+def _rules():
+    """(layer on a [4, 8, 8] input, the same in PyTorch on (1, 4, 8, 8)) for rules that involve
+    the input or several arguments: both must accept, or both refuse."""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    x = torch.randn(1, 4, 8, 8)
+    w = torch.zeros(4, 4, 3, 3)
+    return [
+        ("maxpool: {kernel: 3, padding: 2, dilation: 2}", lambda: F.max_pool2d(x, 3, 1, 2, 2)),
+        ("maxpool: {kernel: 3, padding: 1, dilation: 2}", lambda: F.max_pool2d(x, 3, 1, 1, 2)),
+        ("avgpool: {kernel: 2, padding: 2}", lambda: F.avg_pool2d(x, 2, 2, 2)),
+        ("avgpool: {kernel: 4, padding: 2}", lambda: F.avg_pool2d(x, 4, 4, 2)),
+        ("deconv: {filters: 4, kernel: 3, stride: 2, output_padding: 2}",
+         lambda: F.conv_transpose2d(x, w, stride=2, output_padding=2)),
+        ("deconv: {filters: 4, kernel: 3, stride: 1, dilation: 2, output_padding: 1}",
+         lambda: F.conv_transpose2d(x, w, dilation=2, output_padding=1)),
+        ("deconv: {filters: 4, kernel: 3, stride: 1, output_padding: 1}",
+         lambda: F.conv_transpose2d(x, w, output_padding=1)),
+        ("conv: {filters: 4, kernel: 3, groups: 3}", lambda: nn.Conv2d(4, 4, 3, groups=3)),
+        ("conv: {filters: 6, kernel: 3, groups: 4}", lambda: nn.Conv2d(4, 6, 3, groups=4)),
+        ("groupnorm: 3", lambda: F.group_norm(x, 3)),
+        ("channel_shuffle: 3", lambda: nn.ChannelShuffle(3)(x)),
+        ("channel_shuffle: 2", lambda: nn.ChannelShuffle(2)(x)),
+        ("softmax: {axis: 3}", lambda: F.softmax(x, 4)),
+        ("softmax: {axis: -3}", lambda: F.softmax(x, -3)),
+        ("lrn: 10", lambda: nn.LocalResponseNorm(10)(x)),
+        ("adaptive_avgpool: 20", lambda: F.adaptive_avg_pool2d(x, 20)),
+        ("upsample: 0.1", lambda: F.interpolate(x, scale_factor=0.1)),
+        ("upsample: {scale: 2, mode: nearest, align_corners: true}",
+         lambda: F.interpolate(x, scale_factor=2.0, mode="nearest", align_corners=True)),
+        ("upsample: {scale: 2, mode: bicubic, align_corners: true}",
+         lambda: F.interpolate(x, scale_factor=2.0, mode="bicubic", align_corners=True)),
+    ]
+
+
+@pytest.mark.torch
+def test_rules_between_arguments_agree_with_pytorch() -> None:
+    pytest.importorskip("torch")
+    from helpers import graph
+
+    from cnncalc import SpecError
+
+    for layer, call in _rules():
+        try:
+            call()
+            torch_ok = True
+        except (RuntimeError, ValueError, ZeroDivisionError, IndexError):
+            torch_ok = False
+        try:
+            graph(f"input: [4, 8, 8]\nlayers:\n  - {layer}\n")
+            ours = True
+        except SpecError:
+            ours = False
+        assert ours == torch_ok, layer
