@@ -63,7 +63,8 @@ class Upsample(Op):
              "(Keys' cubic, a = -0.75, edges clamped) for 2 only, as in PyTorch. `align_corners` "
              "applies to the interpolating modes and is refused for the nearest ones.")
     arguments = (
-        Arg("scale", Scale(), doc="factor per spatial axis (int or float; output floor(n * scale))",
+        Arg("scale", Scale(),
+            doc="factor per spatial axis (int or float); output floor(n * scale), at most 2^63-1",
             aliases=("scale_factor", "scales")),
         Arg("mode", Choice(*MODES), "nearest",
             "PyTorch's modes; linear = bilinear / trilinear by rank; bicubic is 2-D only",
