@@ -74,3 +74,9 @@ def test_new_modes_pass_verify_on_strided_inputs(spec: str, batch: int, dtype: s
     g = graph(spec)
     report = verify(g, batch=batch, dtype=dtype, plans=rf_plans(g, [g.layers[-1].name], 2**31))
     assert report.ok, [r for r in report.results if not r.ok]
+
+
+@pytest.mark.parametrize("scale", ["1.0e+300", "4611686018427387904", "[2, 1.0e+200]"])
+def test_an_output_beyond_int64_is_refused_at_the_scale(scale) -> None:
+    spec = f"input: [3, 4, 4]\nlayers:\n  - upsample: {{scale: {scale}}}\n"
+    assert where(spec) == [(3, 23, "too-large")]
