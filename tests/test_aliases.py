@@ -68,3 +68,14 @@ def test_a_word_that_is_no_alias_falls_back_to_spelling() -> None:
     assert "did you mean 'relu'?" in p.message and "word for" not in p.message
     [p] = problems("input: [3, 8, 8]\nlayers:\n  - xyzzyq\n")
     assert "did you mean" not in p.message
+
+
+@pytest.mark.parametrize(("layer", "word", "note"), [
+    ("conv: {filters: 4, kernel: 3, ", "in_channels", "infers it from the layer's input"),
+    ("dense: {units: 4, ", "in_features", "infers it from the layer's input"),
+    ("bn: {", "num_features", "infers it from the layer's input"),
+    ("relu: {", "inplace", "already runs in place"),
+])
+def test_arguments_cnncalc_does_not_need_say_why(layer: str, word: str, note: str) -> None:
+    [p] = problems(f"input: [4, 8, 8]\nlayers:\n  - {layer}{word}: 1}}\n")
+    assert p.code == "unknown-arg" and note in p.message

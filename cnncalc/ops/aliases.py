@@ -15,6 +15,13 @@ from cnncalc.ops.registry import ops
 
 _RANK = re.compile(r"[123]d")
 
+# Arguments other frameworks need and cnncalc does not: what to tell a user who writes one.
+_NOT_NEEDED = {
+    **dict.fromkeys(("in_channels", "in_features", "num_features", "num_channels", "normalized_shape",
+                     "input_shape", "input_dim"), "cnncalc infers it from the layer's input"),
+    "inplace": "cnncalc's memory model already runs in place where PyTorch can",
+}
+
 
 def normalise(word: str) -> str:
     return _RANK.sub("", word.lower()).replace("_", "").replace("-", "")
@@ -51,5 +58,12 @@ def op_hint(word: str) -> str:
 
 
 def arg_hint(op: Op | None, word: str) -> str:
-    name = arg_for(op, word) if op is not None and isinstance(word, str) else None
-    return f" (did you mean '{name}'? cnncalc's word for {word})" if name else ""
+    """' (did you mean 'filters'? cnncalc's word for out_channels)', a note for an argument
+    cnncalc does not need (in_channels), or ''."""
+    if not isinstance(word, str):
+        return ""
+    name = arg_for(op, word) if op is not None else None
+    if name:
+        return f" (did you mean '{name}'? cnncalc's word for {word})"
+    note = _NOT_NEEDED.get(word)
+    return f" ({note})" if note else ""

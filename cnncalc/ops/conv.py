@@ -116,7 +116,7 @@ class _ConvBase(Op):
         return [saved_input(layer)]
 
 
-_FILTERS = ("out_channels", "num_output")
+_FILTERS = ("out_channels", "num_output", "units", "features")
 _KERNEL = ("kernel_size", "kernel_shape")
 _DILATION = ("dilation_rate", "dilations")
 

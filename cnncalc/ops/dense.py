@@ -24,7 +24,8 @@ class Dense(Op):
     notes = ("Needs a flat [N] input: any other shape, even [C, 1, 1], is an error that suggests "
              "`flatten`. Weights [units, N] plus a bias per unit.")
     arguments = (
-        Arg("units", Int(1), doc="output features", aliases=("out_features", "num_output", "output_dim")),
+        Arg("units", Int(1), doc="output features",
+            aliases=("out_features", "num_output", "output_dim", "filters", "out_channels")),
         Arg("bias", Bool(), True, "add a learned bias per unit", ("use_bias",)),
     )
 
