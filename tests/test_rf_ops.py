@@ -298,3 +298,35 @@ def test_every_op_declares_a_rule_for_its_usual_input() -> None:
     assert {layer.op_name for layer in g.layers} == set(ops())
     result = analyze_rf(g)
     assert set(result.layers) == {layer.name for layer in g.layers}
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 7])
+@pytest.mark.parametrize("s", [1, 2, 3, 4, 6])
+@pytest.mark.parametrize("d", [1, 2, 3, 4])
+@pytest.mark.parametrize("p", [0, 1, 2, 5])
+def test_transposed_closed_form_over_many_geometries(k: int, s: int, d: int, p: int) -> None:
+    amap = rfmap.transposed(AxisWindow(20, k, s, d, p, p))
+    scattered: dict[int, set[int]] = {o: set() for o in UNITS}
+    for i in range(-40, 80):
+        for t in range(k):
+            if (o := i * s - p + t * d) in scattered:
+                scattered[o].add(i)
+    assert taps_of(amap) == scattered
+    assert all(list(amap.taps(o)) == sorted(amap.taps(o)) for o in UNITS)  # ascending
+
+
+def test_maps_of_huge_periods_cost_nothing_to_build() -> None:
+    """A spec's numbers (scale 10^12, 10^12 bins, a stride of 2^40, a kernel of 2^62) set the
+    period or the tap count; building the map and reading one phase stays instant."""
+    big = 10**12
+    near = rfmap.nearest(Fraction(big))
+    assert near.period_out == big and near.taps(big + 7) == (1,)
+    assert rfmap.nearest_exact(Fraction(big)).taps(big - 1) == (0,)
+    assert rfmap.bins(10, big).taps(big - 1) == range(9, 10)
+    assert rfmap.linear(Fraction(big), 3, 3 * big).period_out == big
+    assert rfmap.cubic(None, 5, big).taps(big - 1) == (4,)
+    tr = rfmap.transposed(AxisWindow(4, 3, 2**40, 1, 0, 0))
+    assert tr.period_out == 2**40 and list(tr.taps(2)) == [0] and not tr.taps(3)
+    wide = rfmap.window(AxisWindow(2**63, 2**62, 1, 1, 0, 0))
+    assert len(wide.taps(5)) == 2**62 and wide.taps(5)[-1] == 5 + 2**62 - 1
+    assert rfmap.piece(3, 2, big).taps(4) == (1,)

@@ -15,11 +15,11 @@ tensor). An input may be read both ways (group norm: locally, and globally for i
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from math import ceil, floor
-from typing import TYPE_CHECKING
+from math import floor, gcd
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from cnncalc.ops.window import AxisWindow
@@ -27,20 +27,60 @@ if TYPE_CHECKING:
 GLOBAL = "global"
 
 
-@dataclass(frozen=True)
+Taps = Sequence[int]  # ascending input units (a tuple, or a range for a long window)
+
+
+class Phases(Sequence[Taps]):
+    """The taps of phases 0 .. count-1, computed when asked: a map's period may be as large as
+    the numbers in the spec (upsampling by 10^6, a bin count of 10^12), and building it costs
+    nothing until a phase is read."""
+
+    def __init__(self, count: int, phase: Callable[[int], Taps]):
+        self._count, self._phase = count, phase
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return tuple(self._phase(i) for i in range(*index.indices(self._count)))
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError(index)
+        return self._phase(index)
+
+    def __repr__(self) -> str:
+        return f"Phases({self._count})"
+
+
+@dataclass(frozen=True, eq=False)
 class AxisMap:
     period_in: int  # input units advanced per `period_out` output units (0: constant)
     period_out: int
-    phases: tuple[tuple[int, ...], ...]  # taps of output units 0 .. period_out-1
+    phases: Sequence[Taps]  # taps of output units 0 .. period_out-1
 
-    def taps(self, o: int) -> tuple[int, ...]:
+    def taps(self, o: int) -> Taps:
         q, r = divmod(o, self.period_out)
-        return tuple(t + q * self.period_in for t in self.phases[r])
+        phase = self.phases[r]
+        shift = q * self.period_in
+        if isinstance(phase, range):
+            return range(phase.start + shift, phase.stop + shift, phase.step)
+        return tuple(t + shift for t in phase)
 
     @property
     def stride(self) -> Fraction:
         """Input units per output unit (the factor the effective stride is multiplied by)."""
         return Fraction(self.period_in, self.period_out)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AxisMap):
+            return NotImplemented
+        return ((self.period_in, self.period_out) == (other.period_in, other.period_out)
+                and all(tuple(a) == tuple(b) for a, b in zip(self.phases, other.phases)))
+
+    def __hash__(self) -> int:
+        return hash((self.period_in, self.period_out, tuple(self.phases[0]) if self.phases else ()))
 
 
 Read = tuple[int, tuple[AxisMap, ...] | str]
@@ -57,18 +97,39 @@ def shift(offset: int) -> AxisMap:
 def window(w: AxisWindow) -> AxisMap:
     """Conv / pooling: output o reads o*stride - pad_before + t*dilation, t < kernel.
     ceil_mode only adds output units; it does not change what a unit reads."""
-    return AxisMap(w.stride, 1, (tuple(-w.pad_before + t * w.dilation for t in range(w.kernel)),))
+    first = -w.pad_before
+    return AxisMap(w.stride, 1, (range(first, first + w.kernel * w.dilation, w.dilation),))
+
+
+# Transposed convolutions with a stride up to this are reduced to their shortest period.
+_REDUCE_LIMIT = 4096
 
 
 def transposed(w: AxisWindow) -> AxisMap:
     """Transposed conv: input i adds into output i*stride - pad_before + t*dilation, so output
-    o reads the i with o + pad_before - t*dilation = i*stride (some phases read fewer taps)."""
-    s = w.stride
-    phases = []
-    for phase in range(s):
-        found = [phase + w.pad_before - t * w.dilation for t in range(w.kernel)]
-        phases.append(tuple(sorted(n // s for n in found if n % s == 0)))
-    return reduce(AxisMap(1, s, tuple(phases)))
+    o reads the i with o + pad_before - t*dilation = i*stride (some phases read fewer taps).
+
+    For phase r, the taps t solve t*d = r + pad_before (mod s): none unless g = gcd(d, s)
+    divides r + pad_before, else t = t0, t0 + s/g, ... < kernel, and the inputs read are an
+    arithmetic progression with step d/g (computed in closed form, whatever the numbers)."""
+    s, d, k, pb = w.stride, w.dilation, w.kernel, w.pad_before
+    g = gcd(d, s)
+    modulus = s // g
+    inverse = pow(d // g, -1, modulus) if modulus > 1 else 0
+
+    def phase(r: int) -> Taps:
+        c = r + pb
+        if c % g:
+            return ()
+        t0 = (c // g) * inverse % modulus if modulus > 1 else 0
+        if t0 >= k:
+            return ()
+        last = t0 + (k - 1 - t0) // modulus * modulus
+        low, high = (c - last * d) // s, (c - t0 * d) // s
+        return range(low, high + 1, d // g)
+
+    amap = AxisMap(1, s, Phases(s, phase))
+    return reduce(amap) if s <= _REDUCE_LIMIT else amap
 
 
 def ratio(n_in: int | Fraction, n_out: int | Fraction) -> tuple[int, int]:
@@ -80,67 +141,74 @@ def ratio(n_in: int | Fraction, n_out: int | Fraction) -> tuple[int, int]:
 def nearest(scale: Fraction) -> AxisMap:
     """Nearest upsampling by p/q: output o reads floor(o * q / p) (PyTorch, scale_factor given)."""
     q, p = ratio(1, scale)
-    return AxisMap(q, p, tuple((o * q // p,) for o in range(p)))
+    return AxisMap(q, p, Phases(p, lambda o: (o * q // p,)))
+
+
+def nearest_exact(scale: Fraction) -> AxisMap:
+    """Nearest-exact upsampling by p/q: output o reads floor((o + 1/2) * q / p) (PyTorch)."""
+    q, p = ratio(1, scale)
+    return AxisMap(q, p, Phases(p, lambda o: ((2 * o + 1) * q // (2 * p),)))
+
+
+def _samples(scale: Fraction | None, n_in: int,
+             n_out: int) -> tuple[int, int, Callable[[int], Fraction]]:
+    """(period_in, period_out, x(o)): where output o samples the input, as PyTorch's linear and
+    cubic modes: x = o*(n_in-1)/(n_out-1) with align_corners (scale None), else
+    (o + 0.5)/scale - 0.5."""
+    if scale is None:
+        q, p = ratio(n_in - 1, n_out - 1)
+        return q, p, lambda o: Fraction(o * q, p)
+    q, p = ratio(1, scale)
+    return q, p, lambda o: (o + Fraction(1, 2)) * q / p - Fraction(1, 2)
 
 
 def linear(scale: Fraction | None, n_in: int, n_out: int) -> AxisMap:
     """Linear interpolation (PyTorch): output o samples input position x and reads floor(x) and,
     unless x is a whole number, the next unit. align_corners (scale None): x = o*(n_in-1)/(n_out-1);
     otherwise x = (o + 0.5)/scale - 0.5."""
-    if scale is None:
-        if n_out == 1:
-            return AxisMap(0, 1, ((0,),))
-        q, p = ratio(n_in - 1, n_out - 1)
-        sample = [Fraction(o * q, p) for o in range(p)]
-    else:
-        q, p = ratio(1, scale)
-        sample = [(o + Fraction(1, 2)) * q / p - Fraction(1, 2) for o in range(p)]
-    phases = tuple((floor(x),) if x == floor(x) else (floor(x), floor(x) + 1) for x in sample)
-    return AxisMap(q, p, phases)
+    if scale is None and n_out == 1:
+        return AxisMap(0, 1, ((0,),))
+    q, p, sample = _samples(scale, n_in, n_out)
 
+    def phase(o: int) -> Taps:
+        x = sample(o)
+        return (floor(x),) if x == floor(x) else (floor(x), floor(x) + 1)
 
-def nearest_exact(scale: Fraction) -> AxisMap:
-    """Nearest-exact upsampling by p/q: output o reads floor((o + 1/2) * q / p) (PyTorch)."""
-    q, p = ratio(1, scale)
-    return AxisMap(q, p, tuple(((2 * o + 1) * q // (2 * p),) for o in range(p)))
+    return AxisMap(q, p, Phases(p, phase))
 
 
 def cubic(scale: Fraction | None, n_in: int, n_out: int) -> AxisMap:
     """Bicubic (PyTorch): output o samples x as `linear` does (but unclamped) and reads floor(x)-1
     .. floor(x)+2, or only x when it is a whole number (the other three weights are then 0).
     Taps past an edge stand for the clamped edge unit, which the four taps always include."""
-    if scale is None:
-        if n_out == 1:
-            return AxisMap(0, 1, ((0,),))
-        q, p = ratio(n_in - 1, n_out - 1)
-        sample = [Fraction(o * q, p) for o in range(p)]
-    else:
-        q, p = ratio(1, scale)
-        sample = [(o + Fraction(1, 2)) * q / p - Fraction(1, 2) for o in range(p)]
-    phases = tuple((int(x),) if x == floor(x) else tuple(range(floor(x) - 1, floor(x) + 3))
-                   for x in sample)
-    return AxisMap(q, p, phases)
+    if scale is None and n_out == 1:
+        return AxisMap(0, 1, ((0,),))
+    q, p, sample = _samples(scale, n_in, n_out)
+
+    def phase(o: int) -> Taps:
+        x = sample(o)
+        return (int(x),) if x == floor(x) else range(floor(x) - 1, floor(x) + 3)
+
+    return AxisMap(q, p, Phases(p, phase))
 
 
 def bins(n_in: int, n_out: int) -> AxisMap:
     """Adaptive pooling: output o reads [floor(o*n_in/n_out), ceil((o+1)*n_in/n_out))."""
     q, p = ratio(n_in, n_out)
-    return AxisMap(q, p, tuple(tuple(range(floor(Fraction(o * n_in, n_out)),
-                                           ceil(Fraction((o + 1) * n_in, n_out))))
-                               for o in range(p)))
+    return AxisMap(q, p, Phases(p, lambda o: range(o * n_in // n_out, -(-(o + 1) * n_in // n_out))))
 
 
 def whole_axis(n_in: int) -> AxisMap:
     """Every output unit reads all n_in input units (softmax along a spatial axis)."""
-    return AxisMap(0, 1, (tuple(range(n_in)),))
+    return AxisMap(0, 1, (range(n_in),))
 
 
 def piece(offset: int, size: int, total: int) -> AxisMap:
     """Concat along this axis: output units [offset, offset+size) are this input's units 0..size-1,
     the others read nothing of it. The pattern repeats every `total` units on both sides, so the
     pieces of a concat share one effective stride."""
-    return AxisMap(total, total, tuple((o - offset,) if offset <= o < offset + size else ()
-                                       for o in range(total)))
+    return AxisMap(total, total,
+                   Phases(total, lambda o: (o - offset,) if offset <= o < offset + size else ()))
 
 
 def reduce(m: AxisMap) -> AxisMap:
@@ -149,7 +217,7 @@ def reduce(m: AxisMap) -> AxisMap:
         if m.period_out % p or (m.period_in * p) % m.period_out:
             continue
         step = m.period_in * p // m.period_out
-        if all(m.phases[o] == tuple(t + (o // p) * step for t in m.phases[o % p])
+        if all(tuple(m.phases[o]) == tuple(t + (o // p) * step for t in m.phases[o % p])
                for o in range(m.period_out)):
             return AxisMap(step, p, m.phases[:p])
     return m
@@ -177,5 +245,6 @@ def elementwise(in_shapes: Sequence[tuple[int, ...]], out_shape: tuple[int, ...]
     return reads
 
 
-__all__ = ["AxisMap", "BROADCAST", "GLOBAL", "IDENTITY", "Read", "bins", "elementwise",
-           "linear", "nearest", "piece", "reduce", "shift", "transposed", "whole_axis", "window"]
+__all__ = ["AxisMap", "BROADCAST", "GLOBAL", "IDENTITY", "Phases", "Read", "bins", "cubic",
+           "elementwise", "linear", "nearest", "nearest_exact", "piece", "reduce", "shift", "transposed",
+           "whole_axis", "window"]
