@@ -3,7 +3,7 @@
 
 A warning, never an error: the shape is legal, only improbable. It fires when a convolution
 reads the input, the last axis has 1..4 entries (grey, RGB, RGBA) and the first is several
-times larger; that is how channels-last images look, and how channels-first ones do not.
+times (8x) larger; that is how channels-last images look, and how channels-first ones do not.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def layout_warnings(graph: Graph) -> list[Problem]:
     if spec.layout != "channels_first" or len(shape) < 3:
         return []
     channels, last = shape[0], shape[-1]
-    if not (1 <= last <= 4 and channels >= 8 and channels >= 4 * last):
+    if not (1 <= last <= 4 and min(shape[:-1]) >= 8 and channels >= 8 * last):
         return []
     readers = [layer for layer in graph.layers if INPUT in layer.inputs]
     if not any(layer.op_name in CONVS for layer in readers):

@@ -95,7 +95,7 @@ def _cost_table(out: Output, graph: Graph, cost: CostResult, top: int, depth: in
     for i, row in enumerate(lines):
         flops_, macs = totals[i]
         how = "" if row.collapsed else how_counted(cost.layers[row.last.index])
-        table.add([str(rank[i]) if i in rank else "", row.label, row.kind,
+        table.add([str(rank[i]) if i in rank else "", row.label_cell, row.kind,
                    count_cell(macs, "-"), count_cell(flops_, "-"),
                    Cell(text.percent(flops_, total), flops_ / total if total else 0.0),
                    "#" * round(BAR_WIDTH * flops_ / total) if total else "", how],

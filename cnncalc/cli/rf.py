@@ -139,7 +139,7 @@ def _table(graph: Graph, result: RFResult, depth: int | None, out: Output) -> No
         rf = result[row.last.name]
         misaligned = any(result[layer.name].misaligned for layer in row.layers)
         note = notes(rf) or ("contains a misaligned merge" if misaligned else "")
-        table.add([row.label, row.kind, text.shape(row.last.out_shape, layout), *table_cells(rf), note],
+        table.add([row.label_cell, row.kind, text.shape(row.last.out_shape, layout), *table_cells(rf), note],
                   style="yellow" if note else None)
     out.table(table)
     last = result.last_local()

@@ -42,7 +42,7 @@ def summary(file: str, input_shape: tuple[int, ...] | None, depth: int | None, o
     table = Table([("layer", "left"), ("op", "left"), ("output shape", "right"), ("params", "right"),
                    ("MACs", "right"), ("activation", "right"), ("RF", "right")])
     for row in rows(graph, depth):
-        table.add([row.label, row.kind, text.shape(row.last.out_shape, layout),
+        table.add([row.label_cell, row.kind, text.shape(row.last.out_shape, layout),
                    count_cell(row.params, "-"), count_cell(row.macs(cost), "-"),
                    bytes_cell(mem.layers[row.last.index].activation_bytes),
                    size_cell(rf[row.last.name])])

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from cnncalc.analysis.cost import CostResult
     from cnncalc.graph import Graph, Layer
+    from cnncalc.report.table import Cell
 
 
 @dataclass
@@ -38,6 +39,13 @@ class Row:
         """The name as tables show it: indented by nesting, a collapsed block's size added."""
         more = f" (x{len(self.layers)} layers)" if self.collapsed else ""
         return "  " * self.level + self.name + more
+
+    @property
+    def label_cell(self) -> Cell:
+        """The label for the terminal, the plain name for CSV."""
+        from cnncalc.report.table import Cell
+
+        return Cell(self.label, self.name)
 
     def total(self, per_layer: Sequence[int]) -> int:
         """Sum of a per-layer figure (indexed like graph.layers) over this row's layers."""

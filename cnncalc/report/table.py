@@ -69,10 +69,19 @@ class Table:
         """Print with rich on `console` when colour is on and the table is not huge; else
         return the plain text for the caller to write."""
         if color and console is not None and len(self.rows) <= RICH_ROW_LIMIT:
+            from rich.measure import Measurement
+
             table = self._rich()
-            # At least the natural width: rich would otherwise cut cells to fit the terminal.
-            width = max(console.width, console.measure(table).maximum)
-            console.print(table, width=width, crop=False)
+            # At least the natural width: rich would otherwise cut cells to fit the terminal
+            # (the terminal wraps a long line; a cut number would read as a wrong number).
+            wide = console.options.update_width(10**6)
+            needed = Measurement.get(console, wide, table).maximum
+            width = console.width
+            console.width = max(width, needed)  # print(width=) cannot exceed the console's
+            try:
+                console.print(table, crop=False)
+            finally:
+                console.width = width
             return None
         return self.plain()
 
