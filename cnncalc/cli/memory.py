@@ -110,7 +110,7 @@ def _layers(out: Output, graph: Graph, mem: MemoryResult, top: int, depth: int |
         layers = [mem.layers[layer.index] for layer in row.layers]
         live = max(layer.live_bytes for layer in layers)
         peak = any(layer.name == mem.inference_peak_layer for layer in layers)
-        cells = [str(rank[i]) if i in rank else "", row.label_cell, row.kind,
+        cells: list[str | Cell] = [str(rank[i]) if i in rank else "", row.label_cell, row.kind,
                  text.shape(row.last.out_shape), bytes_cell(sizes[i]),
                  Cell(text.percent(sizes[i], total), sizes[i] / total if total else 0.0),
                  "" if row.collapsed else layers[-1].storage,
@@ -183,7 +183,7 @@ def _peer(out: Output, graph: Graph, convention: str, mem: MemoryResult, optimiz
     for row in peer.lines:
         theirs = text.count(row.theirs) + " values" if convention == "fvcore" else (
             f"{row.theirs / 1e6:.2f} MB")
-        table.add([row.label_cell, Cell(theirs, row.theirs), row.ours_label, bytes_cell(row.ours),
+        table.add([row.label, Cell(theirs, row.theirs), row.ours_label, bytes_cell(row.ours),
                    row.note])
     out.table(table)
     if convention == "torchinfo":

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cnncalc.report.escape import escape
 
@@ -120,7 +120,7 @@ class Table:
         out += [row(cells) for cells in self.rows]
         return "\n".join(out)
 
-    def _rich(self):  # type: ignore[no-untyped-def]
+    def _rich(self) -> Any:
         from rich.table import Table as RichTable
         from rich.text import Text
 
