@@ -178,7 +178,8 @@ def _peer(out: Output, graph: Graph, convention: str, mem: MemoryResult, optimiz
 
     peer = peer_memory(graph, convention, mem.batch, mem.dtype, optimizer)
     out.line(f"{graph.name}: {convention} memory vs cnncalc, batch {mem.batch}, {mem.dtype}")
-    table = Table([(convention, "left"), ("value", "right"), ("cnncalc", "left"), ("value", "right"),
+    table = Table([(convention, "left"), ("value", "right", f"{convention} value"), ("cnncalc", "left"),
+                   ("value", "right", "cnncalc value"),
                    ("what differs", "left")])
     for row in peer.lines:
         theirs = text.count(row.theirs) + " values" if convention == "fvcore" else (
