@@ -103,24 +103,14 @@ def _check_unit(file: str, rf: LayerRF, unit: tuple[int, ...]) -> None:
 def _json(out: Output, graph: Graph, result: RFResult, chosen: LayerRF | None,
           unit: tuple[int, ...] | None) -> None:
     from cnncalc.report.jsondoc import graph_json
-    from cnncalc.report.rf import add_rf
-    from cnncalc.report.rftext import json_number
+    from cnncalc.report.rf import add_rf, unit_json
 
     document: dict[str, Any] = graph_json(graph)
     add_rf(document, result)
     if chosen is not None:
         document["rf_layer"] = chosen.name
     if chosen is not None and unit is not None:
-        from cnncalc.analysis.rfunit import unit_support
-
-        region = chosen.region(unit)
-        support = unit_support(graph, chosen.name, unit)
-        document["rf_unit"] = {
-            "layer": chosen.name, "unit": list(unit), "global": chosen.is_global,
-            "region": None if region is None else
-            [None if iv is None else [json_number(iv[0]), json_number(iv[1])] for iv in region],
-            "depends_on": None if support is None else
-            [{"first": s[0], "last": s[-1], "positions": len(s)} for s in support]}
+        document["rf_unit"] = unit_json(graph, chosen, unit)
     out.json(document)
 
 
