@@ -8,7 +8,6 @@ Markdown and the other lines as text with hard line breaks. `json` documents are
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
@@ -77,4 +76,6 @@ class Output:
         self._tables += 1
 
     def json(self, document: dict[str, Any]) -> None:
+        import json
+
         self.stream.write(json.dumps(document, indent=2) + "\n")

@@ -10,8 +10,6 @@ spreadsheet gets 25557032 where the terminal shows 25,557,032.
 """
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -100,6 +98,9 @@ class Table:
 
     def csv(self) -> str:
         """RFC 4180 CSV with a header row; numbers exact (no thousands separators)."""
+        import csv
+        import io
+
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         names = [column[2] if len(column) > 2 else column[0] for column in self.columns]
