@@ -244,3 +244,12 @@ def test_a_missing_file_reads_the_same_everywhere(tmp_path: Path, name: str,
     code, _, err = run(capsys, name, *args)
     assert code == 2
     assert err.splitlines()[0] == f"{missing}:1:1: error: cannot read the file: no such file"
+
+
+def test_usage_errors_quoting_the_command_line_are_escaped(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "summ\x1b]0;x\x07")
+    assert code == 2 and "\x1b" not in err and "\x07" not in err
+    assert "no such command 'summ\\x1b]0;x\\x07'" in err
+    code, _, err = run(capsys, "summary", SMALL, "--fo\x1b")
+    assert code == 2 and "'--fo\\x1b'" in err and "\x1b" not in err

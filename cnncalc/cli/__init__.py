@@ -90,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         except click.exceptions.Exit as exc:
             code = exc.exit_code
         except click.ClickException as exc:
+            from cnncalc.report.escape import escape
+
+            exc.message = escape(exc.message, keep_newlines=True)  # it may quote argv
             exc.show()
             code = 2
         except click.exceptions.Abort as exc:
