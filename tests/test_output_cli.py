@@ -253,3 +253,18 @@ def test_usage_errors_quoting_the_command_line_are_escaped(
     assert "no such command 'summ\\x1b]0;x\\x07'" in err
     code, _, err = run(capsys, "summary", SMALL, "--fo\x1b")
     assert code == 2 and "'--fo\\x1b'" in err and "\x1b" not in err
+
+
+def test_diff_csv_puts_old_and_new_in_their_own_columns(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old = Path(SMALL).read_text()
+    new = tmp_path / "new.yaml"
+    new.write_text(old.replace("units: 128, name: fc1", "units: 256, name: fc1"))
+    code, out, _ = run(capsys, "diff", SMALL, str(new), "--format", "csv")
+    totals, layers = (list(csv.DictReader(io.StringIO(block))) for block in out.split("\n\n"))
+    params = next(row for row in totals if row["figure"] == "params")
+    assert (params["old"], params["new"], params["change"]) == ("2116801", "4214209", "2097408")
+    fc1 = next(row for row in layers if row["old layer"] == "fc1")
+    # fc1: 16384 x 128 + 128 = 2,097,280 params before, 16384 x 256 + 256 after
+    assert (fc1["status"], fc1["old params"], fc1["new params"]) == ("changed", "2097280", "4194560")
+    assert (fc1["old MACs"], fc1["new MACs"]) == (str(16384 * 128), str(16384 * 256))

@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         except click.ClickException as exc:
             from cnncalc.report.escape import escape
 
-            exc.message = escape(exc.message, keep_newlines=True)  # it may quote argv
+            exc.message = escape(exc.message, keep_newlines=True)  # type: ignore[misc]  # quotes argv
             exc.show()
             code = 2
         except click.exceptions.Abort as exc:

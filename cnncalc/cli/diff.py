@@ -30,6 +30,7 @@ from cnncalc.spec.dtypes import OPTIMIZER_STATES
 if TYPE_CHECKING:
     from cnncalc.diff import GraphDiff, RowDiff, Total
     from cnncalc.graph import Graph
+    from cnncalc.report.table import Table
 
 MARKS = {"changed": "~", "added": "+", "removed": "-", "unchanged": " "}
 MEMORY_KEYS = ("inference_peak", "memory", "training_memory")
@@ -120,6 +121,9 @@ def _render(out: Output, result: GraphDiff, show_all: bool, depth: int | None) -
     shown = [row for row in result.rows if show_all or row.status != "unchanged"]
     if not shown:
         return
+    if out.format == "csv":
+        out.table(_csv_rows(shown))
+        return
     table = Table([("", "left", "status"), ("layer", "left"), ("op", "left"), ("shape", "right"),
                    ("params", "right"), ("MACs", "right"), ("RF", "right")])
     styles = {"added": "green", "removed": "red", "changed": "yellow", "unchanged": "dim"}
@@ -129,6 +133,26 @@ def _render(out: Output, result: GraphDiff, show_all: bool, depth: int | None) -
         table.add([Cell(MARKS[row.status], row.status), row.name, *_cells(row)],
                   style=styles[row.status])
     out.table(table)
+
+
+def _csv_rows(shown: list[RowDiff]) -> Table:
+    """For a spreadsheet: each figure before and after in its own column, exact."""
+    from cnncalc.report import text
+    from cnncalc.report.table import Table
+
+    fields = {"name": "layer", "kind": "op", "shape": "shape", "params": "params",
+              "macs": "MACs", "rf": "RF"}
+    table = Table([("status", "left")] + [(f"{side} {label}", "left")
+                                          for label in fields.values() for side in ("old", "new")])
+    for row in shown:
+        cells: list[Any] = [row.status]
+        for field in fields:
+            for side in (row.old, row.new):
+                value: Any = "" if side is None else getattr(side, field)
+                cells.append(text.shape(value) if field == "shape" and side is not None
+                             else value)
+        table.add(cells)
+    return table
 
 
 def _cells(row: RowDiff) -> list[str]:

@@ -10,6 +10,7 @@ spreadsheet gets 25557032 where the terminal shows 25,557,032.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -28,7 +29,7 @@ class Cell(NamedTuple):
     value: int | float | str
 
 
-CellLike = str | Cell
+CellLike = str | int | Cell  # an int is shown as written: use count_cell for 1,234 style
 
 
 def count_cell(value: int, zero: str | None = None) -> Cell:
@@ -46,19 +47,19 @@ def bytes_cell(value: int, suffix: str = "") -> Cell:
 
 
 def _text(cell: CellLike) -> str:
-    return escape(cell.text if isinstance(cell, Cell) else cell)
+    return escape(cell.text if isinstance(cell, Cell) else str(cell))
 
 
 @dataclass
 class Table:
     # (header, "left" | "right") or (header, justify, CSV header); CSV leaves out a column
     # whose header is empty (a bar, a rank mark) unless it names one.
-    columns: list[tuple[str, ...]]
+    columns: Sequence[tuple[str, ...]]
     rows: list[list[str]] = field(default_factory=list)
     styles: list[str | None] = field(default_factory=list)
     values: list[list[int | float | str]] = field(default_factory=list)
 
-    def add(self, cells: list[CellLike], style: str | None = None) -> None:
+    def add(self, cells: Sequence[CellLike], style: str | None = None) -> None:
         self.rows.append([_text(cell) for cell in cells])
         self.values.append([cell.value if isinstance(cell, Cell) else cell for cell in cells])
         self.styles.append(style)
