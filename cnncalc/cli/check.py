@@ -2,8 +2,9 @@
 
 Exit 0 when every file loads and every check holds, 1 when a check fails, 2 when a file
 cannot be loaded (or the command line is wrong). Text output puts each problem on stderr as
-FILE:LINE:COL and one summary line on stdout; `--format json` and `--format github` write
-everything to stdout (GitHub reads workflow commands from there).
+FILE:LINE:COL and one summary line on stdout; `--format json|github|csv|markdown` write
+everything to stdout (GitHub reads workflow commands from there). The warnings `rf` prints
+are reported too; they never change the exit code.
 """
 from __future__ import annotations
 
