@@ -268,3 +268,20 @@ def test_diff_csv_puts_old_and_new_in_their_own_columns(
     # fc1: 16384 x 128 + 128 = 2,097,280 params before, 16384 x 256 + 256 after
     assert (fc1["status"], fc1["old params"], fc1["new params"]) == ("changed", "2097280", "4194560")
     assert (fc1["old MACs"], fc1["new MACs"]) == (str(16384 * 128), str(16384 * 256))
+
+
+def test_devices_are_refused_and_pipes_read(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+    import threading
+
+    code, _, err = run(capsys, "summary", "/dev/zero")
+    assert code == 2
+    assert err == "/dev/zero:1:1: error: cannot read the file: not a regular file or a pipe\n"
+    fifo = tmp_path / "spec.fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_text(Path(SMALL).read_text()))
+    writer.start()
+    code, out, _ = run(capsys, "summary", str(fifo), "--json")
+    writer.join()
+    assert code == 0 and json.loads(out)["total_params"] == 2_116_801

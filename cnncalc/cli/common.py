@@ -119,8 +119,10 @@ def read_bytes(path: str, limit: int = MAX_SOURCE_BYTES) -> bytes:
         info = os.stat(path)
         if stat.S_ISDIR(info.st_mode):
             raise file_error(path, "cannot read the file: it is a directory")
-        if not stat.S_ISREG(info.st_mode):
-            raise file_error(path, "cannot read the file: not a regular file")
+        # A pipe is fine (`cnncalc diff <(git show HEAD:a.yaml) a.yaml`), read up to the
+        # limit; a device such as /dev/zero never ends and is refused.
+        if not (stat.S_ISREG(info.st_mode) or stat.S_ISFIFO(info.st_mode)):
+            raise file_error(path, "cannot read the file: not a regular file or a pipe")
         with open(path, "rb") as handle:
             return handle.read(limit + 1)
     except FileNotFoundError:
