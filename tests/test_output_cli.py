@@ -285,3 +285,12 @@ def test_devices_are_refused_and_pipes_read(tmp_path: Path,
     code, out, _ = run(capsys, "summary", str(fifo), "--json")
     writer.join()
     assert code == 0 and json.loads(out)["total_params"] == 2_116_801
+
+
+def test_a_file_over_the_size_limit_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("cnncalc.cli.common.MAX_SOURCE_BYTES", 2**20)
+    big = tmp_path / "big.yaml"
+    big.write_text(Path(SMALL).read_text() + "#" * 2**20)
+    code, _, err = run(capsys, "summary", str(big))
+    assert (code, err) == (2, f"{big}:1:1: error: cannot read the file: larger than 1 MiB\n")

@@ -113,8 +113,9 @@ def read_source(path: str) -> str:
     return decode(data, name)
 
 
-def read_bytes(path: str, limit: int = MAX_SOURCE_BYTES) -> bytes:
+def read_bytes(path: str, limit: int | None = None) -> bytes:
     """A regular file's bytes (at most limit + 1 of them), or a SpecError saying why not."""
+    limit = MAX_SOURCE_BYTES if limit is None else limit
     try:
         info = os.stat(path)
         if stat.S_ISDIR(info.st_mode):
