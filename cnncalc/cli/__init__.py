@@ -1,6 +1,7 @@
 """The `cnncalc` command: a thin layer that parses options, calls the library and renders.
 
-Subcommands live in their own modules and are imported only when invoked, so
+Subcommands live in their own modules and are imported only when invoked (shared options,
+file reading and problem reporting in `common.py`), so
 `cnncalc summary` never pays for NumPy (only `verify` runs a forward pass).
 """
 from __future__ import annotations
@@ -82,7 +83,8 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit code (0 ok, 1 checks failed, 2 bad input or usage)."""
+    """Entry point; returns the exit code: 0 ok, 1 checks failed, 2 bad input or usage,
+    130 interrupted (Ctrl-C), 141 stdout closed by its reader."""
     try:
         try:
             code = cli.main(args=argv, prog_name="cnncalc", standalone_mode=False)
