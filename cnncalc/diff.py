@@ -170,6 +170,7 @@ def _totals(both: tuple[CheckFigures, CheckFigures], batch: int, optimizer: str)
             "buffers": graph.total_buffers,
             "macs": cost.total_macs * batch,
             "flops": cost.total_flops * batch,
+            "inference_peak": inference.inference_peak_bytes,
             "memory": inference.inference_total_bytes,
             "training_memory": training.total_bytes if training else 0,
             "rf": "-" if rf_layer is None else f"{graph_figures.rf_text(rf_layer)} at {rf_layer}",
@@ -177,8 +178,10 @@ def _totals(both: tuple[CheckFigures, CheckFigures], batch: int, optimizer: str)
     per = f"batch {batch}"
     labels = {"input": "input shape", "outputs": "outputs", "layers": "layers",
               "params": "params", "buffers": "buffers", "macs": f"MACs ({per})",
-              "flops": f"FLOPs ({per})", "memory": f"memory, inference ({per})",
-              "training_memory": f"memory, training step ({optimizer}, {per})",
+              "flops": f"FLOPs ({per})",
+              "inference_peak": f"inference peak: activations ({per})",
+              "memory": f"inference total: params + buffers + peak ({per})",
+              "training_memory": f"training step total ({optimizer}, {per})",
               "rf": "receptive field (last non-global layer)"}
     return [Total(key, label, figures["old"][key], figures["new"][key])
             for key, label in labels.items()]

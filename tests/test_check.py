@@ -126,19 +126,19 @@ TINY = "input: [1, 4, 4]\nlayers:\n  - conv: {filters: 1, kernel: 1}\nchecks:\n"
 
 @pytest.mark.parametrize("checks, message", [
     ("  memory: {max: 135}\n",
-     "F:5:12: error: memory 136 B exceeds max 135 (+0.7%) (inference, batch 1, float32) "
+     "F:5:12: error: memory 136 B exceeds max 135 (+0.7%) (inference total, batch 1, float32) "
      "[checks.memory]"),
     ("  memory: {max: 0.1KB}\n",
      "F:5:12: error: memory 136 B exceeds max 0.1KB (+36.0%) "
-     "(inference, batch 1, float32) [checks.memory]"),
+     "(inference total, batch 1, float32) [checks.memory]"),
     ("  memory: {max: 399B, batch: 2, training: true, optimizer: sgd}\n",
      "F:5:12: error: memory 400 B exceeds max 399B (+0.3%) "
      "(training step with sgd, batch 2, float32) [checks.memory]"),
     ("  memory: {min: 1KiB}\n",
      "F:5:12: error: memory 136 B is below min 1KiB (-86.7%) "
-     "(inference, batch 1, float32) [checks.memory]"),
+     "(inference total, batch 1, float32) [checks.memory]"),
     ("  memory: {max: 67B, dtype: float16}\n",
-     "F:5:12: error: memory 68 B exceeds max 67B (+1.5%) (inference, batch 1, float16) "
+     "F:5:12: error: memory 68 B exceeds max 67B (+1.5%) (inference total, batch 1, float16) "
      "[checks.memory]"),
 ])
 def test_memory_checks(check, checks: str, message: str) -> None:  # type: ignore[no-untyped-def]

@@ -151,7 +151,7 @@ def test_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     assert capsys.readouterr().err.startswith(f"{bad}:3:5: error:")
     assert main(["diff", "-", "-"]) == 2
     assert main(["diff", str(ARCH / "resnet18.yaml"), str(tmp_path / "none.yaml")]) == 2
-    assert "none.yaml: error: no such file" in capsys.readouterr().err
+    assert "none.yaml:1:1: error: cannot read the file: no such file" in capsys.readouterr().err
     monkeypatch.chdir(tmp_path)  # not a git repository: REV:PATH fails with git's reason
     assert main(["diff", "HEAD:nothing.yaml", str(bad)]) == 2
     assert "`git show HEAD:nothing.yaml` failed" in capsys.readouterr().err

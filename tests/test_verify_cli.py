@@ -109,7 +109,7 @@ def test_weights_problems_name_layer_and_shapes(spec: str, tmp_path: Path,
     code, out, err = run(["verify", spec, "--weights", str(tmp_path / "bad.npz")], capsys)
     assert code == 2 and out == ""
     lines = err.splitlines()
-    assert all(line.startswith(f"{tmp_path / 'bad.npz'}: error: ") for line in lines)
+    assert all(line.startswith(f"{tmp_path / 'bad.npz'}:1:1: error: ") for line in lines)
     assert any("layer 'bn' (bn) needs 'bn.running_var' of shape [4]" in line for line in lines)
     assert any("'conv.weight' has shape [4, 3, 2, 3] but the spec needs [4, 3, 3, 3]" in line
                for line in lines)
@@ -127,7 +127,7 @@ def test_input_file_problems(spec: str, tmp_path: Path, capsys: pytest.CaptureFi
     np.save(tmp_path / "x.npy", content)
     code, out, err = run(["verify", spec, "--input-file", str(tmp_path / "x.npy")], capsys)
     assert code == 2 and out == ""
-    assert err.startswith(f"{tmp_path / 'x.npy'}: error: ") and message in err
+    assert err.startswith(f"{tmp_path / 'x.npy'}:1:1: error: ") and message in err
 
 
 def test_other_bad_input_is_exit_2(spec: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -31,9 +31,10 @@ class Measured:
     subject: str = ""  # who was measured, when the check does not say: "layer 'x' receptive field"
 
 
-def run_checks(graph: Graph, checks: list[Check]) -> list[Result]:
-    """One result per bound of each scalar check and one per shape check, in order."""
-    figures = Figures(graph)
+def run_checks(graph: Graph, checks: list[Check], figures: Figures | None = None) -> list[Result]:
+    """One result per bound of each scalar check and one per shape check, in order
+    (`figures`: measurements already made of this graph, to reuse)."""
+    figures = figures or Figures(graph)
     results: list[Result] = []
     for check in checks:
         if check.kind == "shape":
@@ -185,7 +186,7 @@ class Figures:
         result = self._memory[key]
         value = result.training.total_bytes if result.training else result.inference_total_bytes
         binary = any("iB" in bound.text for bound in check.bounds)
-        what = f"training step with {optimizer}" if training else "inference"
+        what = f"training step with {optimizer}" if training else "inference total"
         short = short_bytes(value, binary)
         shown = f"{count(value)} B" + ("" if short.endswith(" B") else f" ({short})")
         return Measured(value, shown, f" ({what}, batch {batch}, {result.dtype})")

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnncalc.checks.model import Check, Result
 from cnncalc.checks.options import OptionChecks
-from cnncalc.problems import Problem, SpecError
+from cnncalc.problems import Loc, Problem, SpecError
+
+if TYPE_CHECKING:
+    from cnncalc.graph import Graph
 
 STATUS_EXIT = {"passed": 0, "failed": 1, "invalid": 2}
 
@@ -27,6 +30,8 @@ class FileReport:
     file: str
     problems: list[Problem] = field(default_factory=list)
     results: list[Result] = field(default_factory=list)
+    # What `rf` and every other command warn about (never changes the status).
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def failures(self) -> list[Result]:
@@ -41,8 +46,8 @@ class FileReport:
         return STATUS_EXIT[self.status]
 
     def all_problems(self) -> list[Problem]:
-        """Load problems, or one problem per failed check, in file order."""
-        found = self.problems + [result.problem() for result in self.failures]
+        """Load problems, or one problem per failed check, and the warnings, in file order."""
+        found = self.problems + [result.problem() for result in self.failures] + self.warnings
         return sorted(found, key=lambda p: (p.loc.line, p.loc.col))
 
     def as_json(self) -> dict[str, Any]:
@@ -54,13 +59,26 @@ class FileReport:
 
 
 def check_file(file: str, text: str | None = None, options: OptionChecks | None = None,
-               spec_checks: bool = True, verify: bool = False) -> FileReport:
-    """Load `file` (or `text`, shown as `file`) and run its checks plus `options`."""
-    from cnncalc.graph import build_graph, load_graph
-    from cnncalc.spec.document import load_spec
+               spec_checks: bool = True, verify: bool = False,
+               input_shape: tuple[int, ...] | None = None) -> FileReport:
+    """Load `file` (or `text`, shown as `file`) and run its checks plus `options`;
+    `input_shape` replaces the spec's input and is written in the spec's layout (H,W,C for
+    `layout: channels_last`), as `checks:` shapes and `--input` are."""
+    from cnncalc.graph import load_graph
 
     try:
-        graph = load_graph(file) if text is None else build_graph(load_spec(text, file))
+        if text is None and input_shape is None:
+            graph = load_graph(file)
+        else:
+            if text is None:
+                text = Path(file).read_text(encoding="utf-8")
+            graph = graph_in_layout(text, file, input_shape)
+    except OSError as exc:
+        return FileReport(file, problems=[Problem(Loc(file, 1, 1), "error", "unreadable",
+                                                  f"cannot read the file: {exc}")])
+    except UnicodeDecodeError as exc:
+        return FileReport(file, problems=[Problem(Loc(file, 1, 1), "error", "unreadable",
+                                                  f"cannot read the file: {exc}")])
     except SpecError as exc:
         return FileReport(file, problems=list(exc.problems))
     checks: list[Check] = list(graph.spec.parsed_checks) if spec_checks else []
@@ -69,14 +87,31 @@ def check_file(file: str, text: str | None = None, options: OptionChecks | None 
         if problems:
             return FileReport(file, problems=problems)
         checks += extra
-    from cnncalc.checks.measure import run_checks
+    from cnncalc.checks.layout import layout_warnings
+    from cnncalc.checks.measure import Figures, run_checks
 
-    results = run_checks(graph, checks)
+    figures = Figures(graph)
+    results = run_checks(graph, checks, figures)
     if verify:
         from cnncalc.checks.verification import verify_results
 
         results += verify_results(graph)
-    return FileReport(file, results=results)
+    return FileReport(file, results=results,
+                      warnings=layout_warnings(graph) + figures.rf.warnings)
+
+
+def graph_in_layout(text: str, file: str, input_shape: tuple[int, ...] | None = None) -> Graph:
+    """Load a spec's text; `input_shape` (replacing the spec's input) is written in the spec's
+    layout: C,H,W, or H,W,C for `layout: channels_last`."""
+    from cnncalc.graph import build_graph
+    from cnncalc.spec.document import load_spec
+
+    spec = load_spec(text, file)
+    if input_shape is None:
+        return build_graph(spec)
+    if spec.layout == "channels_last" and len(input_shape) > 1:
+        input_shape = (input_shape[-1], *input_shape[:-1])
+    return build_graph(spec, input_shape)
 
 
 def expand_paths(paths: list[str]) -> list[str]:

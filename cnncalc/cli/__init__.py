@@ -1,11 +1,14 @@
 """The `cnncalc` command: a thin layer that parses options, calls the library and renders.
 
-Subcommands live in their own modules and are imported only when invoked, so
+Subcommands live in their own modules and are imported only when invoked (shared options,
+file reading and problem reporting in `common.py`), so
 `cnncalc summary` never pays for NumPy (only `verify` runs a forward pass).
 """
 from __future__ import annotations
 
+import errno
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -47,6 +50,31 @@ class LazyGroup(click.Group):
             ctx.fail(f"no such command '{name}'{did_you_mean(name, COMMANDS)}")
         return super().resolve_command(ctx, args)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        # Turned into exceptions click does not handle, so `main` decides the exit code:
+        # click would print a blank line for Ctrl-C and exit 1 on a closed pipe.
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted from None
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise PipeClosed from None
+            raise
+
+
+class Interrupted(Exception):
+    """Ctrl-C while a command ran."""
+
+
+class PipeClosed(Exception):
+    """The reader of stdout went away (`cnncalc summary ... | head -1`)."""
+
+
+# Exit statuses a shell gives a process killed by SIGINT (130) and SIGPIPE (141), as git's.
+EXIT_INTERRUPTED = 130
+EXIT_PIPE_CLOSED = 141
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cnncalc")
@@ -55,20 +83,42 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit code (0 ok, 1 checks failed, 2 bad input or usage)."""
+    """Entry point; returns the exit code: 0 ok, 1 checks failed, 2 bad input or usage,
+    130 interrupted (Ctrl-C), 141 stdout closed by its reader."""
     try:
-        code = cli.main(args=argv, prog_name="cnncalc", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return _exit(exc.exit_code, argv)
-    except click.ClickException as exc:
-        exc.show()
-        return _exit(2, argv)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        return _exit(2, argv)
-    except BrokenPipeError:
-        return _exit(0, argv)
-    return _exit(code if isinstance(code, int) else 0, argv)
+        try:
+            code = cli.main(args=argv, prog_name="cnncalc", standalone_mode=False)
+            code = code if isinstance(code, int) else 0
+        except click.exceptions.Exit as exc:
+            code = exc.exit_code
+        except click.ClickException as exc:
+            from cnncalc.report.escape import escape
+
+            exc.message = escape(exc.message, keep_newlines=True)  # type: ignore[misc]  # quotes argv
+            exc.show()
+            code = 2
+        except click.exceptions.Abort as exc:
+            if isinstance(exc.__cause__, KeyboardInterrupt):
+                raise Interrupted from None
+            click.echo("cnncalc: aborted", err=True)
+            code = 2
+        sys.stdout.flush()  # a closed pipe shows here when the output was buffered
+    except (Interrupted, KeyboardInterrupt):
+        click.echo("cnncalc: interrupted", err=True)
+        code = EXIT_INTERRUPTED
+    except (PipeClosed, BrokenPipeError):
+        _silence_stdout()
+        code = EXIT_PIPE_CLOSED
+    return _exit(code, argv)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's final flush does not complain."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (tests capture stdout)
+        pass
 
 
 def _exit(code: int, argv: list[str] | None) -> int:

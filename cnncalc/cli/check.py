@@ -2,13 +2,12 @@
 
 Exit 0 when every file loads and every check holds, 1 when a check fails, 2 when a file
 cannot be loaded (or the command line is wrong). Text output puts each problem on stderr as
-FILE:LINE:COL and one summary line on stdout; `--format json` and `--format github` write
-everything to stdout (GitHub reads workflow commands from there).
+FILE:LINE:COL and one summary line on stdout; `--format json|github|csv|markdown` write
+everything to stdout (GitHub reads workflow commands from there). The warnings `rf` prints
+are reported too; they never change the exit code.
 """
 from __future__ import annotations
 
-import json
-import os
 import sys
 from typing import Any
 
@@ -18,8 +17,11 @@ from cnncalc.checks.model import LABELS
 from cnncalc.checks.options import BOUND_OPTIONS, OptionChecks
 from cnncalc.checks.run import FileReport, check_file, expand_paths, summarize
 from cnncalc.checks.units import UnitError, parse_bytes, parse_count
-from cnncalc.cli.common import Done, parse_shape
+from cnncalc.cli.common import Done, input_option, output_options, parse_shape, read_source
+from cnncalc.problems import SpecError
 from cnncalc.report.formats import FORMATS, github_line, text_line
+from cnncalc.report.output import Output, color_wanted
+from cnncalc.report.table import Cell, Table
 from cnncalc.spec.dtypes import OPTIMIZER_STATES
 
 
@@ -77,17 +79,16 @@ def _dest(option: str) -> str:
 @click.option("--no-spec-checks", is_flag=True, help="Ignore the files' own checks sections.")
 @click.option("--verify", is_flag=True, help="Also run the NumPy forward pass and compare it "
               "with the analysis (slower).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="text: FILE:LINE:COL lines; json: one document; github: Actions annotations.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list the checks that passed.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary line (problems only).")
-@click.option("--no-color", is_flag=True, help="No colour (also when NO_COLOR is set or the "
-              "output is not a terminal).")
+@input_option
+@output_options(FORMATS, "text: FILE:LINE:COL lines; json: one document; github: Actions "
+                "annotations; csv and markdown: one table row per problem (and check, with -v).")
 def check(files: tuple[str, ...], output_shape: tuple[int, ...] | None,
           shapes: list[tuple[str, tuple[int, ...]]], rf_layer: str | None,
           memory_batch: int | None, training: bool, optimizer: str | None, no_spec_checks: bool,
-          verify: bool, fmt: str, verbose: bool, quiet: bool, no_color: bool,
-          **budgets: tuple[int, str] | None) -> None:
+          verify: bool, verbose: bool, quiet: bool, input_shape: tuple[int, ...] | None,
+          out: Output, **budgets: tuple[int, str] | None) -> None:
     """Validate spec files and enforce their `checks:` (and the budgets given here).
 
     Exit 0 when all pass, 1 when a check fails, 2 when a file cannot be loaded. N takes
@@ -113,33 +114,43 @@ def check(files: tuple[str, ...], output_shape: tuple[int, ...] | None,
     if training:
         options.memory["training"] = True
     reports: list[FileReport] = []
+    fmt = out.format
     for file in paths:
-        if file == "-":
-            report = check_file("<stdin>", sys.stdin.read(), options, not no_spec_checks, verify)
-        else:
-            report = check_file(file, None, options, not no_spec_checks, verify)
-        reports.append(report)
-        if fmt != "json":
-            _stream(report, fmt, verbose, no_color)
+        reports.append(report := _check(file, options, not no_spec_checks, verify, input_shape))
+        if fmt in ("text", "github"):
+            _stream(report, fmt, verbose, out)
     summary = summarize(reports)
     if fmt == "json":
-        click.echo(json.dumps({"files": [r.as_json() for r in reports],
-                               "summary": summary.as_json()}, indent=2))
+        out.json({"files": [r.as_json() for r in reports], "summary": summary.as_json()})
+    elif fmt in ("csv", "markdown"):
+        out.table(_table(reports, verbose))
+        if not quiet:
+            out.line(f"cnncalc: {summary.line()}")
     elif not quiet:
         line = f"cnncalc: {summary.line()}"
-        color = _color(sys.stdout, no_color) and fmt == "text"
+        color = out.color and fmt == "text"
         click.echo(click.style(line, fg=("red" if summary.exit_code else "green"), bold=True)
                    if color else line)
     raise Done(summary.exit_code)
 
 
-def _stream(report: FileReport, fmt: str, verbose: bool, no_color: bool) -> None:
+def _check(file: str, options: OptionChecks, spec_checks: bool, verify: bool,
+           input_shape: tuple[int, ...] | None) -> FileReport:
+    name = "<stdin>" if file == "-" else file
+    try:
+        text = read_source(file)
+    except SpecError as exc:
+        return FileReport(name, problems=exc.problems)
+    return check_file(name, text, options, spec_checks, verify, input_shape)
+
+
+def _stream(report: FileReport, fmt: str, verbose: bool, out: Output) -> None:
     """Print one file's outcome as soon as it is known (a long run shows progress)."""
     if fmt == "github":
         for problem in report.all_problems():
             click.echo(github_line(problem))
         return
-    color = _color(sys.stderr, no_color)
+    color = color_wanted(out.no_color, sys.stderr)
     for problem in report.all_problems():
         line = text_line(problem)
         if color:
@@ -151,10 +162,22 @@ def _stream(report: FileReport, fmt: str, verbose: bool, no_color: bool) -> None
     if verbose:
         for result in report.results:
             if result.passed:
-                click.echo(f"{result.loc}: ok: {result.message} [{result.check.id}]")
+                out.line(f"{result.loc}: ok: {result.message} [{result.check.id}]")
         if not report.results and not report.problems:
-            click.echo(f"{report.file}: ok: loads; no checks to run")
+            out.line(f"{report.file}: ok: loads; no checks to run")
 
 
-def _color(stream: Any, no_color: bool) -> bool:
-    return not no_color and "NO_COLOR" not in os.environ and stream.isatty()
+def _table(reports: list[FileReport], verbose: bool) -> Table:
+    """Every problem (and with -v every passed check) as a row: where, level, code, message."""
+    from cnncalc.problems import Problem
+
+    table = Table([("file", "left"), ("line", "right"), ("col", "right"), ("level", "left"),
+                   ("code", "left"), ("message", "left")])
+    for report in reports:
+        found = report.all_problems()
+        if verbose:
+            found += [Problem(r.loc, "ok", r.check.id, r.message) for r in report.results if r.passed]
+        for p in found:
+            table.add([p.loc.file, Cell(str(p.loc.line), p.loc.line),
+                       Cell(str(p.loc.col), p.loc.col), p.level, p.code, p.message])
+    return table

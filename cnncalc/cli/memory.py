@@ -9,22 +9,20 @@ from typing import TYPE_CHECKING
 import click
 
 from cnncalc.cli.common import (
-    console,
-    emit_json,
+    batch_option,
+    depth_option,
     input_option,
     load_or_exit,
     output_options,
     spec_argument,
-    use_color,
+    top_option,
 )
-from cnncalc.cli.flops import batch_option, depth_option, top_option
 from cnncalc.report import text
-from cnncalc.report.table import Table
+from cnncalc.report.output import Output
+from cnncalc.report.table import Cell, Table, bytes_cell, count_cell
 from cnncalc.spec.dtypes import DTYPE_BYTES, OPTIMIZER_STATES
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from cnncalc.analysis.memory import MemoryResult
     from cnncalc.graph import Graph
 
@@ -47,19 +45,19 @@ B = text.binary_bytes
 @click.option("--convention", type=click.Choice(["cnncalc", "torchinfo", "fvcore"]),
               default="cnncalc", show_default=True,
               help="Show a peer tool's memory figures next to cnncalc's, with why they differ.")
-@output_options
+@output_options()
 def memory(file: str, input_shape: tuple[int, ...] | None, batch: int, dtype: str | None,
            training: bool, optimizer: str, no_inplace: bool, top: int, depth: int | None,
-           convention: str, as_json: bool, no_color: bool) -> None:
+           convention: str, out: Output) -> None:
     """Parameters, activations, inference peak (with liveness) and training memory, in bytes."""
     from cnncalc.analysis.cost import analyze_cost
     from cnncalc.analysis.memory import analyze_memory
 
     graph = load_or_exit(file, input_shape)
     # JSON always carries the training figures; the table shows them with --training.
-    mem = analyze_memory(graph, batch, dtype, training=training or as_json, optimizer=optimizer,
-                         inplace=not no_inplace)
-    if as_json:
+    mem = analyze_memory(graph, batch, dtype, training=training or out.json_wanted,
+                         optimizer=optimizer, inplace=not no_inplace)
+    if out.json_wanted:
         from cnncalc.report.costmem import add_cost_memory
         from cnncalc.report.jsondoc import graph_json
 
@@ -77,24 +75,24 @@ def memory(file: str, input_shape: tuple[int, ...] | None, batch: int, dtype: st
             document["convention"] = {"name": convention, "lines": [
                 {"label": line.label, "value": line.theirs, "cnncalc": line.ours,
                  "cnncalc_label": line.ours_label, "note": line.note} for line in peer.lines]}
-        emit_json(document)
+        out.json(document)
         return
-    out, color = console(no_color), use_color(no_color)
     if convention != "cnncalc":
-        _peer(out, graph, convention, mem, optimizer, color)
+        _peer(out, graph, convention, mem, optimizer)
         return
-    _layers(out, graph, mem, top, depth, training, color)
+    _layers(out, graph, mem, top, depth, training)
     _totals(out, mem)
     if training and mem.training is not None:
-        _training(out, mem, color)
+        _training(out, mem)
 
 
-def _layers(out: Console, graph: Graph, mem: MemoryResult, top: int, depth: int | None,
-            training: bool, color: bool) -> None:
+def _layers(out: Output, graph: Graph, mem: MemoryResult, top: int, depth: int | None,
+            training: bool) -> None:
     from cnncalc.report.rows import rows
 
-    out.print(f"{graph.name}: memory, batch {mem.batch}, {mem.dtype}", markup=False)
-    columns = [("#", "right"), ("layer", "left"), ("op", "left"), ("output", "right"),
+    out.line(f"{graph.name}: memory, batch {mem.batch}, {mem.dtype}")
+    columns: list[tuple[str, ...]] = [
+        ("#", "right", "rank"), ("layer", "left"), ("op", "left"), ("output", "right"),
                ("activation", "right"), ("share", "right"), ("storage", "left"),
                ("live (inference)", "right")]
     backward: dict[str, int] = {}
@@ -112,50 +110,50 @@ def _layers(out: Console, graph: Graph, mem: MemoryResult, top: int, depth: int 
         layers = [mem.layers[layer.index] for layer in row.layers]
         live = max(layer.live_bytes for layer in layers)
         peak = any(layer.name == mem.inference_peak_layer for layer in layers)
-        name = "  " * row.level + row.name + (f" (x{len(row.layers)} layers)" if row.collapsed else "")
-        cells = [str(rank[i]) if i in rank else "", name, row.kind, text.shape(row.last.out_shape),
-                 B(sizes[i]), text.percent(sizes[i], total),
+        cells: list[str | Cell] = [str(rank[i]) if i in rank else "", row.label_cell, row.kind,
+                 text.shape(row.last.out_shape), bytes_cell(sizes[i]),
+                 Cell(text.percent(sizes[i], total), sizes[i] / total if total else 0.0),
                  "" if row.collapsed else layers[-1].storage,
-                 B(live) + (" <- peak" if peak else "")]
+                 bytes_cell(live, " <- peak" if peak else "")]
         if backward:
             saved = sum(layer.saved_bytes for layer in layers)
             what = "" if row.collapsed else ", ".join(layers[-1].saved)
-            cells.append(f"{B(saved)} ({what})" if saved and what else B(saved) if saved else "-")
+            cells.append(Cell(f"{B(saved)} ({what})" if saved and what else B(saved) if saved
+                              else "-", saved))
             live_back = max(backward[layer.name] for layer in layers)
             at_peak = mem.training is not None and any(
                 layer.name == mem.training.peak_layer for layer in layers)
-            cells.append(B(live_back) + (" <- peak" if at_peak else ""))
+            cells.append(bytes_cell(live_back, " <- peak" if at_peak else ""))
         table.add(cells, style="bold" if i in rank or peak else None)
-    table.render(out, color)
+    out.table(table)
 
 
-def _totals(out: Console, mem: MemoryResult) -> None:
+def _totals(out: Output, mem: MemoryResult) -> None:
     width = mem.dtype_bytes
-    out.print(f"parameters:        {B(mem.params_bytes):>12}  ({text.count(mem.params_bytes // width)}"
+    out.line(f"parameters:        {B(mem.params_bytes):>12}  ({text.count(mem.params_bytes // width)}"
               f" x {width} bytes)")
-    out.print(f"buffers:           {B(mem.buffers_bytes):>12}  (batch-norm running statistics)")
-    out.print(f"input:             {B(mem.input_bytes):>12}")
-    out.print(f"all outputs added: {B(mem.activations_sum_bytes):>12}  (what tools without liveness "
+    out.line(f"buffers:           {B(mem.buffers_bytes):>12}  (batch-norm running statistics)")
+    out.line(f"input:             {B(mem.input_bytes):>12}")
+    out.line(f"all outputs added: {B(mem.activations_sum_bytes):>12}  (what tools without liveness "
               "report)")
     live = ", ".join(mem.inference_live)
-    out.print(f"inference peak:    {B(mem.inference_peak_bytes):>12}  at {mem.inference_peak_layer} "
-              f"(live: {live})", markup=False, soft_wrap=True)
-    out.print(f"inference total:   {B(mem.inference_total_bytes):>12}  (parameters + buffers + peak)")
+    out.line(f"inference peak:    {B(mem.inference_peak_bytes):>12}  at {mem.inference_peak_layer} "
+              f"(live: {live})")
+    out.line(f"inference total:   {B(mem.inference_total_bytes):>12}  (parameters + buffers + peak)")
     if mem.inplace:
         shown = ", ".join(mem.inplace[:8]) + (f", ... ({len(mem.inplace) - 8} more)"
                                                if len(mem.inplace) > 8 else "")
-        out.print(f"computed in place: {len(mem.inplace)} layers: {shown}", markup=False,
-                  soft_wrap=True)
+        out.line(f"computed in place: {len(mem.inplace)} layers: {shown}")
     else:
-        out.print("computed in place: none")
+        out.line("computed in place: none")
 
 
-def _training(out: Console, mem: MemoryResult, color: bool) -> None:
+def _training(out: Output, mem: MemoryResult) -> None:
     t = mem.training
     assert t is not None
     states = OPTIMIZER_STATES[t.optimizer]
-    out.print(f"training step ({t.optimizer}):")
-    table = Table([("", "left"), ("bytes", "right"), ("exact", "right"), ("share", "right"),
+    out.line(f"training step ({t.optimizer}):")
+    table = Table([("", "left", "part"), ("bytes", "right"), ("exact", "right"), ("share", "right"),
                    ("what", "left")])
     rows = [("parameters", t.params_bytes, ""),
             ("gradients", t.gradients_bytes, "one per parameter"),
@@ -165,29 +163,31 @@ def _training(out: Console, mem: MemoryResult, color: bool) -> None:
             ("peak transient", t.transient_bytes,
              f"on top, at the {t.peak_phase} of {t.peak_layer}")]
     for label, value, what in rows:
-        table.add([label, B(value), text.count(value), text.percent(value, t.total_bytes), what])
-    table.add(["total", B(t.total_bytes), text.count(t.total_bytes), "100.0%", ""], style="bold")
-    table.render(out, color)
+        table.add([label, bytes_cell(value), count_cell(value),
+                   Cell(text.percent(value, t.total_bytes), value / t.total_bytes), what])
+    table.add(["total", bytes_cell(t.total_bytes), count_cell(t.total_bytes), Cell("100.0%", 1.0),
+               ""], style="bold")
+    out.table(table)
     if t.inplace:
-        out.print(f"in place while training: {len(t.inplace)} layers (not those whose overwritten "
+        out.line(f"in place while training: {len(t.inplace)} layers (not those whose overwritten "
                   "input some backward step needs)")
 
 
-def _peer(out: Console, graph: Graph, convention: str, mem: MemoryResult, optimizer: str,
-          color: bool) -> None:
+def _peer(out: Output, graph: Graph, convention: str, mem: MemoryResult, optimizer: str) -> None:
     from cnncalc.analysis.conventions import explain_convention, peer_memory
 
     peer = peer_memory(graph, convention, mem.batch, mem.dtype, optimizer)
-    out.print(f"{graph.name}: {convention} memory vs cnncalc, batch {mem.batch}, {mem.dtype}",
-              markup=False)
-    table = Table([(convention, "left"), ("value", "right"), ("cnncalc", "left"), ("value", "right"),
+    out.line(f"{graph.name}: {convention} memory vs cnncalc, batch {mem.batch}, {mem.dtype}")
+    table = Table([(convention, "left"), ("value", "right", f"{convention} value"), ("cnncalc", "left"),
+                   ("value", "right", "cnncalc value"),
                    ("what differs", "left")])
     for row in peer.lines:
         theirs = text.count(row.theirs) + " values" if convention == "fvcore" else (
             f"{row.theirs / 1e6:.2f} MB")
-        table.add([row.label, theirs, row.ours_label, B(row.ours), row.note])
-    table.render(out, color)
+        table.add([row.label, Cell(theirs, row.theirs), row.ours_label, bytes_cell(row.ours),
+                   row.note])
+    out.table(table)
     if convention == "torchinfo":
-        out.print("torchinfo's MB are 10^6 bytes; cnncalc uses binary units (1 MiB = 2^20 bytes).")
+        out.line("torchinfo's MB are 10^6 bytes; cnncalc uses binary units (1 MiB = 2^20 bytes).")
     for line in explain_convention(convention):
-        out.print(line, markup=False)
+        out.line(line)

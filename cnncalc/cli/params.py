@@ -3,18 +3,8 @@ from __future__ import annotations
 
 import click
 
-from cnncalc.cli.common import (
-    console,
-    emit_json,
-    input_option,
-    load_or_exit,
-    output_options,
-    spec_argument,
-    use_color,
-)
-from cnncalc.report import text
-from cnncalc.report.jsondoc import graph_json
-from cnncalc.report.table import Table
+from cnncalc.cli.common import input_option, load_or_exit, output_options, spec_argument
+from cnncalc.report.output import Output
 
 BAR_WIDTH = 20
 
@@ -23,18 +13,22 @@ BAR_WIDTH = 20
 @spec_argument
 @input_option
 @click.option("--all", "show_all", is_flag=True, help="Also list layers without parameters.")
-@output_options
-def params(file: str, input_shape: tuple[int, ...] | None, show_all: bool, as_json: bool,
-           no_color: bool) -> None:
+@output_options()
+def params(file: str, input_shape: tuple[int, ...] | None, show_all: bool, out: Output) -> None:
     """Per-layer parameters with the formula, trainable vs buffers, and share of the total."""
+    from cnncalc.report import text
+    from cnncalc.report.table import Cell, Table, count_cell
+
     graph = load_or_exit(file, input_shape)
     total = graph.total_params
-    if as_json:
+    if out.json_wanted:
+        from cnncalc.report.jsondoc import graph_json
+
         document = graph_json(graph)
         for entry, layer in zip(document["layers"], graph.layers):
             entry["param_formula"] = layer.op.param_formula(layer)
             entry["param_share"] = layer.params / total if total else 0.0
-        emit_json(document)
+        out.json(document)
         return
     table = Table([("layer", "left"), ("op", "left"), ("formula", "left"), ("params", "right"),
                    ("buffers", "right"), ("share", "right"), ("", "left")])
@@ -44,16 +38,15 @@ def params(file: str, input_shape: tuple[int, ...] | None, show_all: bool, as_js
             continue
         share = layer.params / total if total else 0.0
         style = "bold red" if layer.params == heaviest and share >= 0.25 else None
-        table.add([layer.name, layer.op_name, layer.op.param_formula(layer), text.count(layer.params),
-                   text.count(layer.buffers) if layer.buffers else "-",
-                   text.percent(layer.params, total), "#" * round(share * BAR_WIDTH)], style)
-    out = console(no_color)
-    out.print(f"{graph.name}: parameters", markup=False)
-    table.render(out, use_color(no_color))
-    out.print(f"trainable params: {text.count(graph.trainable_params)} "
-              f"({text.short(graph.trainable_params)})   buffers: {text.count(graph.total_buffers)}"
-              f"   total stored: {text.count(graph.total_params + graph.total_buffers)}")
+        table.add([layer.name, layer.op_name, layer.op.param_formula(layer), count_cell(layer.params),
+                   count_cell(layer.buffers, "-"), Cell(text.percent(layer.params, total), share),
+                   "#" * round(share * BAR_WIDTH)], style)
+    out.line(f"{graph.name}: parameters")
+    out.table(table)
+    out.line(f"trainable params: {text.count(graph.trainable_params)} "
+             f"({text.short(graph.trainable_params)})   buffers: {text.count(graph.total_buffers)}"
+             f"   total stored: {text.count(graph.total_params + graph.total_buffers)}")
     if total:
         top = max(graph.layers, key=lambda layer: layer.params)
-        out.print(f"largest: {top.name} ({top.op_name}) holds {text.percent(top.params, total)} "
-                  "of the parameters")
+        out.line(f"largest: {top.name} ({top.op_name}) holds {text.percent(top.params, total)} "
+                 "of the parameters")

@@ -10,16 +10,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from cnncalc.cli.common import (
-    console,
-    emit_json,
+    depth_option,
     fail,
     input_option,
     load_or_exit,
     output_options,
-    report_problems,
+    report,
     spec_argument,
-    use_color,
 )
+from cnncalc.report.output import Output
 
 if TYPE_CHECKING:
     from cnncalc.analysis.rf import LayerRF, RFResult
@@ -46,11 +45,10 @@ def _parse_unit(ctx: click.Context, param: click.Parameter, value: str | None) -
               help="The input region one output unit sees (of --layer, default the last "
                    "spatial layer) and the input positions it really depends on.")
 @input_option
-@click.option("--depth", type=click.IntRange(min=1), default=None,
-              help="Collapse blocks nested deeper than N levels into one row (its last layer).")
-@output_options
+@depth_option
+@output_options()
 def rf(file: str, layer_name: str | None, unit: tuple[int, ...] | None,
-       input_shape: tuple[int, ...] | None, depth: int | None, as_json: bool, no_color: bool) -> None:
+       input_shape: tuple[int, ...] | None, depth: int | None, out: Output) -> None:
     """Receptive field per layer and axis: size r, effective stride S, effective padding P
     (unit i sees input [-P + i*S, -P + i*S + r - 1]), and the narrowest path's r."""
     from cnncalc.analysis.rf import analyze_rf
@@ -60,21 +58,20 @@ def rf(file: str, layer_name: str | None, unit: tuple[int, ...] | None,
     chosen = _chosen(file, graph, result, layer_name, unit is not None)
     if unit is not None and chosen is not None:
         _check_unit(file, chosen, unit)
-    if as_json:
-        _json(graph, result, chosen, unit)
+    if out.json_wanted:
+        _json(out, graph, result, chosen, unit)
         return
     from cnncalc.report import rf as render
 
-    out = console(no_color)
     if chosen is None:
-        _table(graph, result, depth, out, use_color(no_color))
+        _table(graph, result, depth, out)
     else:
         for line in render.describe(graph, chosen):
-            out.print(line, markup=False)
+            out.line(line)
         if unit is not None:
             for line in render.unit_lines(graph, chosen, unit):
-                out.print(line, markup=False)
-    report_problems(result.warnings)
+                out.line(line)
+    report(result.warnings)
 
 
 def _chosen(file: str, graph: Graph, result: RFResult, name: str | None,
@@ -84,67 +81,57 @@ def _chosen(file: str, graph: Graph, result: RFResult, name: str | None,
             return None
         last = result.last_local()
         if last is None:
-            fail(f"{file}: error: no layer has spatial axes with a local receptive field")
+            fail(file, "no layer has spatial axes with a local receptive field", "no-spatial-axes")
         return last
     try:
         return result[graph.layer(name).name]
     except KeyError as exc:
-        fail(f"{file}: error: {exc.args[0]}")
+        fail(file, f"--layer: {exc.args[0]}", "unknown-layer")
 
 
 def _check_unit(file: str, rf: LayerRF, unit: tuple[int, ...]) -> None:
     sizes = rf.shape[1:]
     if len(unit) != len(sizes):
-        fail(f"{file}: error: --unit needs {len(sizes)} indices for {rf.name} "
-             f"(spatial size {'x'.join(map(str, sizes)) or 'none'}), got {len(unit)}")
+        fail(file, f"--unit needs {len(sizes)} indices for {rf.name} "
+             f"(spatial size {'x'.join(map(str, sizes)) or 'none'}), got {len(unit)}", "bad-unit")
     for axis, (i, n) in enumerate(zip(unit, sizes), start=1):
         if i >= n:
-            fail(f"{file}: error: --unit index {i} is outside spatial axis {axis} of {rf.name} "
-                 f"(size {n}, indices 0..{n - 1})")
+            fail(file, f"--unit index {i} is outside spatial axis {axis} of {rf.name} "
+                 f"(size {n}, indices 0..{n - 1})", "bad-unit")
 
 
-def _json(graph: Graph, result: RFResult, chosen: LayerRF | None, unit: tuple[int, ...] | None) -> None:
+def _json(out: Output, graph: Graph, result: RFResult, chosen: LayerRF | None,
+          unit: tuple[int, ...] | None) -> None:
     from cnncalc.report.jsondoc import graph_json
-    from cnncalc.report.rf import add_rf
-    from cnncalc.report.rftext import json_number
+    from cnncalc.report.rf import add_rf, unit_json
 
     document: dict[str, Any] = graph_json(graph)
     add_rf(document, result)
     if chosen is not None:
         document["rf_layer"] = chosen.name
     if chosen is not None and unit is not None:
-        from cnncalc.analysis.rfunit import unit_support
-
-        region = chosen.region(unit)
-        support = unit_support(graph, chosen.name, unit)
-        document["rf_unit"] = {
-            "layer": chosen.name, "unit": list(unit), "global": chosen.is_global,
-            "region": None if region is None else
-            [None if iv is None else [json_number(iv[0]), json_number(iv[1])] for iv in region],
-            "depends_on": None if support is None else
-            [{"first": s[0], "last": s[-1], "positions": len(s)} for s in support]}
-    emit_json(document)
+        document["rf_unit"] = unit_json(graph, chosen, unit)
+    out.json(document)
 
 
-def _table(graph: Graph, result: RFResult, depth: int | None, out: Any, color: bool) -> None:
+def _table(graph: Graph, result: RFResult, depth: int | None, out: Output) -> None:
     from cnncalc.report import text
     from cnncalc.report.rf import notes, table_cells
     from cnncalc.report.rows import rows
     from cnncalc.report.table import Table
 
     layout = graph.spec.layout
-    out.print(f"{graph.name}  input {text.shape(graph.input_shape, layout)}: receptive fields "
-              "(r size, S stride, P padding: unit i sees [-P + i*S, -P + i*S + r - 1])", markup=False)
+    out.line(f"{graph.name}  input {text.shape(graph.input_shape, layout)}: receptive fields "
+             "(r size, S stride, P padding: unit i sees [-P + i*S, -P + i*S + r - 1])")
     table = Table([("layer", "left"), ("op", "left"), ("output shape", "right"), ("r", "right"),
-                   ("S", "right"), ("P", "right"), ("r min", "right"), ("", "left")])
+                   ("S", "right"), ("P", "right"), ("r min", "right"), ("", "left", "note")])
     for row in rows(graph, depth):
         rf = result[row.last.name]
-        name = "  " * row.level + row.name + (f" (x{len(row.layers)} layers)" if row.collapsed else "")
         misaligned = any(result[layer.name].misaligned for layer in row.layers)
         note = notes(rf) or ("contains a misaligned merge" if misaligned else "")
-        table.add([name, row.kind, text.shape(row.last.out_shape, layout), *table_cells(rf), note],
+        table.add([row.label_cell, row.kind, text.shape(row.last.out_shape, layout), *table_cells(rf), note],
                   style="yellow" if note else None)
-    table.render(out, color)
+    out.table(table)
     last = result.last_local()
     if last is not None and last.local:
         from cnncalc.report.rftext import per_axis
@@ -155,5 +142,5 @@ def _table(graph: Graph, result: RFResult, depth: int | None, out: Any, color: b
             return per_axis(tuple(getattr(a, key) for a in axes))
 
         gated = " (global through its gates; with the gates as constants)" if last.is_global else ""
-        out.print(f"last spatial layer {last.name}{gated}: r = {show('size')}, S = {show('stride')}, "
-                  f"P = {show('padding')}, narrowest path r = {show('size_min')}", markup=False)
+        out.line(f"last spatial layer {last.name}{gated}: r = {show('size')}, S = {show('stride')}, "
+                 f"P = {show('padding')}, narrowest path r = {show('size_min')}")

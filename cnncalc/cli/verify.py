@@ -11,15 +11,17 @@ import click
 
 from cnncalc.cli.common import (
     Done,
-    console,
-    emit_json,
     fail,
     input_option,
     load_or_exit,
     output_options,
+    read_bytes,
+    report,
     spec_argument,
-    use_color,
 )
+from cnncalc.problems import Loc, Problem, SpecError
+from cnncalc.report.formats import text_line
+from cnncalc.report.output import Output
 
 if TYPE_CHECKING:
     import numpy as np
@@ -63,11 +65,11 @@ def _bytes(ctx: click.Context, param: click.Parameter, value: str | None) -> int
 @click.option("--save-activations", type=click.Path(file_okay=False),
               help="Write every layer's activation to DIR/<layer>.npy.")
 @click.option("--all", "show_all", is_flag=True, help="List every check, not only failures.")
-@output_options
+@output_options(("text", "json", "csv", "markdown"))
 def verify(file: str, input_shape: tuple[int, ...] | None, batch: int | None, dtype: str, seed: int,
            weights_file: str | None, input_file: str | None, layers: tuple[str, ...], no_rf: bool,
            max_memory: int | None, save_output: str | None, save_activations: str | None,
-           show_all: bool, as_json: bool, no_color: bool) -> None:
+           show_all: bool, out: Output) -> None:
     """Run the network in NumPy and compare shapes, parameters, MACs, memory and receptive
     fields with what cnncalc computes. Exit 0 when every check passes, 1 otherwise."""
     from cnncalc.backend import verify as V
@@ -78,39 +80,40 @@ def verify(file: str, input_shape: tuple[int, ...] | None, batch: int | None, dt
         try:
             graph.layer(name)
         except KeyError as exc:
-            fail(f"{file}: error: --layer: {exc.args[0]}")
+            fail(file, f"--layer: {exc.args[0]}", "unknown-layer")
     x, input_name = _input(graph, input_file, batch, dtype)
     if save_output and not save_output.endswith(".npz") and len(graph.outputs) > 1:
-        fail(f"{save_output}: error: the network has {len(graph.outputs)} outputs; save them "
-             "to an .npz file")
+        fail(save_output, f"the network has {len(graph.outputs)} outputs; save them to an .npz "
+             "file", "bad-output")
     limit, why = (max_memory, "--max-memory") if max_memory is not None else default_limit()
     run_batch = x.shape[0] if x is not None else batch or 1
     try:
         plans, _ = V.prepare(graph, batch=run_batch, dtype=dtype,
                              rf_layers=None if no_rf else list(layers), limit=limit)
     except V.BudgetError as exc:
-        fail(_refusal(file, exc, why))
+        fail(file, _refusal(exc, why), "too-large")
     weights = _weights(graph, weights_file)
     observe = _saver(save_activations, x) if save_activations else None
-    with _progress(len(graph.layers), as_json) as step:
+    with _progress(len(graph.layers), out.format != "text") as step:
         try:
             report = V.verify(graph, batch=run_batch, dtype=dtype, seed=seed, weights=weights,
                               weights_name=weights_file or "", x=x, input_name=input_name,
                               plans=plans, observe=observe, step=step)
         except MemoryError:
-            fail(f"{file}: error: out of memory during the forward pass; lower --batch or --input")
+            fail(file, "out of memory during the forward pass; lower --batch or --input",
+                 "out-of-memory")
     if save_output:
         _save_output(save_output, report.outputs)
-    if as_json:
+    if out.json_wanted:
         from cnncalc.report.jsondoc import graph_json
 
         document = graph_json(graph)
         document.update(report.as_json())
-        emit_json(document)
+        out.json(document)
     else:
         from cnncalc.report.verifytext import render
 
-        render(console(no_color), graph, report, use_color(no_color), show_all)
+        render(out, graph, report, show_all)
     raise Done(0 if report.ok else 1)
 
 
@@ -121,15 +124,23 @@ def _input(graph: Graph, path: str | None, batch: int | None, dtype: str
         return None, ""
     from cnncalc.backend.inputs import InputError, load
 
-    if not os.path.exists(path):
-        fail(f"{path}: error: no such file")
+    _readable(path)
     try:
         sample = load(path, graph.input_shape, graph.spec.layout, batch, dtype)
     except InputError as exc:
-        fail(f"{path}: error: {exc}")
+        fail(path, str(exc), "bad-input")
     for note in sample.notes:
-        click.echo(f"{path}: note: {note}", err=True)
+        click.echo(text_line(Problem(Loc(path, 1, 1), "note", "note", note)), err=True)
     return sample.x, path
+
+
+def _readable(path: str) -> None:
+    """The same refusal for a missing or unreadable file as every command gives."""
+    try:
+        read_bytes(path, limit=0)
+    except SpecError as exc:
+        report(exc.problems)
+        raise Done(2) from None
 
 
 def _weights(graph: Graph, path: str | None) -> dict[str, np.ndarray] | None:
@@ -137,17 +148,15 @@ def _weights(graph: Graph, path: str | None) -> dict[str, np.ndarray] | None:
         return None
     from cnncalc.backend.weights import WeightsError, load
 
-    if not os.path.exists(path):
-        fail(f"{path}: error: no such file")
+    _readable(path)
     try:
         return load(path, graph)
     except WeightsError as exc:
-        for problem in exc.problems:
-            click.echo(f"{path}: error: {problem}", err=True)
+        report(Problem(Loc(path, 1, 1), "error", "bad-weights", message) for message in exc.problems)
         raise Done(2) from None
 
 
-def _refusal(file: str, exc: BudgetError, why: str) -> str:
+def _refusal(exc: BudgetError, why: str) -> str:
     from cnncalc.report.text import binary_bytes as b
 
     n = exc.needed
@@ -156,7 +165,7 @@ def _refusal(file: str, exc: BudgetError, why: str) -> str:
     if n.probe:
         parts.append(f"receptive-field probe {b(n.probe)}")
     suggest = -(-n.total // 2**30) + 1
-    return (f"{file}: error: verify would need about {b(n.total)} ({', '.join(parts)}) but the "
+    return (f"verify would need about {b(n.total)} ({', '.join(parts)}) but the "
             f"limit is {b(exc.limit)} ({why}); use a smaller --input or --batch, skip the probe "
             f"with --no-rf, or raise the limit with --max-memory {suggest}GiB")
 
@@ -183,7 +192,7 @@ def _save_output(path: str, outputs: dict[str, np.ndarray]) -> None:
         else:
             np.save(path, next(iter(outputs.values())))
     except OSError as exc:
-        fail(f"{path}: error: cannot write: {exc}")
+        fail(path, f"cannot write: {exc.strerror or exc}", "unwritable")
 
 
 class _progress:
@@ -221,7 +230,9 @@ class _progress:
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="The .npz file to write.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random weights.")
-def init_weights(file: str, input_shape: tuple[int, ...] | None, output: str, seed: int) -> None:
+@output_options(("text", "json"), "text: one line; json: one JSON object.")
+def init_weights(file: str, input_shape: tuple[int, ...] | None, output: str, seed: int,
+                 out: Output) -> None:
     """Write the weights `verify` would use (He-normal, calibrated) as an .npz template keyed
     'layer.tensor': replace the arrays you know and pass it to `verify --weights`."""
     from cnncalc.backend import weights as W
@@ -231,7 +242,11 @@ def init_weights(file: str, input_shape: tuple[int, ...] | None, output: str, se
     try:
         W.save(output, arrays)
     except OSError as exc:
-        fail(f"{output}: error: cannot write: {exc}")
+        fail(output, f"cannot write: {exc.strerror or exc}", "unwritable")
     saved = output if output.endswith(".npz") else output + ".npz"  # numpy adds the suffix
-    click.echo(f"wrote {len(arrays)} arrays ({graph.total_params:,} parameters, "
-               f"{graph.total_buffers:,} buffers) to {saved}")
+    if out.json_wanted:
+        out.json({"file": saved, "arrays": len(arrays), "params": graph.total_params,
+                  "buffers": graph.total_buffers})
+        return
+    out.line(f"wrote {len(arrays)} arrays ({graph.total_params:,} parameters, "
+             f"{graph.total_buffers:,} buffers) to {saved}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cnncalc.analysis.cost import CostResult
+    from cnncalc.analysis.cost import CostResult, LayerCost
     from cnncalc.analysis.memory import MemoryResult
 
 
@@ -60,3 +60,11 @@ def add_cost_memory(document: dict[str, Any], cost: CostResult, mem: MemoryResul
     document["total_macs"] = cost.total_macs
     document["total_flops"] = cost.total_flops
     document["memory"] = memory_json(mem)
+
+
+def how_counted(layer: LayerCost) -> str:
+    """A layer's FLOPs in words: '2 x MACs (64*112*112*147) + bias: 1 x 802,816'."""
+    parts = [f"2 x MACs ({layer.macs_formula})"] if layer.macs else []
+    if layer.elementwise or not parts:
+        parts.append(layer.how)
+    return " + ".join(parts)

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from cnncalc.problems import Problem
+from cnncalc.report.escape import escape
 
-FORMATS = ("text", "json", "github")
+FORMATS = ("text", "json", "github", "csv", "markdown")
 
 
 def is_check_code(code: str) -> bool:
@@ -19,8 +20,11 @@ def is_check_code(code: str) -> bool:
 
 
 def text_line(problem: Problem) -> str:
-    """`arch.yaml:4:13: error: params 12,504,232 exceeds max 12M (+4.2%) [checks.params]`."""
-    line = str(problem)
+    """`arch.yaml:4:13: error: params 12,504,232 exceeds max 12M (+4.2%) [checks.params]`.
+
+    The one problem formatter of every command: control characters from the file are shown
+    escaped, never sent to the terminal."""
+    line = escape(str(problem))
     return f"{line} [{problem.code}]" if is_check_code(problem.code) else line
 
 
@@ -35,7 +39,7 @@ def github_line(problem: Problem) -> str:
     properties = ",".join(f"{key}={_escape_property(str(value))}" for key, value in (
         ("file", problem.loc.file), ("line", problem.loc.line), ("col", problem.loc.col),
         ("title", f"cnncalc [{problem.code}]")))
-    return f"::{command} {properties}::{_escape_data(problem.message)}"
+    return f"::{command} {properties}::{escape(_escape_data(problem.message))}"
 
 
 def _escape_data(value: str) -> str:
@@ -44,4 +48,4 @@ def _escape_data(value: str) -> str:
 
 
 def _escape_property(value: str) -> str:
-    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
+    return escape(_escape_data(value).replace(":", "%3A").replace(",", "%2C"))

@@ -48,6 +48,19 @@ def add_rf(document: dict[str, Any], result: RFResult) -> None:
     document["rf_warnings"] = [problem_json(p) for p in result.warnings]
 
 
+def unit_json(graph: Graph, rf: LayerRF, unit: tuple[int, ...]) -> dict[str, Any]:
+    """One unit's input region (unclipped) and the input positions it depends on."""
+    from cnncalc.analysis.rfunit import unit_support
+
+    region = rf.region(unit)
+    support = unit_support(graph, rf.name, unit)
+    return {"layer": rf.name, "unit": list(unit), "global": rf.is_global,
+            "region": None if region is None else
+            [None if iv is None else [json_number(iv[0]), json_number(iv[1])] for iv in region],
+            "depends_on": None if support is None else
+            [{"first": s[0], "last": s[-1], "positions": len(s)} for s in support]}
+
+
 def size_cell(rf: LayerRF) -> str:
     """The r column: '212', '7x5', 'global', 'global (local 851)'."""
     if not rf.is_global:

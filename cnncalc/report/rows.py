@@ -1,11 +1,14 @@
 """Table rows with blocks collapsed to a chosen depth (`--depth N`)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from cnncalc.analysis.cost import CostResult
     from cnncalc.graph import Graph, Layer
+    from cnncalc.report.table import Cell
 
 
 @dataclass
@@ -30,6 +33,29 @@ class Row:
     @property
     def buffers(self) -> int:
         return sum(layer.buffers for layer in self.layers)
+
+    @property
+    def label(self) -> str:
+        """The name as tables show it: indented by nesting, a collapsed block's size added."""
+        more = f" (x{len(self.layers)} layers)" if self.collapsed else ""
+        return "  " * self.level + self.name + more
+
+    @property
+    def label_cell(self) -> Cell:
+        """The label for the terminal, the plain name for CSV."""
+        from cnncalc.report.table import Cell
+
+        return Cell(self.label, self.name)
+
+    def total(self, per_layer: Sequence[int]) -> int:
+        """Sum of a per-layer figure (indexed like graph.layers) over this row's layers."""
+        return sum(per_layer[layer.index] for layer in self.layers)
+
+    def macs(self, cost: CostResult) -> int:
+        return sum(cost.layers[layer.index].macs for layer in self.layers)
+
+    def flops(self, cost: CostResult) -> int:
+        return sum(cost.layers[layer.index].flops for layer in self.layers)
 
 
 def rows(graph: Graph, depth: int | None = None) -> list[Row]:

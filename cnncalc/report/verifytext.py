@@ -9,19 +9,18 @@ from cnncalc.report.rftext import number
 from cnncalc.report.table import Table
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from cnncalc.backend.results import CheckResult
     from cnncalc.backend.verify import VerifyReport
     from cnncalc.graph import Graph
+    from cnncalc.report.output import Output
 
 B = text.binary_bytes
 KINDS = ("forward", "shape", "values", "params", "buffers", "macs", "memory", "workspace", "rf")
 
 
-def render(out: Console, graph: Graph, report: VerifyReport, color: bool, show_all: bool) -> None:
-    out.print(f"{graph.name}: NumPy forward pass, batch {report.batch}, {report.dtype}; "
-              f"weights: {report.weights}; input: {report.input}", markup=False, soft_wrap=True)
+def render(out: Output, graph: Graph, report: VerifyReport, show_all: bool) -> None:
+    out.line(f"{graph.name}: NumPy forward pass, batch {report.batch}, {report.dtype}; "
+             f"weights: {report.weights}; input: {report.input}")
     table = Table([("check", "left"), ("passed", "right"), ("what was compared", "left")])
     for kind in KINDS:
         rows = [r for r in report.results if r.check == kind]
@@ -29,36 +28,34 @@ def render(out: Console, graph: Graph, report: VerifyReport, color: bool, show_a
             passed = sum(r.ok for r in rows)
             table.add([kind, f"{passed}/{len(rows)}", _what(kind, rows, report)],
                       None if passed == len(rows) else "bold red")
-    table.render(out, color)
+    out.table(table)
     rf = [r for r in report.results if r.check == "rf"]
     if rf:
-        out.print("receptive fields, r / S / P per axis (input positions):")
-        fields = Table([("layer", "left"), ("analytic", "right"), ("measured", "right"), ("", "left"),
-                        ("note", "left")])
+        out.line("receptive fields, r / S / P per axis (input positions):")
+        fields = Table([("layer", "left"), ("analytic", "right"), ("measured", "right"),
+                        ("", "left", "result"), ("note", "left")])
         for r in rf:
             fields.add([r.layer or "", _rsp(r.expected), _rsp(r.measured) or "(see units)",
                         "ok" if r.ok else "FAILED", r.note], None if r.ok else "bold red")
-        fields.render(out, color)
+        out.table(fields)
     if show_all:
         every = Table([("check", "left"), ("layer", "left"), ("expected", "right"),
-                       ("measured", "right"), ("", "left"), ("note", "left")])
+                       ("measured", "right"), ("", "left", "result"), ("note", "left")])
         for r in report.results:
             if r.check != "rf":
                 every.add([r.check, r.layer or "(total)", _value(r.expected), _value(r.measured),
                            "ok" if r.ok else "FAILED", r.note], None if r.ok else "bold red")
-        every.render(out, color)
+        out.table(every)
     failures = report.failures
     if failures:
-        out.print(f"failed ({len(failures)}):", style="bold red" if color else None)
+        out.line(f"failed ({len(failures)}):", style="bold red")
         for r in failures:
-            out.print(f"  {r.check} {r.layer or '(total)'}: expected {_value(r.expected)}, measured "
-                      f"{_value(r.measured)}" + (f" - {r.note}" if r.note else ""),
-                      markup=False, soft_wrap=True)
+            out.line(f"  {r.check} {r.layer or '(total)'}: expected {_value(r.expected)}, measured "
+                     f"{_value(r.measured)}" + (f" - {r.note}" if r.note else ""))
     timing = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in report.seconds.items())
     verdict = (f"all {len(report.results)} checks passed" if report.ok else
                f"{len(failures)} of {len(report.results)} checks failed")
-    out.print(f"{verdict} ({timing})", style=("bold green" if report.ok else "bold red") if color else None,
-              markup=False)
+    out.line(f"{verdict} ({timing})", style="bold green" if report.ok else "bold red")
 
 
 def _what(kind: str, rows: list[CheckResult], report: VerifyReport) -> str:
