@@ -97,7 +97,7 @@ def test_generated_networks_are_valid_and_match_the_hand_numbers() -> None:
     # A census over fixed seeds: at least 90% of the generated networks must load (they are
     # built to be valid: a rejection is a generator or a loader bug, listed on failure), and
     # every loaded one has the hand-computed shapes, weights and MACs.
-    rejected = []
+    rejected, seen = [], set()
     for seed in range(300):
         net = fuzz_nets.network(fuzz_nets.RandomDraw(seed))
         try:
@@ -106,7 +106,10 @@ def test_generated_networks_are_valid_and_match_the_hand_numbers() -> None:
             rejected.append((seed, exc.problems[0].message))
             continue
         assert_hand_numbers(net, graph)
+        seen |= {layer.op_name for layer in graph.layers}
     assert len(rejected) <= 30, rejected
+    # every op is generated: a new op needs its rules (and hand formulas) in fuzz_nets.py
+    assert seen == set(ops()), set(ops()) - seen
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
