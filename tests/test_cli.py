@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
+import pytest
 from helpers import ARCH
 
 from cnncalc.cli import main
@@ -67,14 +69,23 @@ def test_params_shows_formula_and_share(capsys, monkeypatch) -> None:
     assert doc["layers"][0]["param_formula"] == "(3*3*3)*64 + 64 = 1,792"
 
 
-def test_explain_writes_the_formulas_out(capsys) -> None:
-    assert main(["explain", str(ARCH / "lecture" / "09_output_size.yaml"), "--json",
-                 *_first_layer(capsys)]) == 0
-
-
-def _first_layer(capsys) -> list[str]:
-    doc = run_json(capsys, "summary", str(ARCH / "lecture" / "09_output_size.yaml"))
-    return [doc["layers"][0]["name"]]
+@pytest.mark.parametrize("layer, h, k, p, s, c_in", [
+    ("same3", 32, 3, 1, 1, 3), ("same5", 32, 5, 2, 1, 16), ("valid5", 32, 5, 0, 1, 16),
+    ("down", 28, 3, 1, 2, 16)])
+def test_explain_writes_the_formulas_out(capsys, layer: str, h: int, k: int, p: int, s: int,
+                                         c_in: int) -> None:
+    # Lecture example 9 (every conv has 16 filters): the output size, parameter and MAC
+    # formulas with the numbers plugged in, each result worked out here by hand.
+    doc = run_json(capsys, "explain", str(ARCH / "lecture" / "09_output_size.yaml"), layer)
+    lines = "\n".join(doc["explain"]["lines"])
+    h_out = (h + 2 * p - k) // s + 1
+    assert f"floor(({h} + 2*{p} - {k}) / {s}) + 1 = {h_out}" in lines
+    params = (k * k * c_in) * 16 + 16
+    assert f"({k}*{k}*{c_in})*16 + 16 = {params:,}" in lines
+    macs = (16 * h_out * h_out) * (k * k * c_in)
+    taps = re.search(rf"MACs = \(16\*{h_out}\*{h_out}\)\*\((\d+)\*(\d+)\*(\d+)\) = {macs:,}\n", lines)
+    assert taps and sorted(map(int, taps.groups())) == sorted([k, k, c_in]), lines
+    assert f"= {16 * h_out * h_out:,} values" in lines
 
 
 def test_explain_conv_lines(capsys) -> None:
@@ -95,9 +106,21 @@ def test_unknown_command_suggests(capsys) -> None:
 
 
 def test_ops_lists_every_op(capsys) -> None:
+    from cnncalc.ops.registry import ops
+
     assert main(["ops"]) == 0
     out = capsys.readouterr().out
-    assert "conv:" in out and "output_padding" in out
+    # "op: summary" at column 0, then one indented "argument: type, default ..." line each
+    listed: dict[str, list[str]] = {}
+    for line in out.splitlines():
+        if line and not line[0].isspace():
+            listed[line.split(":")[0]] = []
+        elif line.strip() and listed:
+            listed[list(listed)[-1]].append(line.split(":")[0].strip())
+    declared = {name: [arg.name for arg in op.arguments] for name, op in ops().items()}
+    assert listed == declared
+    for name, op in ops().items():
+        assert f"{name}: {op.summary}" in out
 
 
 def test_python_dash_m_and_no_numpy_on_summary() -> None:

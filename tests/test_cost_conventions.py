@@ -64,9 +64,27 @@ def test_fvcore_skips_what_it_does_not_know() -> None:
           - gap
     """)
     peer = peer_count(g, "fvcore")
-    assert peer.total_theirs == peer.total_ours  # 1-D upsampling and pooling are unsupported
     assert [layer.note for layer in peer.layers if layer.op in ("upsample", "gap")] == [
         "1-D/3-D upsampling unsupported", "1-D/3-D pooling unsupported"]
+    # fvcore itself, on the same network: the same figure per module and in total, and the
+    # ops cnncalc says it skips are the ones it reports as unsupported.
+    torch = pytest.importorskip("torch")
+    fvcore_nn = pytest.importorskip("fvcore.nn")
+    nn = torch.nn
+    model = nn.Sequential(nn.Conv1d(4, 4, 3, padding=1), nn.ReLU(), nn.MaxPool1d(2),
+                          nn.Upsample(scale_factor=2), nn.AdaptiveAvgPool1d(1)).eval()
+    logging.disable(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            flops = fvcore_nn.FlopCountAnalysis(model, torch.zeros(1, 4, 16))
+            flops.unsupported_ops_warnings(False)
+            total, by_module, unsupported = flops.total(), flops.by_module(), flops.unsupported_ops()
+    finally:
+        logging.disable(logging.NOTSET)
+    assert total == peer.total_theirs == 4 * 16 * (4 * 3)  # the conv's MACs, nothing else
+    assert [layer.theirs for layer in peer.layers] == [by_module[str(i)] for i in range(5)]
+    assert {"aten::upsample_nearest1d", "aten::adaptive_avg_pool1d"} <= set(unsupported)
 
 
 def test_batch_scales_peer_figures() -> None:

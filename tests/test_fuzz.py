@@ -6,14 +6,17 @@ the expander and every op's `infer`, and then runs every analysis on what loads.
 """
 from __future__ import annotations
 
+import fuzz_nets
+import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from cnncalc import SpecError, load_graph_text
 from cnncalc.analysis.cost import analyze_cost
 from cnncalc.analysis.memory import analyze_memory
 from cnncalc.analysis.rf import analyze_rf
+from cnncalc.graph import Graph
 from cnncalc.ops.registry import ops
 
 OPS = sorted(ops())
@@ -72,46 +75,104 @@ def test_random_specs_load_or_fail_cleanly(shape, layers, block_layers, with_blo
     analyze_rf(graph)
 
 
-def check_or_analyse(text: str) -> bool:
-    """Load `text`; on success run every analysis. True if it loaded."""
-    try:
-        graph = load_graph_text(text, "fuzz.yaml")
-    except SpecError as exc:
-        assert exc.problems and all(p.loc.file == "fuzz.yaml" for p in exc.problems)
-        return False
-    analyze_cost(graph)
-    analyze_memory(graph, training=True)
-    analyze_rf(graph)
-    return True
+# ---------------------------------------------------------------------------- valid networks
+# tests/fuzz_nets.py builds networks shape by shape (so they are valid by construction) and
+# works out every layer's shape, weights and MACs by hand as it goes; cnncalc must agree on
+# each, and the NumPy forward pass must measure what the analyses predict.
 
 
-UNARY = [name for name, op in sorted(ops().items()) if op.min_inputs == 1]
+def load_net(net: fuzz_nets.Net) -> Graph:
+    return load_graph_text(yaml.safe_dump(net.spec, sort_keys=False), "fuzz.yaml")
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.integers(3, 16), min_size=2, max_size=4),
-       st.lists(st.sampled_from(UNARY).flatmap(lambda op: own_arguments(op, wiring=False)),
-                min_size=1, max_size=5))
-def test_random_chains_of_valid_ops(shape, layers) -> None:
-    # Mostly valid chains reach every op's shape, cost, memory and receptive-field rules.
-    check_or_analyse(yaml.safe_dump({"input": shape, "layers": layers}, sort_keys=False))
+def assert_hand_numbers(net: fuzz_nets.Net, graph: Graph) -> None:
+    got = {layer.name: (layer.out_shape, (layer.params, layer.buffers), layer.op.macs(layer))
+           for layer in graph.layers}
+    expected = {name: (net.shapes[name], net.weights[name], net.macs[name]) for name in net.shapes}
+    assert got == expected, {k: (got.get(k), v) for k, v in expected.items() if got.get(k) != v}
+    assert analyze_cost(graph).total_macs == sum(net.macs.values())
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.integers(3, 12), min_size=2, max_size=4),
-       st.lists(st.sampled_from(UNARY).flatmap(lambda op: own_arguments(op, wiring=False)),
-                min_size=1, max_size=4),
-       st.integers(1, 3))
-def test_random_valid_chains_pass_verify(shape, layers, batch) -> None:
-    # The analysis and the NumPy forward pass must agree on every random network that loads:
-    # shapes, weights read, MACs performed, memory peak and measured receptive fields; at
-    # batch 1 and beyond (kernels that lay out or allocate by the batch).
+def test_generated_networks_are_valid_and_match_the_hand_numbers() -> None:
+    # A census over fixed seeds: at least 90% of the generated networks must load (they are
+    # built to be valid: a rejection is a generator or a loader bug, listed on failure), and
+    # every loaded one has the hand-computed shapes, weights and MACs.
+    rejected, seen = [], set()
+    for seed in range(300):
+        net = fuzz_nets.network(fuzz_nets.RandomDraw(seed))
+        try:
+            graph = load_net(net)
+        except SpecError as exc:
+            rejected.append((seed, exc.problems[0].message))
+            continue
+        assert_hand_numbers(net, graph)
+        seen |= {layer.op_name for layer in graph.layers}
+    assert len(rejected) <= 30, rejected
+    # every op is generated: a new op needs its rules (and hand formulas) in fuzz_nets.py
+    assert seen == set(ops()), set(ops()) - seen
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), st.integers(1, 3))
+def test_random_valid_networks_pass_verify(data, batch) -> None:
+    # The analysis and the NumPy forward pass must agree on every random network: shapes,
+    # weights read, MACs performed, memory peak and the measured receptive field of the last
+    # local layer; at batch 1 and beyond (kernels that lay out or allocate by the batch).
     from cnncalc.backend.verify import rf_plans, verify
 
-    try:
-        graph = load_graph_text(yaml.safe_dump({"input": shape, "layers": layers}), "fuzz.yaml")
-    except SpecError:
-        return
+    net = fuzz_nets.network(fuzz_nets.HypothesisDraw(data))
+    note(yaml.safe_dump(net.spec, sort_keys=False, default_flow_style=None))
+    graph = load_net(net)  # valid by construction: a rejection is a failure
+    assert_hand_numbers(net, graph)
+    analyze_memory(graph, training=True)
+    local = analyze_rf(graph).last_local()
+    plans = rf_plans(graph, [local.name], 2**30) if local is not None else None
+    report = verify(graph, batch=batch, dtype="float64", plans=plans)
+    assert report.ok, [(r.check, r.layer, r.expected, r.measured, r.note) for r in report.failures]
+    checks = {r.check for r in report.results}
+    assert {"shape", "params", "macs", "memory", "values"} <= checks
+    if local is not None:
+        assert "rf" in checks
+
+
+# ---------------------------------------------------------------------------- found by the fuzzer
+# Minimal reproducers of what the valid-network fuzzer found; fuzz_nets.KNOWN_BUGS keeps the
+# generator away from these sub-classes until they are fixed (then drop the xfail and the
+# restriction together).
+
+FOUND = {
+    "dilated-padding-rf": ("input: [1, 7]\nlayers:\n"
+                           "  - conv: {filters: 1, kernel: 2, dilation: 2, padding: 1}\n"),
+    "adaptive-uneven-rf": ("input: [1, 10]\nlayers:\n  - adaptive_avgpool: 9\n"
+                           "  - conv: {filters: 1, kernel: 3, padding: 1}\n"
+                           "  - conv: {filters: 1, kernel: 3, padding: 1}\n"),
+    "align-corners-size-1": ("input: [1, 3]\nlayers:\n  - conv: {filters: 1, kernel: 2, padding: same}\n"
+                             "  - conv: {filters: 1, kernel: 3}\n"
+                             "  - upsample: {scale: 1, mode: linear, align_corners: true}\n"),
+    "deconv-crop-memory": ("input: [1, 4]\nlayers:\n"
+                           "  - deconv: {filters: 1, kernel: 3, stride: 2, padding: 1}\n"),
+}
+
+
+@pytest.mark.parametrize("bug", [
+    pytest.param("dilated-padding-rf", marks=pytest.mark.xfail(strict=True, reason=(
+        "rf: unit 0 of a kernel-2 dilation-2 conv with padding 1 reads only input 1 (its other "
+        "tap is padding), but the analysed region clipped to the input is [0, 1]: the gap "
+        "position 0 is counted, so verify reports the rf check failed"))),
+    pytest.param("adaptive-uneven-rf", marks=pytest.mark.xfail(strict=True, reason=(
+        "rf: adaptive pooling 10 -> 9 then two 3-wide convs: every unit sees at most 6 inputs "
+        "(5 bins of 2 starting at floor(9j/10)), the analysis says r = 7"))),
+    pytest.param("align-corners-size-1", marks=pytest.mark.xfail(strict=True, reason=(
+        "verify (also `cnncalc verify` on the CLI): ZeroDivisionError traceback in "
+        "rfcheck._enlarged: the upsample's rf stride is 0 on an axis of size 1"))),
+    pytest.param("deconv-crop-memory", marks=pytest.mark.xfail(strict=True, reason=(
+        "backend: a 1-D deconv with padding (also output_padding, or per-axis paddings) returns "
+        "a view of the uncropped output, which stays alive: measured 104 B vs predicted 88 B"))),
+])
+def test_fuzzer_findings(bug: str) -> None:
+    from cnncalc.backend.verify import rf_plans, verify
+
+    graph = load_graph_text(FOUND[bug], "found.yaml")
     last = graph.layers[-1].name
-    report = verify(graph, batch=batch, dtype="float64", plans=rf_plans(graph, [last], 2**30))
+    report = verify(graph, dtype="float64", plans=rf_plans(graph, [last], 2**30))
     assert report.ok, [(r.check, r.layer, r.expected, r.measured, r.note) for r in report.failures]

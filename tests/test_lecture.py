@@ -12,6 +12,7 @@ from math import comb, prod
 from pathlib import Path
 
 import pytest
+from helpers import hand_weights
 
 import cnncalc
 
@@ -31,11 +32,41 @@ def weights(layer: cnncalc.Layer) -> dict[str, int]:
     return {t.name: t.size for t in layer.tensors}
 
 
+def conv(c_in: int, k: int, filters: int) -> int:
+    return (k * k * c_in) * filters + filters  # the lecture's formula (example 3)
+
+
+# Total parameters of every lecture spec: the lecture's published figure where it gives one,
+# else the lecture's formula applied to the spec's layers by hand.
+TOTALS = {
+    "01_edge_detector": 9,  # one 3x3 kernel, no bias
+    "02_multichannel_conv": 19,  # one 3x3x2 filter + bias
+    "03_param_count": 1_792,
+    "04_maxpool": 0,
+    "05_small_cnn": 2_116_801,
+    "06_pointwise_conv": 8,
+    "07_receptive_field": conv(1, 3, 8) + 2 * conv(8, 3, 8),
+    "07_receptive_field_pooling": conv(1, 3, 8) + 2 * conv(8, 3, 8),
+    "08_vgg_trend": conv(3, 3, 64) + conv(64, 3, 128) + conv(128, 3, 256),
+    "09_output_size": conv(3, 3, 16) + 2 * conv(16, 5, 16) + conv(16, 3, 16),
+    "10_dense_after_flatten": 802_816 + 128,
+    "11_residual_blocks": 3 * 2 * conv(16, 3, 16),
+}
+
+
 @pytest.mark.parametrize("path", sorted(LECTURE.glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_lecture_spec_loads(path: Path) -> None:
     g = cnncalc.load_graph(path)
     assert g.layers
-    assert g.trainable_params == g.total_params == sum(layer.params for layer in g.layers)
+    # each layer against the textbook formulas, the total against the lecture's figure
+    ours = [(layer.params, layer.buffers) for layer in g.layers]
+    assert ours == [hand_weights(layer) for layer in g.layers]
+    assert g.trainable_params == g.total_params == TOTALS[path.stem]
+    assert g.total_buffers == 0
+
+
+def test_every_lecture_spec_has_a_total() -> None:
+    assert sorted(TOTALS) == sorted(p.stem for p in LECTURE.glob("*.yaml"))
 
 
 def test_channels_last_input_is_converted() -> None:
@@ -123,10 +154,25 @@ def test_06_pointwise_conv() -> None:
 @pytest.mark.parametrize("stem, last", [("07_receptive_field", (8, 32, 32)),
                                         ("07_receptive_field_pooling", (8, 8, 8))])
 def test_07_receptive_field_specs(stem: str, last: tuple[int, ...]) -> None:
+    from cnncalc.analysis.rf import analyze_rf
+
     g = graph(stem)
     convs = [layer for layer in g.layers if layer.op_name == "conv"]
     assert [layer.name for layer in convs] == ["conv1", "conv2", "conv3"]
     assert list(g.output_shapes.values()) == [last]
+    # The lecture's recurrence RF_L = RF_{L-1} + (K - 1) * (product of earlier strides),
+    # worked by hand over the layers (K, stride): 3, 5, 7 for the plain stack; with the two
+    # 2x2 stride-2 pools 3, 4, 8, 10, 18.
+    rf, jump, expected = 1, 1, {}
+    for layer in g.layers:
+        k, s = {"conv": (3, 1), "maxpool": (2, 2)}[layer.op_name]
+        rf, jump = rf + (k - 1) * jump, jump * s
+        expected[layer.name] = (rf, rf)
+    assert expected["conv3"] == ((7, 7) if stem == "07_receptive_field" else (18, 18))
+    result = analyze_rf(g)
+    assert {name: result[name].size for name in expected} == expected
+    assert {name: result[name].stride for name in expected} == {
+        name: (j, j) for name, j in zip(expected, [1, 1, 1] if len(expected) == 3 else [1, 2, 2, 4, 4])}
 
 
 def test_08_vgg_trend_value_counts() -> None:

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 import pytest
 import torch_zoo
+from helpers import hand_weights
 
 import cnncalc
 
@@ -140,9 +141,16 @@ def test_named_layer_shapes(name: str) -> None:
 
 @pytest.mark.parametrize("name", ZOO)
 def test_layers_sum_to_totals(name: str) -> None:
-    g = graph(name)
-    assert sum(layer.params for layer in g.layers) == g.total_params
-    assert len({layer.name for layer in g.layers}) == len(g.layers)
+    """Every layer's weights by the textbook formula (tests/helpers.hand_weights, from the
+    layer's arguments and input shape only) add up to the published totals."""
+    g, ref = graph(name), REFERENCE[name]
+    per_layer = {layer.name: hand_weights(layer) for layer in g.layers}
+    wrong = {layer.name: ((layer.params, layer.buffers), per_layer[layer.name]) for layer in g.layers
+             if (layer.params, layer.buffers) != per_layer[layer.name]}
+    assert not wrong, wrong
+    assert sum(p for p, _ in per_layer.values()) == ref.params
+    assert sum(b for _, b in per_layer.values()) == ref.buffers
+    assert len(per_layer) == len(g.layers)  # layer names are unique
 
 
 # ---------------------------------------------------------------------------- torch oracle
