@@ -11,6 +11,7 @@ from cnncalc.spec.blocks import parse_blocks
 from cnncalc.spec.dtypes import DTYPE_BYTES as DTYPES
 from cnncalc.spec.expand import Expander, Group, LayerDecl, _Abort
 from cnncalc.spec.refs import BROKEN, INPUT, Deferred, LayerRef, NameRef, Ref, Scope
+from cnncalc.spec.source import gc_paused
 from cnncalc.spec.yamlload import LList, LMap, load_text
 
 TOP_KEYS = ("cnncalc", "name", "description", "input", "dtype", "blocks", "layers", "outputs",
@@ -55,6 +56,11 @@ def load_spec(text: str, file: str, input_override: tuple[int, ...] | None = Non
     `input_override` replaces the spec's input shape (the expansion may depend on it when a
     `repeat` uses in_channels). Problems that leave only holes are kept in `Spec.problems`.
     """
+    with gc_paused():
+        return _load(text, file, input_override)
+
+
+def _load(text: str, file: str, input_override: tuple[int, ...] | None) -> Spec:
     root = load_text(text, file)
     problems = Problems()
     start = Loc(file, 1, 1)
