@@ -254,7 +254,7 @@ def _arguments(op: Op, decl: LayerDecl, shapes: dict[str, Shape] | None,
     return args if ok else None
 
 
-def evaluate_deferred(value: Deferred, shapes: dict[str, Shape]) -> int:
+def evaluate_deferred(value: Deferred, shapes: dict[str, Shape]) -> int | bool:
     """An expression that needed `in_channels`, now that the block input's shape is known."""
     env = {k: evaluate_deferred(v, shapes) if isinstance(v, Deferred) else v for k, v in value.env}
     source = value.block_input.id  # type: ignore[union-attr]

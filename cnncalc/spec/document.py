@@ -9,7 +9,7 @@ from cnncalc.ops.registry import ops
 from cnncalc.problems import Loc, Problem, Problems, SpecError, did_you_mean
 from cnncalc.spec.blocks import parse_blocks
 from cnncalc.spec.dtypes import DTYPE_BYTES as DTYPES
-from cnncalc.spec.expand import Expander, Group, LayerDecl, _Abort
+from cnncalc.spec.expand import MAX_NESTING, Expander, Group, LayerDecl, _Abort
 from cnncalc.spec.refs import BROKEN, INPUT, Deferred, LayerRef, NameRef, Ref, Scope
 from cnncalc.spec.source import gc_paused
 from cnncalc.spec.yamlload import LList, LMap, load_text
@@ -277,6 +277,8 @@ def lookup(scope: Scope, name: str) -> Ref | None:
     if name in scope.names:
         return scope.names[name]
     parts = name.split(".")
+    if len(parts) > 2 * MAX_NESTING + 2:  # deeper than any scope can be: not a name
+        return None
     for cut in range(len(parts) - 1, 0, -1):
         child = scope.children.get(".".join(parts[:cut]))
         if child is not None:
