@@ -18,9 +18,6 @@ class Loc:
         return f"{self.file}:{self.line}:{self.col}"
 
 
-NOWHERE = Loc("<input>", 1, 1)
-
-
 @dataclass(frozen=True)
 class Problem:
     loc: Loc
@@ -63,5 +60,7 @@ class Problems:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """' (did you mean 'x'?)' for the closest choice, or '' when nothing is close."""
+    if len(word) > 100:  # no name is that long; comparing it would only cost time
+        return ""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
