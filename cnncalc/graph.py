@@ -85,7 +85,8 @@ class Graph:
         """A layer by its name or any alias (`layer1`, `layer1.0.body`); KeyError if unknown."""
         target = self.spec.aliases.get(name, name)
         if target not in self.by_name:
-            raise KeyError(f"no layer '{name}'{did_you_mean(name, self.spec.aliases)}")
+            real = [alias for alias, layer in self.spec.aliases.items() if layer in self.by_name]
+            raise KeyError(f"no layer '{name}'{did_you_mean(name, real)}")  # names that work
         return self.by_name[target]
 
     def shape_of(self, name: str) -> Shape:

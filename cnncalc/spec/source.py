@@ -46,11 +46,12 @@ def read_spec(path: str | os.PathLike[str]) -> tuple[str, str]:
         fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise _unreadable(file, _REASONS.get(exc.errno or 0, exc.strerror or str(exc))) from None
+    mode = os.fstat(fd).st_mode
+    for test, reason in _KINDS:
+        if test(mode):
+            os.close(fd)
+            raise _unreadable(file, f"{reason}, not a spec file")
     with os.fdopen(fd, "rb") as handle:
-        mode = os.fstat(fd).st_mode
-        for test, reason in _KINDS:
-            if test(mode):
-                raise _unreadable(file, f"{reason}, not a spec file")
         try:
             data = _read_limited(handle, file)
         except OSError as exc:

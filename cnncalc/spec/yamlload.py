@@ -48,6 +48,7 @@ _BOOL, _NULL, _MERGE = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:
 _SEQ, _MAP = "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
 # Characters a YAML stream may contain (YAML 1.1 section 5.1); anything else is refused.
 _NOT_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_TOO_DEEP = f"mappings and lists nested more than {MAX_DEPTH} deep (a spec needs far fewer)"
 _MERGE_KEY = object()  # the value of a `<<` key while its mapping is being read
 
 
@@ -124,6 +125,8 @@ def load_text(text: str, file: str, pure: bool = False) -> Any:
         if exc.context:
             what = f"{exc.context}: {what}"
         loc = _mark_loc(file, mark)
+        if "maximum nesting depth" in what:  # libyaml's own limit (1,000), met before ours
+            raise SpecError([_error(loc, "too-deep", _TOO_DEEP)]) from None
         raise SpecError([_error(loc, "yaml-syntax", what + _quote_hint(text, exc))]) from None
     except yaml.YAMLError as exc:  # e.g. a reader error without a mark
         raise SpecError([_error(Loc(file, 1, 1), "yaml-syntax", str(exc))]) from None
@@ -229,8 +232,7 @@ class _Builder:
                 self.count(size, loc)
             elif isinstance(event, (MappingStartEvent, SequenceStartEvent)):
                 if len(stack) >= MAX_DEPTH:
-                    raise self.fail(loc, "too-deep", f"mappings and lists nested more than "
-                                    f"{MAX_DEPTH} deep (a spec needs far fewer)")
+                    raise self.fail(loc, "too-deep", _TOO_DEEP)
                 if event.tag not in (None, "!", _MAP if isinstance(event, MappingStartEvent) else _SEQ):
                     raise self.fail(loc, "bad-tag", f"unsupported YAML tag {event.tag!r}")
                 self.count(1, loc)
