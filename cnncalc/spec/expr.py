@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Mapping
 
 Value = int | bool
+Thunk = Callable[[], Value]  # a parsed expression, evaluated on demand
 _TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(//|==|!=|<=|>=|[-+*%(),<>]))")
 FUNCTIONS: dict[str, tuple[Callable[..., int], int, int]] = {  # name -> function, min/max args
     "min": (min, 2, 99), "max": (max, 2, 99), "abs": (abs, 1, 1)}
@@ -79,15 +80,20 @@ def names_in(text: str) -> set[str]:
 
 
 def evaluate(text: str, lookup: Callable[[str, int], Value]) -> Value:
-    """Evaluate `text`; `lookup(name, offset)` returns a variable's value or raises ExprError."""
+    """Evaluate `text`; `lookup(name, offset)` returns a variable's value or raises ExprError.
+
+    The text is parsed whole first (so a syntax error anywhere is reported), then evaluated
+    the way Python does: `and`/`or` stop early and `x if c else y` evaluates one branch, so a
+    guard like `b != 0 and a // b > 1` works.
+    """
     parser = _Parser(tokenize(text), lookup)
     if parser.peek()[0] == "end":
         raise ExprError("empty expression", 0)
-    value = parser.cond()
+    thunk = parser.cond()
     kind, token, offset = parser.peek()
     if kind != "end":
         raise ExprError(f"unexpected {token!r}", offset)
-    return value
+    return thunk()
 
 
 def evaluate_with(text: str, variables: Mapping[str, Value]) -> Value:
@@ -146,124 +152,162 @@ class _Parser:
         if self.depth > MAX_NESTING:
             raise ExprError(f"nested more than {MAX_NESTING} deep", offset)
 
-    def cond(self) -> Value:
+    def cond(self) -> Thunk:
         self.nest(self.peek()[2])
         try:
             value = self.either()
             if not self.at("if"):
                 return value
             offset = self.take()[2]
-            test = _condition(self.either(), "'if'", offset)
+            test = self.either()
             self.expect("else")
             other = self.cond()
-            return value if test else other
+            return lambda: value() if _condition(test(), "'if'", offset) else other()
         finally:
             self.depth -= 1
 
-    def either(self) -> Value:
-        value = self.both()
-        while self.at("or"):
-            offset = self.take()[2]
-            left = _condition(value, "'or'", offset)
-            value = _condition(self.both(), "'or'", offset) or left
-        return value
+    def either(self) -> Thunk:
+        return self.logic("or", self.both)
 
-    def both(self) -> Value:
-        value = self.negated()
-        while self.at("and"):
-            offset = self.take()[2]
-            left = _condition(value, "'and'", offset)
-            value = _condition(self.negated(), "'and'", offset) and left
-        return value
+    def both(self) -> Thunk:
+        return self.logic("and", self.negated)
 
-    def negated(self) -> Value:
+    def logic(self, op: str, operand: Callable[[], Thunk]) -> Thunk:
+        first = operand()
+        rest: list[tuple[int, Thunk]] = []
+        while self.at(op):
+            rest.append((self.take()[2], operand()))
+        if not rest:
+            return first
+        stop = op == "or"  # `or` stops at the first true operand, `and` at the first false one
+
+        def run() -> Value:
+            if _condition(first(), f"'{op}'", rest[0][0]) == stop:
+                return stop
+            for offset, thunk in rest:
+                if _condition(thunk(), f"'{op}'", offset) == stop:
+                    return stop
+            return not stop
+
+        return run
+
+    def negated(self) -> Thunk:
         if not self.at("not"):
             return self.compare()
         offset = self.take()[2]
         self.nest(offset)
         try:
-            return not _condition(self.negated(), "'not'", offset)
+            inner = self.negated()
         finally:
             self.depth -= 1
+        return lambda: not _condition(inner(), "'not'", offset)
 
-    def compare(self) -> Value:
-        left = self.sum()
-        result: Value = left
-        first = True
+    def compare(self) -> Thunk:
+        first = self.sum()
+        rest: list[tuple[str, int, Thunk]] = []
         while self.at(*_COMPARE):
             _, op, offset = self.take()
-            right = self.sum()
-            if isinstance(left, bool) != isinstance(right, bool) or (
-                    isinstance(left, bool) and op not in ("==", "!=")):
-                raise ExprError(f"'{op}' compares {_describe(left)} with {_describe(right)}", offset)
-            holds = _COMPARE[op](left, right)
-            result = holds if first else bool(result) and holds
-            first, left = False, right
-        return result
+            rest.append((op, offset, self.sum()))
+        if not rest:
+            return first
 
-    def sum(self) -> Value:
-        value = self.term()
-        while self.at("+", "-"):
+        def run() -> Value:  # chained like Python: a < b < c is a < b and b < c
+            left = first()
+            for op, offset, thunk in rest:
+                right = thunk()
+                if isinstance(left, bool) != isinstance(right, bool) or (
+                        isinstance(left, bool) and op not in ("==", "!=")):
+                    raise ExprError(f"'{op}' compares {_describe(left)} with {_describe(right)}",
+                                    offset)
+                if not _COMPARE[op](left, right):
+                    return False
+                left = right
+            return True
+
+        return run
+
+    def sum(self) -> Thunk:
+        return self.arithmetic(("+", "-"), self.term)
+
+    def term(self) -> Thunk:
+        return self.arithmetic(("*", "//", "%"), self.unary)
+
+    def arithmetic(self, ops: tuple[str, ...], operand: Callable[[], Thunk]) -> Thunk:
+        first = operand()
+        rest: list[tuple[str, int, Thunk]] = []
+        while self.at(*ops):
             _, op, offset = self.take()
-            left = _number(value, f"'{op}'", offset)
-            right = _number(self.term(), f"'{op}'", offset)
-            value = _check(left + right if op == "+" else left - right, offset)
-        return value
+            rest.append((op, offset, operand()))
+        if not rest:
+            return first
 
-    def term(self) -> Value:
-        value = self.unary()
-        while self.at("*", "//", "%"):
-            _, op, offset = self.take()
-            left = _number(value, f"'{op}'", offset)
-            right = _number(self.unary(), f"'{op}'", offset)
-            if op == "*":
-                value = _check(left * right, offset)
-            elif right == 0:
-                raise ExprError("division by zero", offset)
-            else:
-                value = left // right if op == "//" else left % right
-        return value
+        def run() -> Value:  # left to right in a loop: a long sum costs no recursion
+            value = first()
+            for op, offset, thunk in rest:
+                value = _apply(op, _number(value, f"'{op}'", offset),
+                               _number(thunk(), f"'{op}'", offset), offset)
+            return value
 
-    def unary(self) -> Value:
+        return run
+
+    def unary(self) -> Thunk:
         if not self.at("-", "+"):
             return self.atom()
         _, token, offset = self.take()
         self.nest(offset)
         try:
-            value = _number(self.unary(), f"'{token}'", offset)
+            inner = self.unary()
         finally:
             self.depth -= 1
-        return -value if token == "-" else value
+        sign = -1 if token == "-" else 1
+        return lambda: sign * _number(inner(), f"'{token}'", offset)
 
-    def atom(self) -> Value:
+    def atom(self) -> Thunk:
         kind, token, offset = self.take()
         if kind == "int":
-            return _check(int(token), offset)
+            number = _check(int(token), offset)
+            return lambda: number
         if kind == "op" and token in ("true", "false"):
-            return token == "true"
+            truth = token == "true"
+            return lambda: truth
         if kind == "name":
             if not self.at("("):
-                return self.lookup(token, offset)
-            if token not in FUNCTIONS:
-                raise ExprError(f"unknown function '{token}' (there are {', '.join(FUNCTIONS)})",
-                                offset)
-            function, least, most = FUNCTIONS[token]
-            self.take()
-            args = [_number(self.cond(), f"{token}()", offset)]
-            while self.at(","):
-                self.take()
-                args.append(_number(self.cond(), f"{token}()", offset))
-            self.expect(")")
-            if not least <= len(args) <= most:
-                want = str(least) if least == most else f"at least {least}"
-                raise ExprError(f"{token}() takes {want} argument{'s' if want != '1' else ''}, "
-                                f"got {len(args)}", offset)
-            return function(*args)
+                lookup = self.lookup
+                return lambda: lookup(token, offset)
+            return self.call(token, offset)
         if kind == "op" and token == "(":
             value = self.cond()
             self.expect(")")
             return value
         raise ExprError(f"expected a number, a name or '(', found {token or 'end of expression'!r}", offset)
+
+    def call(self, name: str, offset: int) -> Thunk:
+        if name not in FUNCTIONS:
+            raise ExprError(f"unknown function '{name}' (there are {', '.join(FUNCTIONS)})", offset)
+        function, least, most = FUNCTIONS[name]
+        self.take()
+        args = [self.cond()]
+        while self.at(","):
+            self.take()
+            args.append(self.cond())
+        self.expect(")")
+        if not least <= len(args) <= most:
+            want = str(least) if least == most else f"at least {least}"
+            raise ExprError(f"{name}() takes {want} argument{'s' if want != '1' else ''}, "
+                            f"got {len(args)}", offset)
+        return lambda: function(*(_number(arg(), f"{name}()", offset) for arg in args))
+
+
+def _apply(op: str, left: int, right: int, offset: int) -> int:
+    if op == "+":
+        return _check(left + right, offset)
+    if op == "-":
+        return _check(left - right, offset)
+    if op == "*":
+        return _check(left * right, offset)
+    if right == 0:
+        raise ExprError("division by zero", offset)
+    return left // right if op == "//" else left % right
 
 
 def _check(value: int, offset: int) -> int:
