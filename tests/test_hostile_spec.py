@@ -387,7 +387,7 @@ def test_stdin_bytes_are_decoded_like_files(monkeypatch: pytest.MonkeyPatch) -> 
 @pytest.mark.parametrize("content", [
     b"input: [3, 8, 8]\nlayers:\n  - relu: {name: \"\x1b]0;owned\x07\"}\n",
     b"input: [3, 8, 8]\nlayers: [relu]\nname: \xc3\x28\n",
-    "a: &a [1,1,1,1,1,1,1,1,1]\n".encode() + b"".join(
+    b"a: &a [1,1,1,1,1,1,1,1,1]\n" + b"".join(
         f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n".encode()
         for i in range(9)),
     b"input: " + b"[" * 5000 + b"]" * 5000 + b"\n",

@@ -16,7 +16,7 @@ from cnncalc.ops.registry import ops
 from cnncalc.problems import Loc, Problems, did_you_mean
 from cnncalc.spec.blocks import BlockDef
 from cnncalc.spec.expr import ExprError, Value, evaluate_with, names_in
-from cnncalc.spec.names import shown, name_problem
+from cnncalc.spec.names import name_problem, shown
 from cnncalc.spec.refs import (
     BROKEN,
     INPUT,
@@ -241,7 +241,7 @@ class Expander:
             self._fail(loc, "bad-name", problem)
         if value == INPUT:
             self._fail(loc, "bad-name", "'input' is reserved for the network input")
-        return value
+        return str(value)
 
     def _repeat(self, value: Any, loc: Loc, scope: Scope) -> int:
         value = self._subst(value, loc, scope)
@@ -254,7 +254,7 @@ class Expander:
                        f"got {shown(value)}")
         if value > MAX_LAYERS:
             self._fail(loc, "too-large", f"repeat: {value:,} exceeds the limit of {MAX_LAYERS:,} layers")
-        return value
+        return int(value)
 
     def _condition(self, value: Any, loc: Loc, scope: Scope) -> bool:
         value = self._subst(value, loc, scope)

@@ -76,7 +76,7 @@ class LList(list):  # type: ignore[type-arg]
         return self.item_locs[index] if 0 <= index < len(self.item_locs) else self.loc
 
 
-class _Resolver(yaml.resolver.Resolver):
+class _Resolver(yaml.resolver.Resolver):  # type: ignore[misc]  # PyYAML has no types
     """PyYAML's YAML 1.1 tag resolution, plus YAML 1.2's floats without a dot (`1e-5`)."""
 
 
@@ -96,7 +96,7 @@ def _event_source(text: str, pure: bool) -> _Events:
 
         return CParser(text)  # type: ignore[no-any-return]
 
-    class PureEvents(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
+    class PureEvents(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):  # type: ignore[misc]
         def __init__(self, stream: str) -> None:
             yaml.reader.Reader.__init__(self, stream)
             yaml.scanner.Scanner.__init__(self)
@@ -204,6 +204,7 @@ class _Builder:
     def node(self, get: Callable[[], Event]) -> Any:
         """One whole node, read without recursion so nesting depth costs no Python frames."""
         stack: list[_Container] = []
+        value: Any
         while True:
             event = get()
             loc = self.loc(event)
