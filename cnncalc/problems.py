@@ -4,11 +4,15 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Loc:
-    """A position in a source file (1-based line and column, as editors show them)."""
+class Loc(NamedTuple):
+    """A position in a source file (1-based line and column, as editors show them).
+
+    A named tuple rather than a frozen dataclass: a large spec creates one per value, and a
+    tuple is several times cheaper to build.
+    """
 
     file: str
     line: int

@@ -158,10 +158,11 @@ def _offset_loc(text: str, offset: int, file: str) -> Loc:
 class _Container:
     """A mapping or sequence being read: its value, size after aliases, and pending key."""
 
-    __slots__ = ("anchor", "has_key", "key", "key_loc", "merges", "size", "value")
+    __slots__ = ("anchor", "has_key", "is_map", "key", "key_loc", "merges", "size", "value")
 
     def __init__(self, value: LMap | LList, anchor: str | None):
         self.value, self.anchor, self.size = value, anchor, 1
+        self.is_map = isinstance(value, LMap)
         self.has_key, self.key, self.key_loc = False, None, value.loc  # mappings only
         self.merges: list[LMap] = []
 
@@ -174,6 +175,7 @@ class _Builder:
         self.anchors: dict[str, tuple[Any, int]] = {}  # anchor -> value, nodes it stands for
         self.nodes = 0
         self.problems: list[Problem] = []
+        self.plain_tags: dict[str, str] = {}  # resolved tags of plain scalars seen so far
 
     def fail(self, loc: Loc, code: str, message: str) -> SpecError:
         return SpecError([*self.problems, _error(loc, code, message)])
@@ -205,53 +207,71 @@ class _Builder:
         """One whole node, read without recursion so nesting depth costs no Python frames."""
         stack: list[_Container] = []
         value: Any
+        file = self.file
         while True:
             event = get()
-            loc = self.loc(event)
-            if isinstance(event, (MappingEndEvent, SequenceEndEvent)):
+            kind = type(event)
+            if kind is MappingEndEvent or kind is SequenceEndEvent:
                 done = stack.pop()
                 value, size = self.finish(done), done.size
                 if done.anchor is not None:
                     self.anchors[done.anchor] = (value, size)
                 loc = done.value.loc
-            elif isinstance(event, ScalarEvent):
-                wants_key = bool(stack) and isinstance(stack[-1].value, LMap) and not stack[-1].has_key
-                # A key is the text written (`on:` and `1.0:` are keys 'on' and '1.0', not values).
-                value = (self.scalar(event, loc) if not wants_key
-                         else _MERGE_KEY if event.value == "<<" and event.implicit[0] else event.value)
-                size = 1
-                self.count(1, loc)
-                if event.anchor is not None:
-                    self.anchors[event.anchor] = (value, 1)
-            elif isinstance(event, AliasEvent):
-                if event.anchor not in self.anchors:
-                    open_ = any(c.anchor == event.anchor for c in stack)
-                    raise self.fail(loc, "bad-alias", f"alias *{event.anchor} "
-                                    + ("is used inside its own anchor (a recursive alias)" if open_
-                                       else "has no anchor &" + str(event.anchor) + " before it"))
-                value, size = self.anchors[event.anchor]
-                self.count(size, loc)
-            elif isinstance(event, (MappingStartEvent, SequenceStartEvent)):
-                if len(stack) >= MAX_DEPTH:
-                    raise self.fail(loc, "too-deep", _TOO_DEEP)
-                if event.tag not in (None, "!", _MAP if isinstance(event, MappingStartEvent) else _SEQ):
-                    raise self.fail(loc, "bad-tag", f"unsupported YAML tag {event.tag!r}")
-                self.count(1, loc)
-                container: LMap | LList
-                if isinstance(event, MappingStartEvent):
-                    container = LMap()
-                    container.key_locs, container.value_locs = {}, {}
-                else:
-                    container = LList()
-                    container.item_locs = []
-                container.loc = loc
-                stack.append(_Container(container, event.anchor))
-                continue
             else:
-                raise self.fail(loc, "yaml-syntax", f"unexpected {type(event).__name__}")
+                mark = event.start_mark
+                loc = Loc(file, mark.line + 1, mark.column + 1)
+                if kind is ScalarEvent:
+                    assert isinstance(event, ScalarEvent)
+                    parent = stack[-1] if stack else None
+                    if parent is not None and parent.is_map and not parent.has_key:
+                        # A key is the text written (`on:` and `1.0:` are keys, not a boolean
+                        # and a number); a plain `<<` is YAML's merge key.
+                        value = (_MERGE_KEY if event.value == "<<" and event.implicit[0]
+                                 else event.value)
+                    else:
+                        value = self.scalar(event, loc)
+                    size = 1
+                    self.count(1, loc)
+                    if event.anchor is not None:
+                        self.anchors[event.anchor] = (value, 1)
+                elif kind is AliasEvent:
+                    value, size = self.alias(event, loc, stack)
+                elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                    self.open(event, loc, stack)
+                    continue
+                else:
+                    raise self.fail(loc, "yaml-syntax", f"unexpected {kind.__name__}")
             if not stack:
                 return value
             self.add(stack[-1], value, size, loc)
+
+    def alias(self, event: Event, loc: Loc, stack: list[_Container]) -> tuple[Any, int]:
+        anchor = event.anchor  # type: ignore[attr-defined]
+        if anchor not in self.anchors:
+            if any(c.anchor == anchor for c in stack):
+                raise self.fail(loc, "bad-alias", f"alias *{anchor} is used inside its own "
+                                "anchor (a recursive alias)")
+            raise self.fail(loc, "bad-alias", f"alias *{anchor} has no anchor &{anchor} before it")
+        value, size = self.anchors[anchor]
+        self.count(size, loc)
+        return value, size
+
+    def open(self, event: Event, loc: Loc, stack: list[_Container]) -> None:
+        if len(stack) >= MAX_DEPTH:
+            raise self.fail(loc, "too-deep", _TOO_DEEP)
+        is_map = isinstance(event, MappingStartEvent)
+        if event.tag not in (None, "!", _MAP if is_map else _SEQ):  # type: ignore[attr-defined]
+            raise self.fail(loc, "bad-tag", f"unsupported YAML tag {event.tag!r}")  # type: ignore[attr-defined]
+        self.count(1, loc)
+        container: LMap | LList
+        if is_map:
+            container = LMap()
+            container.key_locs, container.value_locs = {}, {}
+        else:
+            container = LList()
+            container.item_locs = []
+        container.loc = loc
+        stack.append(_Container(container, event.anchor))  # type: ignore[attr-defined]
 
     def count(self, size: int, loc: Loc) -> None:
         self.nodes += size
@@ -322,9 +342,17 @@ class _Builder:
 
     def scalar(self, event: ScalarEvent, loc: Loc) -> Any:
         tag = event.tag
-        if tag is None or tag == "!":
-            tag = self.resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
         value: str = event.value
+        if tag is None or tag == "!":
+            implicit = event.implicit
+            if implicit[0] and tag is None:  # plain scalars: the tag depends on the text only
+                tag = self.plain_tags.get(value)
+                if tag is None:
+                    tag = self.resolver.resolve(yaml.ScalarNode, value, implicit)
+                    if len(self.plain_tags) < 10_000:
+                        self.plain_tags[value] = tag
+            else:
+                tag = self.resolver.resolve(yaml.ScalarNode, value, implicit)
         if tag == _STR:
             return value
         if tag == _MERGE:
@@ -332,7 +360,9 @@ class _Builder:
         if tag == _NULL:
             return None
         if tag == _BOOL:
-            return self.constructor.bool_values.get(value.lower(), value)
+            if value.lower() not in self.constructor.bool_values:  # `!!bool maybe`
+                raise self.fail(loc, "bad-value", f"{value!r} is not true or false")
+            return self.constructor.bool_values[value.lower()]
         if tag == _INT:
             return self.integer(value, loc)
         if tag == _FLOAT:
@@ -347,12 +377,20 @@ class _Builder:
                             f"{exc}") from None
 
     def integer(self, text: str, loc: Loc) -> int:
-        if sum(ch.isalnum() for ch in text) > MAX_DIGITS:
+        if len(text) > MAX_DIGITS:
             raise self.fail(loc, "too-large", f"an integer of more than {MAX_DIGITS} digits")
-        return int(self.constructor.construct_yaml_int(_scalar_node(text)))
+        if text.isascii() and text.isdigit() and (text[0] != "0" or len(text) == 1):
+            return int(text)  # the common case, quickly
+        try:
+            return int(self.constructor.construct_yaml_int(_scalar_node(text)))
+        except ValueError:  # `!!int abc`
+            raise self.fail(loc, "bad-value", f"{text!r} is not an integer") from None
 
     def real(self, text: str, loc: Loc) -> float:
-        value = float(self.constructor.construct_yaml_float(_scalar_node(text)))
+        try:
+            value = float(self.constructor.construct_yaml_float(_scalar_node(text)))
+        except ValueError:  # `!!float abc`
+            raise self.fail(loc, "bad-value", f"{text!r} is not a number") from None
         if not math.isfinite(value):
             raise self.fail(loc, "bad-number", f"{text} is not a finite number (infinity and "
                             "NaN are not valid here; quote it if you mean a string)")
