@@ -246,7 +246,7 @@ class _Builder:
             self.add(stack[-1], value, size, loc)
 
     def alias(self, event: Event, loc: Loc, stack: list[_Container]) -> tuple[Any, int]:
-        anchor = event.anchor  # type: ignore[attr-defined]
+        anchor = event.anchor
         if anchor not in self.anchors:
             if any(c.anchor == anchor for c in stack):
                 raise self.fail(loc, "bad-alias", f"alias *{anchor} is used inside its own "
@@ -260,8 +260,8 @@ class _Builder:
         if len(stack) >= MAX_DEPTH:
             raise self.fail(loc, "too-deep", _TOO_DEEP)
         is_map = isinstance(event, MappingStartEvent)
-        if event.tag not in (None, "!", _MAP if is_map else _SEQ):  # type: ignore[attr-defined]
-            raise self.fail(loc, "bad-tag", f"unsupported YAML tag {event.tag!r}")  # type: ignore[attr-defined]
+        if event.tag not in (None, "!", _MAP if is_map else _SEQ):
+            raise self.fail(loc, "bad-tag", f"unsupported YAML tag {event.tag!r}")
         self.count(1, loc)
         container: LMap | LList
         if is_map:
@@ -271,7 +271,7 @@ class _Builder:
             container = LList()
             container.item_locs = []
         container.loc = loc
-        stack.append(_Container(container, event.anchor))  # type: ignore[attr-defined]
+        stack.append(_Container(container, event.anchor))
 
     def count(self, size: int, loc: Loc) -> None:
         self.nodes += size
