@@ -4,8 +4,9 @@
 
 Prints wall time per stage (parse+expand+shapes, params, and each optional analysis that is
 available), loading alone at N and 10 x N layers (YAML with libyaml and pure Python, expansion,
-shapes; the ratio shows whether loading scales linearly), and the start-up time of `cnncalc summary` as a subprocess, which is what a user
-feels. Numbers go into the README's performance section.
+shapes; the ratio shows whether loading scales linearly), and the start-up time of
+`cnncalc summary` as a subprocess, which is what a user feels. Numbers go into the README's
+performance section.
 """
 from __future__ import annotations
 
