@@ -336,7 +336,7 @@ def test_missing_file_is_one_located_message(tmp_path: Path, capsys) -> None:  #
     missing = tmp_path / "nope.yaml"
     with pytest.raises(SpecError) as info:
         read_spec(missing)
-    assert str(info.value) == f"{missing}:1:1: error: cannot read the spec: no such file"
+    assert str(info.value) == f"{missing}:1:1: error: cannot read the file: no such file"
     assert info.value.problems[0].code == "unreadable"
 
 
@@ -345,7 +345,7 @@ def test_devices_directories_and_fifos_are_refused(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.yaml"
     os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
     for path, reason in (("/dev/zero", "device"), (tmp_path, "directory"), (fifo, "pipe")):
-        with pytest.raises(SpecError, match=f"cannot read the spec: .*{reason}"):
+        with pytest.raises(SpecError, match=f"cannot read the file: .*{reason}"):
             load_graph(path)
 
 

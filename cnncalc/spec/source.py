@@ -32,7 +32,7 @@ _KINDS = ((stat.S_ISDIR, "it is a directory"), (stat.S_ISFIFO, "it is a named pi
 def read_spec(path: str | os.PathLike[str]) -> tuple[str, str]:
     """(text, name to report) of a spec file, or of standard input for `-`.
 
-    Raises SpecError with one `FILE:1:1: error: cannot read the spec: REASON` problem when
+    Raises SpecError with one `FILE:1:1: error: cannot read the file: REASON` problem when
     the file cannot be read, and a located problem when it is not UTF-8 text.
     """
     file = os.fspath(path)
@@ -95,7 +95,7 @@ def _limit_text(text: str, file: str) -> str:
 
 def _unreadable(file: str, reason: str) -> SpecError:
     return SpecError([Problem(Loc(file, 1, 1), "error", "unreadable",
-                              f"cannot read the spec: {reason}")])
+                              f"cannot read the file: {reason}")])
 
 
 @contextmanager
