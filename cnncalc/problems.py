@@ -50,16 +50,9 @@ class Problems:
     def error(self, loc: Loc, code: str, message: str) -> None:
         self.items.append(Problem(loc, "error", code, message))
 
-    def warning(self, loc: Loc, code: str, message: str) -> None:
-        self.items.append(Problem(loc, "warning", code, message))
-
     @property
     def errors(self) -> list[Problem]:
         return [p for p in self.items if p.level == "error"]
-
-    def raise_if_errors(self) -> None:
-        if self.errors:
-            raise SpecError(self.errors)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

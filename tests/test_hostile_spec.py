@@ -366,6 +366,11 @@ def test_non_utf8_is_located(tmp_path: Path) -> None:
     assert (problem.loc.line, problem.loc.col, problem.code) == (2, 10, "bad-encoding")
 
 
+def test_undecoded_bytes_in_text_are_located() -> None:
+    # what Python's surrogateescape makes of a non-UTF-8 byte on a text stdin
+    assert codes("a: 1\nb: x\udcff\n") == [(2, 5, "bad-encoding")]
+
+
 def test_utf16_with_bom_is_read(tmp_path: Path) -> None:
     path = tmp_path / "u16.yaml"
     path.write_bytes("input: [3, 8, 8]\nlayers: [relu]\n".encode("utf-16"))

@@ -40,7 +40,7 @@ _EXPR = re.compile(r"\$\{([^}]*)\}")
 
 @dataclass
 class LayerDecl:
-    """One layer after expansion; `inputs` are resolved to layer names by `resolve_all`."""
+    """One layer after expansion; the document resolves `refs` into `inputs` (layer names)."""
 
     id: str
     op: str

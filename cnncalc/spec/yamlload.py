@@ -111,6 +111,10 @@ def load_text(text: str, file: str, pure: bool = False) -> Any:
     `pure` forces PyYAML's pure-Python parser (the C one is used when available).
     """
     bad = _NOT_PRINTABLE.search(text)
+    if bad and 0xDC80 <= ord(bad.group()) <= 0xDCFF:  # a byte Python could not decode
+        raise SpecError([_error(_offset_loc(text, bad.start(), file), "bad-encoding",
+                                f"not UTF-8 text: byte 0x{ord(bad.group()) - 0xDC00:02x} cannot "
+                                "be decoded (save the file as UTF-8)")])
     if bad:
         raise SpecError([_error(_offset_loc(text, bad.start(), file), "bad-character",
                                 f"character U+{ord(bad.group()):04X} is not allowed in a YAML "
