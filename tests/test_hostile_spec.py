@@ -428,3 +428,17 @@ def _problems(text: str) -> list:  # type: ignore[type-arg]
     except SpecError as exc:
         return exc.problems
     raise AssertionError("expected the spec to be rejected")
+
+
+def test_recursive_fan_out_is_reported_not_expanded() -> None:
+    # a and b use each other twice: a naive size estimate would branch 2**depth times
+    found = where("input: [3, 8, 8]\nblocks:\n  a: {layers: [b, b]}\n  b: {layers: [a, a]}\n"
+                  "layers:\n  - a\n")
+    assert found and {code for _, _, code in found} == {"recursion"}
+
+
+def test_fan_out_through_arguments_stops_at_the_layer_limit() -> None:
+    blocks = "".join(f"  b{i}: {{args: {{n: 2}}, layers: [{{b{i + 1}: {{repeat: $n}}}}]}}\n"
+                     for i in range(25))
+    found = where(f"input: [3, 8, 8]\nblocks:\n{blocks}  b25: {{layers: [relu]}}\nlayers:\n  - b0\n")
+    assert [code for _, _, code in found] == ["too-large"]

@@ -81,6 +81,7 @@ class Expander:
         self.top.names[INPUT] = LayerRef(INPUT)
         self._stack: list[str] = []
         self._work = 0
+        self._sizes: dict[tuple[str, Any], tuple[int, int]] = {}  # see _least
         self._stem: str | None = None  # the name of the item being expanded, once known
         # Set by the document: infers a declared layer's shape from the layers expanded so far.
         self.probe: Callable[[Ref, Loc], tuple[int, ...] | None] | None = None
@@ -152,6 +153,8 @@ class Expander:
             if name:
                 self._declare(scope, name, refs[0], name_loc)
             return refs[0]
+        if block is not None:
+            self._check_size(block, repeat, values, loc)
         if repeated:  # copies are always stem.0, stem.1, ...: one copy or ten, the same names
             self.groups[scope.prefix + stem] = Group(scope.prefix + stem, f"{op_name} x{repeat}", loc)
         for copy in range(repeat):
@@ -381,13 +384,67 @@ class Expander:
             self._fail(loc, "duplicate-name", f"duplicate layer name '{name}'")
         scope.names[name] = ref
 
-    def _tick(self, loc: Loc) -> None:
+    def _tick(self, loc: Loc, steps: int = 1) -> None:
         """Items and block instances visited: bounds work that makes no layers (repeat 0)."""
-        self._work += 1
+        self._work += steps
         if self._work > MAX_WORK:
             self.problems.error(loc, "too-large", f"the spec expands to more than {MAX_WORK:,} "
                                 "items and block instances (check `repeat` and nested blocks)")
             raise _Abort
+
+    def _check_size(self, block: BlockDef, copies: int, values: dict[str, Binding],
+                    loc: Loc) -> None:
+        """Refuse a fan-out of blocks before expanding it, from a lower bound of its size."""
+        given = {key: binding.value for key, binding in values.items()}
+        layers, work = self._least(block.name, self._known(block, given, {}), 0)
+        if len(self.decls) + copies * layers > MAX_LAYERS:
+            self.problems.error(loc, "too-large", f"the spec expands to more than {MAX_LAYERS:,} "
+                                f"layers (here {copies:,} x at least {layers:,}; check `repeat` "
+                                "and nested blocks)")
+            raise _Abort
+        if self._work + copies * work > MAX_WORK:
+            self._tick(loc, copies * work)
+
+    def _known(self, block: BlockDef, given: Any, env: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+        """The arguments of a block instance whose values are known before expanding it."""
+        known = []
+        for key, (default, _) in block.args.items():
+            passed = isinstance(given, dict) and key in given
+            value = _literal(given[key], env) if passed else _literal(default, {})
+            if isinstance(value, (int, str)) and value != BlockDef.REQUIRED:
+                known.append((key, value))
+        return tuple(known)
+
+    def _least(self, name: str, known: tuple[tuple[str, Any], ...], depth: int) -> tuple[int, int]:
+        """At least how many layers, and items + instances, one instance of a block makes.
+
+        Counts come from literals and from arguments known here (anything else counts as zero
+        copies), so the bound is never too high; memoized per block and known arguments.
+        """
+        key = (name, known)
+        if key in self._sizes:
+            return self._sizes[key]
+        self._sizes[key] = 0, 0  # a recursive block (reported elsewhere) adds nothing here
+        env = dict(known)
+        layers = work = 0
+        for item in self.blocks[name].layers if depth < MAX_NESTING else ():
+            op_name, args = (item, None) if isinstance(item, str) else (
+                next(iter(item.items())) if isinstance(item, LMap) and len(item) == 1 else (None, None))
+            copies = 1
+            if isinstance(args, LMap):
+                repeat = _literal(args.get("repeat", 1), env)
+                condition = _literal(args.get("if", True), env)
+                copies = repeat if isinstance(repeat, int) and repeat >= 0 and condition is True else 0
+            work += 1
+            if op_name in self.ops:
+                layers += copies
+            elif op_name in self.blocks and copies:
+                inner = self.blocks[op_name]
+                inner_layers, inner_work = self._least(op_name, self._known(inner, args, env), depth + 1)
+                layers, work = layers + copies * inner_layers, work + copies * (inner_work + 1)
+            layers, work = min(layers, MAX_LAYERS + 1), min(work, MAX_WORK + 1)
+        self._sizes[key] = layers, work
+        return layers, work
 
     def _count(self, loc: Loc) -> None:
         if len(self.decls) >= MAX_LAYERS:
@@ -398,3 +455,23 @@ class Expander:
     def _fail(self, loc: Loc, code: str, message: str) -> None:
         self.problems.error(loc, code, message)
         raise _ItemError
+
+
+def _literal(value: Any, env: dict[str, Any]) -> Any:
+    """A value known before expansion: a literal, a known `$arg`, or `${expr}` of known ones."""
+    if isinstance(value, bool):
+        return value
+    if not isinstance(value, str) or "$" not in value:
+        return value
+    match = _DOLLAR.fullmatch(value)
+    if match:
+        return env.get(match.group(1))
+    whole = _EXPR.fullmatch(value.strip())
+    if whole:
+        names = names_in(whole.group(1))
+        if all(isinstance(env.get(n), int) for n in names):
+            try:
+                return evaluate_with(whole.group(1), {n: env[n] for n in names})
+            except ExprError:
+                return None
+    return None
