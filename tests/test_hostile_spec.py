@@ -442,3 +442,25 @@ def test_fan_out_through_arguments_stops_at_the_layer_limit() -> None:
                      for i in range(25))
     found = where(f"input: [3, 8, 8]\nblocks:\n{blocks}  b25: {{layers: [relu]}}\nlayers:\n  - b0\n")
     assert [code for _, _, code in found] == ["too-large"]
+
+
+def test_a_condition_as_repeat_is_one_copy_or_none() -> None:
+    spec = "input: [4, 8, 8]\nblocks:\n  b:\n    args: {{keep: true}}\n    layers:\n" \
+           "      - relu: {{repeat: {r}}}\n      - relu\nlayers:\n  - b: {{keep: {k}}}\n"
+    assert [x.name for x in graph(spec.format(r="$keep", k="true")).layers] == ["b1.relu1.0", "b1.relu2"]
+    assert [x.name for x in graph(spec.format(r='"${not keep}"', k="true")).layers] == ["b1.relu2"]
+
+
+def test_a_long_dotted_reference_is_just_unknown() -> None:
+    name = ".".join(["a"] * 20000)
+    assert where(f"input: [3, 8, 8]\nlayers:\n  - relu\n  - relu: {{in: {name}}}\n") == \
+        [(4, 16, "unknown-name")]
+
+
+@pytest.mark.parametrize("line, expected", [("cnncalc: true", ":1:10: error: unsupported format"),
+                                            ("outputs: []", ":1:10: error: 'outputs' lists")])
+def test_cli_refuses_top_level_values(tmp_path: Path, capsys, line: str, expected: str) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "spec.yaml"
+    path.write_text(line + "\ninput: [3, 8, 8]\nlayers:\n" + CONV)
+    status, err = cli(capsys, "summary", str(path))
+    assert status == 2 and err.startswith(f"{path}{expected}")
