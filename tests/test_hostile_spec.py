@@ -72,7 +72,9 @@ def test_parsers_agree_on_values_and_locations(pure: bool) -> None:
 
 
 def test_pure_parser_is_used_without_libyaml(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(yamlload.yaml, "__with_libyaml__", False)
+    import yaml
+
+    monkeypatch.setattr(yaml, "__with_libyaml__", False)
     source = yamlload._event_source("a: 1", pure=False)
     assert type(source).__module__ == yamlload.__name__
     assert yamlload.load_text("a: [1, 2]\n", "f") == {"a": [1, 2]}
