@@ -3,8 +3,10 @@
     python benchmarks/bench_analysis.py [--layers 10000]
 
 Prints wall time per stage (parse+expand+shapes, params, and each optional analysis that is
-available) and the start-up time of `cnncalc summary` as a subprocess, which is what a user
-feels. Numbers go into the README's performance section.
+available), loading alone at N and 10 x N layers (YAML with libyaml and pure Python, expansion,
+shapes; the ratio shows whether loading scales linearly), and the start-up time of
+`cnncalc summary` as a subprocess, which is what a user feels. Numbers go into the README's
+performance section.
 """
 from __future__ import annotations
 
@@ -37,6 +39,31 @@ def generated_spec(layers: int) -> str:
         "      - add: {in: [relu1, $in]}\n"
         f"layers:\n  - unit: {{repeat: {units}}}\n"
     )
+
+
+def flat_spec(layers: int) -> str:
+    """A spec written out layer by layer (no blocks): what the YAML parser sees at scale."""
+    body = "".join(f"  - conv: {{filters: 16, kernel: 3, padding: 1, name: c{i}}}\n  - relu\n"
+                   for i in range(layers // 2))
+    return f"input: [16, 64, 64]\nlayers:\n{body}"
+
+
+def report_loading(label: str, text: str) -> None:
+    """Where loading spends its time: YAML (libyaml and pure Python), expansion, shapes."""
+    from cnncalc.spec.document import load_spec
+    from cnncalc.spec.source import gc_paused
+    from cnncalc.spec.yamlload import load_text
+
+    def yaml_only(pure: bool) -> None:
+        with gc_paused():
+            load_text(text, label, pure=pure)
+
+    c_ms = best_of(lambda: yaml_only(False), 1) * 1000
+    py_ms = best_of(lambda: yaml_only(True), 1) * 1000
+    spec_ms = best_of(lambda: load_spec(text, label), 1) * 1000
+    graph_ms = best_of(lambda: load_graph_text(text, label), 1) * 1000
+    print(f"{label:<24} yaml (libyaml) {c_ms:8.1f} ms  yaml (pure) {py_ms:8.1f} ms  "
+          f"yaml+expand {spec_ms:8.1f} ms  yaml+expand+shapes {graph_ms:8.1f} ms")
 
 
 def best_of(fn, repeats: int = 3) -> float:  # type: ignore[no-untyped-def]
@@ -72,6 +99,9 @@ def main() -> None:
     for path in sorted((ROOT / "architectures").glob("*.yaml")):
         report(path.name, path.read_text())
     report(f"generated-{args.layers}", generated_spec(args.layers))
+    for layers in (args.layers, 10 * args.layers):  # near-linear loading: compare the two
+        report_loading(f"blocks-{layers}", generated_spec(layers))
+        report_loading(f"flat-{layers}", flat_spec(layers))
     for spec in ("resnet50.yaml", "mobilenet_v2.yaml"):
         command = [sys.executable, "-m", "cnncalc", "summary", str(ROOT / "architectures" / spec)]
         elapsed = best_of(lambda: subprocess.run(command, capture_output=True, check=True))  # noqa: B023

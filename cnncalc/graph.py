@@ -21,6 +21,7 @@ from cnncalc.spec.document import Spec, load_spec
 from cnncalc.spec.expand import LayerDecl
 from cnncalc.spec.expr import ExprError, evaluate_with
 from cnncalc.spec.refs import BROKEN, INPUT, Deferred
+from cnncalc.spec.source import gc_paused, read_spec
 
 
 @dataclass(eq=False)
@@ -84,7 +85,8 @@ class Graph:
         """A layer by its name or any alias (`layer1`, `layer1.0.body`); KeyError if unknown."""
         target = self.spec.aliases.get(name, name)
         if target not in self.by_name:
-            raise KeyError(f"no layer '{name}'{did_you_mean(name, self.spec.aliases)}")
+            real = [alias for alias, layer in self.spec.aliases.items() if layer in self.by_name]
+            raise KeyError(f"no layer '{name}'{did_you_mean(name, real)}")  # names that work
         return self.by_name[target]
 
     def shape_of(self, name: str) -> Shape:
@@ -118,17 +120,15 @@ class Graph:
 
 
 def load_graph(path: str | Path, input_shape: Shape | None = None) -> Graph:
-    """Read a spec file and build its graph; raises SpecError listing every problem."""
-    file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError([_problem(Loc(file, 1, 1), "unreadable", f"cannot read the file: {exc}")]) from None
-    return build_graph(load_spec(text, file, input_shape))
+    """Read a spec file (`-`: standard input) and build its graph; raises SpecError listing
+    every problem, a file that cannot be read included."""
+    text, file = read_spec(path)
+    return load_graph_text(text, file, input_shape)
 
 
 def load_graph_text(text: str, file: str = "<string>", input_shape: Shape | None = None) -> Graph:
-    return build_graph(load_spec(text, file, input_shape))
+    with gc_paused():
+        return build_graph(load_spec(text, file, input_shape))
 
 
 def build_graph(spec: Spec, input_shape: Shape | None = None,
@@ -138,6 +138,11 @@ def build_graph(spec: Spec, input_shape: Shape | None = None,
     `known` gives shapes of layers outside `spec.decls` that its layers may read (used to
     infer shapes incrementally while a spec is still being expanded).
     """
+    with gc_paused():
+        return _build(spec, input_shape, known)
+
+
+def _build(spec: Spec, input_shape: Shape | None, known: dict[str, Shape] | None) -> Graph:
     if input_shape is not None and tuple(input_shape) != spec.input_shape and spec.text:
         # Expansion can depend on the input shape (repeat with in_channels): expand again.
         spec = load_spec(spec.text, spec.file, tuple(input_shape))
@@ -250,7 +255,7 @@ def _arguments(op: Op, decl: LayerDecl, shapes: dict[str, Shape] | None,
     return args if ok else None
 
 
-def evaluate_deferred(value: Deferred, shapes: dict[str, Shape]) -> int:
+def evaluate_deferred(value: Deferred, shapes: dict[str, Shape]) -> int | bool:
     """An expression that needed `in_channels`, now that the block input's shape is known."""
     env = {k: evaluate_deferred(v, shapes) if isinstance(v, Deferred) else v for k, v in value.env}
     source = value.block_input.id  # type: ignore[union-attr]

@@ -219,7 +219,7 @@ RESIDUAL_IF_SAME = """\
         layers:
           - conv: {filters: $filters, kernel: 1, name: body}
           # the shortcut only when the block keeps the channel count
-          - add: {in: [body, $in], repeat: "${1 - min(1, max(in_channels - filters, filters - in_channels))}"}
+          - add: {in: [body, $in], if: "${in_channels == filters}"}
     layers:
       - b
       - b: {filters: 16}
@@ -227,7 +227,7 @@ RESIDUAL_IF_SAME = """\
     """
 
 
-def test_repeat_may_depend_on_in_channels() -> None:
+def test_if_may_depend_on_in_channels() -> None:
     g = graph(RESIDUAL_IF_SAME)
     assert [layer.name for layer in g.layers] == ["b1.body", "b1.add1", "b2.body", "b3.body",
                                                   "b3.add1"]

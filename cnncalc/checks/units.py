@@ -48,6 +48,10 @@ def _parse(value: Any, units: dict[str, int], expected: str) -> int:
             raise UnitError(f"unknown unit '{unit}' in '{value}': expected {expected}{hint}")
         if "," in digits and not re.fullmatch(r"[0-9]{1,3}(,[0-9]{3})*(\.[0-9]*)?", digits):
             raise UnitError(f"misplaced thousands separator in '{value}'")
+        mantissa, _, exponent = digits.lower().partition("e")
+        if len(mantissa) > 40 or abs(int(exponent or 0)) > 30:  # exact 10**exponent would hang
+            short = value if len(value) <= 24 else value[:20] + "..."
+            raise UnitError(f"'{short}' is unreasonably large or precise for a budget")
         number = Fraction(digits.replace("_", "").replace(",", "")) * units[unit]
     if number < 0:
         raise UnitError(f"must not be negative, got {value}")

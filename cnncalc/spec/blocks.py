@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnncalc.problems import Loc, Problems, did_you_mean
+from cnncalc.spec.names import name_problem
 from cnncalc.spec.yamlload import LList, LMap
 
 _ARG = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_RESERVED = ("name", "in", "repeat", "in_channels")
+_RESERVED = ("name", "in", "repeat", "if", "in_channels")
 
 
 @dataclass
@@ -31,6 +32,10 @@ def parse_blocks(node: Any, loc: Loc, op_names: set[str], problems: Problems) ->
     blocks: dict[str, BlockDef] = {}
     for name, body in node.items():
         key_loc, body_loc = node.key_loc(name), node.value_loc(name)
+        problem = name_problem(name, "block")
+        if problem:
+            problems.error(key_loc, "bad-name", problem)
+            continue
         if name in op_names:
             problems.error(key_loc, "bad-block", f"block '{name}' has the name of a built-in op")
             continue
@@ -80,20 +85,36 @@ def _uses(block: BlockDef, names: set[str]) -> list[tuple[str, Loc]]:
 
 
 def _check_recursion(blocks: dict[str, BlockDef], problems: Problems) -> None:
-    """A block that (directly or through others) uses itself can never be expanded."""
+    """A block that (directly or through others) uses itself can never be expanded.
+
+    One depth-first walk with an explicit stack: linear in the number of uses, whatever the
+    shape of the block graph (a naive walk of every path is exponential in a fan-out).
+    """
     names = set(blocks)
+    uses = {name: _uses(blocks[name], names) for name in blocks}
+    done: set[str] = set()
     reported: set[str] = set()
-
-    def visit(name: str, trail: list[str]) -> None:
-        for used, loc in _uses(blocks[name], names):
-            if used in trail:
+    for root in blocks:
+        if root in done:
+            continue
+        trail, on_trail = [root], {root}
+        pending = [iter(uses[root])]
+        while pending:
+            step = next(pending[-1], None)
+            if step is None:
+                finished = trail.pop()
+                done.add(finished)
+                on_trail.discard(finished)
+                pending.pop()
+                continue
+            used, loc = step
+            if used in on_trail:
                 cycle = trail[trail.index(used):] + [used]
-                if used not in reported:
+                if not reported.intersection(cycle):
                     reported.update(cycle)
-                    problems.error(loc, "recursion", f"block '{name}' uses '{used}', which is "
+                    problems.error(loc, "recursion", f"block '{trail[-1]}' uses '{used}', which is "
                                    f"recursive ({' -> '.join(cycle)})")
-            elif used not in reported:
-                visit(used, trail + [used])
-
-    for name in blocks:
-        visit(name, [name])
+            elif used not in done:
+                trail.append(used)
+                on_trail.add(used)
+                pending.append(iter(uses[used]))

@@ -9,8 +9,10 @@ from cnncalc.ops.registry import ops
 from cnncalc.problems import Loc, Problem, Problems, SpecError, did_you_mean
 from cnncalc.spec.blocks import parse_blocks
 from cnncalc.spec.dtypes import DTYPE_BYTES as DTYPES
-from cnncalc.spec.expand import Expander, Group, LayerDecl, _Abort
+from cnncalc.spec.expand import MAX_NESTING, Expander, Group, LayerDecl, _Abort
+from cnncalc.spec.names import shown, text_problem
 from cnncalc.spec.refs import BROKEN, INPUT, Deferred, LayerRef, NameRef, Ref, Scope
+from cnncalc.spec.source import gc_paused
 from cnncalc.spec.yamlload import LList, LMap, load_text
 
 TOP_KEYS = ("cnncalc", "name", "description", "input", "dtype", "blocks", "layers", "outputs",
@@ -55,6 +57,11 @@ def load_spec(text: str, file: str, input_override: tuple[int, ...] | None = Non
     `input_override` replaces the spec's input shape (the expansion may depend on it when a
     `repeat` uses in_channels). Problems that leave only holes are kept in `Spec.problems`.
     """
+    with gc_paused():
+        return _load(text, file, input_override)
+
+
+def _load(text: str, file: str, input_override: tuple[int, ...] | None) -> Spec:
     root = load_text(text, file)
     problems = Problems()
     start = Loc(file, 1, 1)
@@ -66,20 +73,22 @@ def load_spec(text: str, file: str, input_override: tuple[int, ...] | None = Non
             problems.error(root.key_loc(key), "unknown-key",
                            f"unknown key '{key}'{did_you_mean(key, TOP_KEYS)}")
     version = root.get("cnncalc", 1)
-    if version != 1:
-        problems.error(root.value_loc("cnncalc"), "bad-version",
-                       f"unsupported format version {version!r} (this cnncalc reads format 1)")
+    if isinstance(version, bool) or version != 1:  # `true == 1` in Python, not here
+        problems.error(root.value_loc("cnncalc"), "bad-version", f"unsupported format version "
+                       f"{shown(version)} (this cnncalc reads format 1: `cnncalc: 1`)")
     input_shape, layout = _input(root, problems, start)
     if input_override is not None:
         input_shape = tuple(input_override)
     dtype = root.get("dtype", "float32")
-    if dtype not in DTYPES:
+    if not isinstance(dtype, str) or dtype not in DTYPES:
+        hint = did_you_mean(dtype, DTYPES) if isinstance(dtype, str) else ""
         problems.error(root.value_loc("dtype"), "bad-dtype", f"dtype must be one of "
-                       f"{', '.join(DTYPES)}, got {dtype!r}{did_you_mean(str(dtype), DTYPES)}")
+                       f"{', '.join(DTYPES)}, got {shown(dtype)}{hint}")
         dtype = "float32"
     for key in ("name", "description"):
-        if key in root and not isinstance(root[key], str):
-            problems.error(root.value_loc(key), "bad-value", f"'{key}' must be a string")
+        problem = text_problem(root[key], key) if key in root else None
+        if problem:
+            problems.error(root.value_loc(key), "bad-value", problem)
     blocks = parse_blocks(root.get("blocks"), root.value_loc("blocks"), set(ops()), problems)
     layers = root.get("layers")
     if not isinstance(layers, LList) or not layers:
@@ -174,9 +183,10 @@ def _input(root: LMap, problems: Problems, start: Loc) -> tuple[tuple[int, ...],
                 problems.error(node.key_loc(key), "unknown-key", f"unknown key '{key}' in input"
                                f"{did_you_mean(key, ('shape', 'layout'))}")
         layout = node.get("layout", "channels_first")
-        if layout not in LAYOUTS:
+        if not isinstance(layout, str) or layout not in LAYOUTS:
+            hint = did_you_mean(layout, LAYOUTS) if isinstance(layout, str) else ""
             problems.error(node.value_loc("layout"), "bad-value", f"layout must be channels_first "
-                           f"or channels_last, got {layout!r}{did_you_mean(str(layout), LAYOUTS)}")
+                           f"or channels_last, got {shown(layout)}{hint}")
             layout = "channels_first"
         loc, node = node.value_loc("shape"), node.get("shape")
     if not (isinstance(node, list) and node and all(isinstance(n, int) and not isinstance(n, bool)
@@ -194,11 +204,14 @@ def _outputs(root: LMap, top: Scope, resolver: _Resolver, last: Ref,
     if node is None:
         return [(resolver.resolve(last), start)]
     names = node if isinstance(node, LList) else [node]
+    if not names:
+        resolver.problems.error(root.value_loc("outputs"), "bad-output", "'outputs' lists at "
+                                "least one layer name (leave it out for the last layer)")
     out = []
     for index, name in enumerate(names):
         loc = node.item_loc(index) if isinstance(node, LList) else root.value_loc("outputs")
         if not isinstance(name, str):
-            resolver.problems.error(loc, "bad-output", "outputs lists layer names")
+            resolver.problems.error(loc, "bad-output", f"outputs lists layer names, got {shown(name)}")
             continue
         out.append((resolver.resolve(NameRef(top, name, loc)), loc))
     return out
@@ -271,6 +284,8 @@ def lookup(scope: Scope, name: str) -> Ref | None:
     if name in scope.names:
         return scope.names[name]
     parts = name.split(".")
+    if len(parts) > 2 * MAX_NESTING + 2:  # deeper than any scope can be: not a name
+        return None
     for cut in range(len(parts) - 1, 0, -1):
         child = scope.children.get(".".join(parts[:cut]))
         if child is not None:

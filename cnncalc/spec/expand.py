@@ -16,7 +16,8 @@ from cnncalc.ops import aliases
 from cnncalc.ops.registry import ops
 from cnncalc.problems import Loc, Problems, did_you_mean
 from cnncalc.spec.blocks import BlockDef
-from cnncalc.spec.expr import ExprError, evaluate_with, names_in
+from cnncalc.spec.expr import ExprError, Value, evaluate_with, names_in
+from cnncalc.spec.names import name_problem, shown
 from cnncalc.spec.refs import (
     BROKEN,
     INPUT,
@@ -34,15 +35,16 @@ if TYPE_CHECKING:
     from cnncalc.ops.base import Op
 
 MAX_LAYERS = 100_000  # a spec that expands past this is almost surely a typo in `repeat`
-SPECIAL_KEYS = ("name", "in", "repeat")
+MAX_WORK = 10 * MAX_LAYERS
+MAX_NESTING = 32  # blocks inside blocks; real networks nest 2 or 3 deep
+SPECIAL_KEYS = ("name", "in", "repeat", "if")
 _DOLLAR = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _EXPR = re.compile(r"\$\{([^}]*)\}")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 
 
 @dataclass
 class LayerDecl:
-    """One layer after expansion; `inputs` are resolved to layer names by `resolve_all`."""
+    """One layer after expansion; the document resolves `refs` into `inputs` (layer names)."""
 
     id: str
     op: str
@@ -82,6 +84,9 @@ class Expander:
         self.top = Scope(prefix="")
         self.top.names[INPUT] = LayerRef(INPUT)
         self._stack: list[str] = []
+        self._work = 0
+        self._sizes: dict[tuple[str, Any], tuple[int, int]] = {}  # see _least
+        self._stem: str | None = None  # the name of the item being expanded, once known
         # Set by the document: infers a declared layer's shape from the layers expanded so far.
         self.probe: Callable[[Ref, Loc], tuple[int, ...] | None] | None = None
         self.shape_cache: dict[str, tuple[int, ...]] = {}  # shapes the probe has inferred
@@ -93,6 +98,8 @@ class Expander:
         counters: dict[str, int] = {}
         for index, item in enumerate(items):
             loc = items.item_loc(index)
+            self._tick(loc)
+            self._stem = None
             try:
                 prev = self._item(item, loc, scope, prev, path, explicit, counters)
             except _ItemError:
@@ -110,10 +117,13 @@ class Expander:
         else:
             return
         name = raw.get("name") if isinstance(raw, LMap) else None
-        if not isinstance(name, str) or "$" in name:
-            if op_name not in self.ops and op_name not in self.blocks:
+        if not isinstance(name, str) or "$" in name or name_problem(name, "layer"):
+            if self._stem is not None:
+                name = self._stem
+            elif op_name in self.ops or op_name in self.blocks:
+                name = self._generate(op_name, scope, explicit, counters)
+            else:
                 return
-            name = self._generate(op_name, scope, explicit, counters)
         scope.names.setdefault(name, LayerRef(BROKEN))
 
     def _item(self, item: Any, loc: Loc, scope: Scope, prev: Ref, path: tuple[str, ...],
@@ -127,7 +137,13 @@ class Expander:
         declared = [a.name for a in op.arguments] if op else list(block.args) if block else []
         args, arg_locs = self._arguments(op_name, raw, raw_loc, declared, op)
         name = self._name(args.pop("name", None), arg_locs.get("name", loc), scope)
+        # The generated name is taken even when the item is removed (repeat 0), so the names
+        # of the items after it never depend on a repeat count.
+        stem = self._stem = name or self._generate(op_name, scope, explicit, counters)
+        repeated = "repeat" in args
         repeat = self._repeat(args.pop("repeat", 1), arg_locs.get("repeat", loc), scope)
+        if "if" in args and not self._condition(args.pop("if"), arg_locs["if"], scope):
+            repeat = 0  # the item is absent; its name, if any, stands for its input
         refs = ([prev] if "in" not in args
                 else self._in_refs(args.pop("in"), arg_locs["in"], scope))
         if op is not None:
@@ -137,17 +153,19 @@ class Expander:
                 self._fail(loc, "missing-arg", f"{op_name} needs argument '{missing[0]}'")
         else:
             values = {key: self._bind(value, arg_locs[key], scope) for key, value in args.items()}
+        name_loc = arg_locs.get("name", loc)
         if repeat == 0:
             if name:
-                self._declare(scope, name, refs[0], arg_locs["name"])
+                self._declare(scope, name, refs[0], name_loc)
             return refs[0]
-        if name and repeat > 1:
-            self.groups[scope.prefix + name] = Group(scope.prefix + name, f"{op_name} x{repeat}", loc)
+        if block is not None:
+            self._check_size(block, repeat, values, loc)
+        if repeated:  # copies are always stem.0, stem.1, ...: one copy or ten, the same names
+            self.groups[scope.prefix + stem] = Group(scope.prefix + stem, f"{op_name} x{repeat}", loc)
         for copy in range(repeat):
-            copy_name = name if repeat == 1 or not name else f"{name}.{copy}"
-            copy_path = path + ((scope.prefix + name,) if name and repeat > 1 else ())
+            local = f"{stem}.{copy}" if repeated else stem
+            copy_path = path + ((scope.prefix + stem,) if repeated else ())
             if op is not None:
-                local = copy_name or self._generate(op_name, scope, explicit, counters)
                 self._count(loc)
                 decl = LayerDecl(scope.prefix + local, op_name, dict(values), arg_locs, refs, loc,
                                  copy_path)
@@ -157,14 +175,14 @@ class Expander:
                 out: Ref = LayerRef(decl.id)
             else:
                 assert block is not None
-                local = copy_name or self._generate(op_name, scope, explicit, counters)
+                self._tick(loc)
                 out = self._instance(block, local, values, arg_locs, refs, loc, scope, copy_path)
-            self._declare(scope, local, out, arg_locs.get("name", loc), generated=not copy_name)
+            self._declare(scope, local, out, name_loc, generated=name is None)
             refs = [out]
-        if name and repeat > 1:
-            self._declare(scope, name, refs[0], arg_locs["name"])
-            if block is not None:  # `name` alone is the last copy, inside too: name.body
-                scope.children[name] = scope.children[f"{name}.{repeat - 1}"]
+        if repeated:  # `stem` alone is the last copy, inside too: stem.body
+            self._declare(scope, stem, refs[0], name_loc, generated=name is None)
+            if block is not None:
+                scope.children[stem] = scope.children[f"{stem}.{repeat - 1}"]
         return refs[0]
 
     def _instance(self, block: BlockDef, local: str, values: dict[str, Binding], arg_locs: dict[str, Loc],
@@ -172,6 +190,9 @@ class Expander:
         if block.name in self._stack:
             self._fail(loc, "recursion", f"block '{block.name}' uses itself "
                        f"({' -> '.join([*self._stack, block.name])})")
+        if len(self._stack) >= MAX_NESTING:
+            self._fail(loc, "too-deep", f"blocks nested more than {MAX_NESTING} deep "
+                       f"({' -> '.join([*self._stack[:3], '...', block.name])})")
         if len(refs) != 1:
             self._fail(arg_locs.get("in", loc), "block-inputs",
                        f"block '{block.name}' has one input ($in); pass other layers as arguments")
@@ -224,22 +245,34 @@ class Expander:
         if value is None:
             return None
         value = self._subst(value, loc, scope)
-        if not isinstance(value, str) or not _NAME.fullmatch(value):
-            self._fail(loc, "bad-name", f"a layer name must be a word of letters, digits, _ or - "
-                       f"(dots separate scopes), got {value!r}")
+        problem = name_problem(value, "layer")
+        if problem:
+            self._fail(loc, "bad-name", problem)
         if value == INPUT:
             self._fail(loc, "bad-name", "'input' is reserved for the network input")
-        return value
+        return str(value)
 
     def _repeat(self, value: Any, loc: Loc, scope: Scope) -> int:
         value = self._subst(value, loc, scope)
         if isinstance(value, Deferred):
             value = self._evaluate_now(value, loc)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            self._fail(loc, "bad-repeat", f"repeat must be an integer >= 0, got {value!r}")
+        if isinstance(value, bool):  # a condition: the item is there once, or not at all
+            value = int(value)
+        if not isinstance(value, int) or value < 0:
+            self._fail(loc, "bad-repeat", f"repeat must be an integer >= 0 or a condition, "
+                       f"got {shown(value)}")
         if value > MAX_LAYERS:
             self._fail(loc, "too-large", f"repeat: {value:,} exceeds the limit of {MAX_LAYERS:,} layers")
-        return value
+        return int(value)
+
+    def _condition(self, value: Any, loc: Loc, scope: Scope) -> bool:
+        value = self._subst(value, loc, scope)
+        if isinstance(value, Deferred):
+            value = self._evaluate_now(value, loc)
+        if not isinstance(value, bool):
+            self._fail(loc, "bad-if", f"'if' takes a condition (true/false, e.g. "
+                       f"\"${{in_channels == filters}}\"), got {shown(value)}")
+        return bool(value)
 
     def _in_refs(self, value: Any, loc: Loc, scope: Scope) -> list[Ref]:
         items = list(value) if isinstance(value, list) else [value]
@@ -309,17 +342,18 @@ class Expander:
             if isinstance(result, Deferred):
                 self._fail(loc, "bad-expr", "in_channels can only be used in a whole-value "
                            "expression, not inside a longer string")
-            parts.append(str(result))
+            parts.append(str(result).lower() if isinstance(result, bool) else str(result))
         return "".join(parts)
 
-    def _expression(self, text: str, loc: Loc, scope: Scope) -> int | Deferred:
+    def _expression(self, text: str, loc: Loc, scope: Scope) -> Value | Deferred:
         env: dict[str, Any] = {}
         for name in sorted(names_in(text)):
             if name == "in_channels" and scope.input_ref is not None:
                 continue
             value = self._binding(name, loc, scope).value
-            if not isinstance(value, (int, Deferred)) or isinstance(value, bool):
-                self._fail(loc, "bad-expr", f"${{{text}}}: '{name}' is {value!r}, not an integer")
+            if not isinstance(value, (int, Deferred)):  # bool is an int: conditions pass too
+                self._fail(loc, "bad-expr", f"${{{text}}}: '{name}' is {shown(value)}, not an "
+                           "integer or true/false")
             env[name] = value
         if "in_channels" in names_in(text) or any(isinstance(v, Deferred) for v in env.values()):
             assert scope.input_ref is not None
@@ -330,7 +364,7 @@ class Expander:
             self._fail(loc, "bad-expr", f"in '${{{text}}}' at character {exc.offset + 1}: {exc}")
             raise AssertionError from None
 
-    def _evaluate_now(self, value: Deferred, loc: Loc) -> int:
+    def _evaluate_now(self, value: Deferred, loc: Loc) -> Value:
         """`repeat: "${...in_channels...}"`: the structure depends on a shape, so infer it now."""
         env = {k: self._evaluate_now(v, loc) if isinstance(v, Deferred) else v for k, v in value.env}
         shape = self.probe(value.block_input, loc) if self.probe else None
@@ -356,6 +390,68 @@ class Expander:
             self._fail(loc, "duplicate-name", f"duplicate layer name '{name}'")
         scope.names[name] = ref
 
+    def _tick(self, loc: Loc, steps: int = 1) -> None:
+        """Items and block instances visited: bounds work that makes no layers (repeat 0)."""
+        self._work += steps
+        if self._work > MAX_WORK:
+            self.problems.error(loc, "too-large", f"the spec expands to more than {MAX_WORK:,} "
+                                "items and block instances (check `repeat` and nested blocks)")
+            raise _Abort
+
+    def _check_size(self, block: BlockDef, copies: int, values: dict[str, Binding],
+                    loc: Loc) -> None:
+        """Refuse a fan-out of blocks before expanding it, from a lower bound of its size."""
+        given = {key: binding.value for key, binding in values.items()}
+        layers, work = self._least(block.name, self._known(block, given, {}), 0)
+        if len(self.decls) + copies * layers > MAX_LAYERS:
+            self.problems.error(loc, "too-large", f"the spec expands to more than {MAX_LAYERS:,} "
+                                f"layers (here {copies:,} x at least {layers:,}; check `repeat` "
+                                "and nested blocks)")
+            raise _Abort
+        if self._work + copies * work > MAX_WORK:
+            self._tick(loc, copies * work)
+
+    def _known(self, block: BlockDef, given: Any, env: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+        """The arguments of a block instance whose values are known before expanding it."""
+        known = []
+        for key, (default, _) in block.args.items():
+            passed = isinstance(given, dict) and key in given
+            value = _literal(given[key], env) if passed else _literal(default, {})
+            if isinstance(value, (int, str)) and value != BlockDef.REQUIRED:
+                known.append((key, value))
+        return tuple(known)
+
+    def _least(self, name: str, known: tuple[tuple[str, Any], ...], depth: int) -> tuple[int, int]:
+        """At least how many layers, and items + instances, one instance of a block makes.
+
+        Counts come from literals and from arguments known here (anything else counts as zero
+        copies), so the bound is never too high; memoized per block and known arguments.
+        """
+        key = (name, known)
+        if key in self._sizes:
+            return self._sizes[key]
+        self._sizes[key] = 0, 0  # a recursive block (reported elsewhere) adds nothing here
+        env = dict(known)
+        layers = work = 0
+        for item in self.blocks[name].layers if depth < MAX_NESTING else ():
+            op_name, args = (item, None) if isinstance(item, str) else (
+                next(iter(item.items())) if isinstance(item, LMap) and len(item) == 1 else (None, None))
+            copies = 1
+            if isinstance(args, LMap):
+                repeat = _literal(args.get("repeat", 1), env)
+                condition = _literal(args.get("if", True), env)
+                copies = repeat if isinstance(repeat, int) and repeat >= 0 and condition is True else 0
+            work += 1
+            if op_name in self.ops:
+                layers += copies
+            elif op_name in self.blocks and copies:
+                inner = self.blocks[op_name]
+                inner_layers, inner_work = self._least(op_name, self._known(inner, args, env), depth + 1)
+                layers, work = layers + copies * inner_layers, work + copies * (inner_work + 1)
+            layers, work = min(layers, MAX_LAYERS + 1), min(work, MAX_WORK + 1)
+        self._sizes[key] = layers, work
+        return layers, work
+
     def _count(self, loc: Loc) -> None:
         if len(self.decls) >= MAX_LAYERS:
             self.problems.error(loc, "too-large", f"the spec expands to more than {MAX_LAYERS:,} "
@@ -365,3 +461,23 @@ class Expander:
     def _fail(self, loc: Loc, code: str, message: str) -> None:
         self.problems.error(loc, code, message)
         raise _ItemError
+
+
+def _literal(value: Any, env: dict[str, Any]) -> Any:
+    """A value known before expansion: a literal, a known `$arg`, or `${expr}` of known ones."""
+    if isinstance(value, bool):
+        return value
+    if not isinstance(value, str) or "$" not in value:
+        return value
+    match = _DOLLAR.fullmatch(value)
+    if match:
+        return env.get(match.group(1))
+    whole = _EXPR.fullmatch(value.strip())
+    if whole:
+        names = names_in(whole.group(1))
+        if all(isinstance(env.get(n), int) for n in names):
+            try:
+                return evaluate_with(whole.group(1), {n: env[n] for n in names})
+            except ExprError:
+                return None
+    return None
