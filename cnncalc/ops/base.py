@@ -148,7 +148,7 @@ class Op:
 
         return elementwise(layer.in_shapes, layer.out_shape)
 
-    # -- NumPy forward (backend/run.py runs it; the kernels are in backend/kernels.py) -------
+    # -- NumPy forward (backend/run.py runs it; the kernels are in backend/kernels/) -------
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
         """The output for a batch: `inputs` are (N, *shape) arrays in the layer's input order,
