@@ -42,7 +42,7 @@ def aligned(mask: np.ndarray, shape: Shape, out: Shape) -> np.ndarray:
     return mask.reshape((mask.shape[0],) + (1,) * lead + mask.shape[1:])
 
 
-def elementwise(layer: Layer, inputs: list[np.ndarray]) -> np.ndarray:
+def same_position(layer: Layer, inputs: list[np.ndarray]) -> np.ndarray:
     """Each output position depends on every input at its own position (size-1 axes
     broadcast): the union (max) of the aligned input masks. Flatten uses this too."""
     out = layer.out_shape

@@ -132,7 +132,7 @@ def _cost_table(out: Console, graph: Graph, cost: CostResult, top: int, depth: i
 def _how(cost: CostResult, index: int) -> str:
     layer = cost.layers[index]
     parts = [f"2 x MACs ({layer.macs_formula})"] if layer.macs else []
-    if layer.elementwise or not parts:
+    if layer.other_flops or not parts:
         parts.append(layer.how)
     return " + ".join(parts)
 

@@ -142,11 +142,11 @@ class Op:
     def rf(self, layer: Layer) -> list[Read]:
         """Which input positions each output position reads: one `(input index, maps)` per read,
         `maps` holding one AxisMap per output spatial axis, or GLOBAL (every position).
-        Default: element-wise (each input at the unit's own position, size-1 axes broadcast);
+        Default: same position (each input at the unit's own position, size-1 axes broadcast);
         an op that changes a spatial size must override this."""
-        from cnncalc.ops.rfmap import elementwise
+        from cnncalc.ops.rfmap import same_position
 
-        return elementwise(layer.in_shapes, layer.out_shape)
+        return same_position(layer.in_shapes, layer.out_shape)
 
     # -- NumPy forward (backend/run.py runs it; the kernels are in backend/kernels/) -------
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
@@ -169,10 +169,10 @@ class Op:
         of `rf`: each input is a 0/1 mask (N, 1, *spatial) of marked input positions, channels
         collapsed (a tensor's receptive field is the union over its channels). Returns a
         non-negative (N, 1, *output spatial) array, positive exactly where an output position
-        depends on a marked one. Default: element-wise, as `rf`'s default."""
-        from cnncalc.backend.masks import elementwise
+        depends on a marked one. Default: same position, as `rf`'s default."""
+        from cnncalc.backend.masks import same_position
 
-        return elementwise(layer, inputs)
+        return same_position(layer, inputs)
 
     def initial_weights(self, layer: Layer, rng: Any) -> dict[str, ndarray]:
         """Random float32 values for `tensors(layer)` from the NumPy Generator `rng`. Default:

@@ -132,7 +132,7 @@ def reduce(m: AxisMap) -> AxisMap:
     return m
 
 
-def elementwise(in_shapes: Sequence[tuple[int, ...]], out_shape: tuple[int, ...]) -> list[Read]:
+def same_position(in_shapes: Sequence[tuple[int, ...]], out_shape: tuple[int, ...]) -> list[Read]:
     """Each input read at the output unit's own position; a size-1 axis is broadcast. An input
     of another rank cannot be placed on the output's spatial axes, so it counts as global; an
     output without spatial axes made from a spatial input (flatten) mixes every position."""
@@ -154,5 +154,5 @@ def elementwise(in_shapes: Sequence[tuple[int, ...]], out_shape: tuple[int, ...]
     return reads
 
 
-__all__ = ["AxisMap", "BROADCAST", "GLOBAL", "IDENTITY", "Read", "bins", "elementwise",
+__all__ = ["AxisMap", "BROADCAST", "GLOBAL", "IDENTITY", "Read", "bins", "same_position",
            "linear", "nearest", "piece", "reduce", "shift", "transposed", "whole_axis", "window"]
