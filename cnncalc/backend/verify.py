@@ -9,7 +9,7 @@ analyses:
   parameter (and running-statistics) count; an array declared but never read fails;
 - macs: the multiply-accumulates the matrix products performed (counted from the operand
   shapes handed to BLAS) equal analysis/cost.py's per-layer figure;
-- memory: the NumPy memory traced (tracemalloc) right after each layer -- every activation
+- memory: the bytes of the buffers the run holds right after each layer -- every activation
   still alive -- peaks at the predicted inference peak (analysis/memory.py), within
   MEMORY_TOLERANCE. Kernel workspace (im2col columns, temporaries) is measured apart and
   must stay under the pre-run estimate (backend/budget.py);
