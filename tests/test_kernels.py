@@ -931,3 +931,19 @@ def test_float32_preserved_everywhere(rng):
     ] + [_act(n, x) for n in ACTS]
     for o in outs:
         assert o.dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["sigmoid", "silu"])
+def test_logistic_tails_are_exact_limits_without_warnings(name: str, dtype: type) -> None:
+    # exp(-x) overflows for very negative x: the result must still be the limit (0, -0),
+    # never NaN, and NumPy must not warn; the in-place form (out=x) agrees.
+    x = np.array([-1e30, -1e4, -800, -100, -88.8, -20, -1, 0, 1, 20, 88.8, 100, 800, 1e4, 1e30], dtype)
+    with np.errstate(all="raise"):
+        got = getattr(K, name)(x)
+        inplace = getattr(K, name)(x.copy(), out=(buf := x.copy()))
+    limit = {"sigmoid": lambda v: float(v > 0), "silu": lambda v: max(v, 0.0)}[name]
+    ref = np.array([_act_ref(name, float(v)) if abs(v) < 700 else limit(float(v)) for v in x])
+    assert got.dtype == dtype and inplace is buf
+    check(got, ref.astype(dtype), dtype)
+    np.testing.assert_array_equal(got, inplace)
