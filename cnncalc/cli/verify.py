@@ -222,7 +222,7 @@ class _progress:
               help="The .npz file to write.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random weights.")
 def init_weights(file: str, input_shape: tuple[int, ...] | None, output: str, seed: int) -> None:
-    """Write the weights `verify` would use (He-normal, calibrated) as an .npz template keyed
+    """Write the weights `verify` would use (He uniform, calibrated) as an .npz template keyed
     'layer.tensor': replace the arrays you know and pass it to `verify --weights`."""
     from cnncalc.backend import weights as W
 

@@ -176,13 +176,13 @@ class Op:
 
     def initial_weights(self, layer: Layer, rng: Any) -> dict[str, ndarray]:
         """Random float32 values for `tensors(layer)` from the NumPy Generator `rng`. Default:
-        He (Kaiming) normal, std sqrt(2 / fan_in) with fan_in = the product of every axis but
+        He (Kaiming) uniform, variance 2 / fan_in with fan_in = the product of every axis but
         the first (a conv's Cin/groups x kernel, a dense layer's inputs), which keeps ReLU
         networks' activations at the same scale layer after layer; 1-D tensors (biases)
         uniform in +-0.1, small but not zero so the bias path is exercised."""
-        from cnncalc.backend.weights import he_normal, small_uniform
+        from cnncalc.backend.weights import he_uniform, small_uniform
 
-        return {t.name: he_normal(rng, t.shape) if len(t.shape) > 1 else small_uniform(rng, t.shape)
+        return {t.name: he_uniform(rng, t.shape) if len(t.shape) > 1 else small_uniform(rng, t.shape)
                 for t in self.tensors(layer)}
 
     def calibrate(self, layer: Layer, inputs: list[ndarray], output: ndarray,
