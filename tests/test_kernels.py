@@ -947,3 +947,26 @@ def test_logistic_tails_are_exact_limits_without_warnings(name: str, dtype: type
     assert got.dtype == dtype and inplace is buf
     check(got, ref.astype(dtype), dtype)
     np.testing.assert_array_equal(got, inplace)
+
+
+@pytest.mark.parametrize("d, size, k, s, dil, pads", [
+    (1, (40,), 3, 1, 1, ((1, 1),)),
+    (2, (7, 7), 3, 1, 1, ((1, 1), (1, 1))),
+    (2, (9, 8), (3, 5), 2, 1, ((1, 2), (2, 2))),
+    (2, (8, 8), 3, 1, 2, ((0, 1), (2, 0))),
+    (3, (4, 5, 3), 3, 1, 1, ((1, 1), (1, 1), (1, 1))),
+    (2, (14, 14), 3, 1, 1, ((1, 1), (1, 1))),  # 196 positions: the GEMM path
+])
+def test_depthwise_paths_vs_naive_and_their_macs(rng, d, size, k, s, dil, pads):
+    # Depthwise convolutions with few output positions run per tap, channels last; the
+    # result and the MACs recorded must be those of the definition either way.
+    c = 6
+    x = rnd(rng, 2, c, *size)
+    w = rnd(rng, c, 1, *as_tuple(k, d, "k"))
+    b = rnd(rng, c)
+    with K.count_macs() as counter_:
+        got = K.conv(x, w, b, s, pads, dil, c, label="dw")
+    ref = naive_conv(x, w, b, as_tuple(s, d, ""), pads, as_tuple(dil, d, ""), c)
+    check(got, ref)
+    assert got.flags.c_contiguous
+    assert counter_.total == 2 * c * math.prod(w.shape[2:]) * math.prod(ref.shape[2:])

@@ -54,6 +54,10 @@ def conv(
         y = np.matmul(wm, cols)
         if counter.ACTIVE:
             counter.record("conv", label, counter.matmul_macs(wm.shape, cols.shape), n_batch)
+    elif cig == 1 and cog == 1 and kvol >= 3 and _small_output(xp.shape[2:], k, s, dl):
+        y, out_sp = _depthwise_channels_last(xp, w, k, s, dl)
+        if counter.ACTIVE:  # one multiply-add per (sample, channel, position, tap), as the GEMM
+            counter.record("conv", label, n_batch * cout * kvol * math.prod(out_sp), n_batch)
     else:
         win = windows(xp, k, s, dl)  # (N, C, *out, *k)
         out_sp = win.shape[2 : 2 + d]
@@ -74,6 +78,41 @@ def conv(
         with RowBroadcast(math.prod(out_sp)):
             y += np.asarray(b, dtype=x.dtype).reshape((cout,) + (1,) * d)
     return y
+
+
+# Depthwise layers with at most this many output positions run per tap, channels last: with
+# few positions per channel the batched GEMMs' per-call overhead dominates (measured on
+# 960 x 7 x 7: 4.5x faster at batch 1, ~2x at batch 8; at 14 x 14 the GEMMs win again).
+_DEPTHWISE_DIRECT_MAX = 64
+
+
+def _small_output(sp: tuple[int, ...], k: tuple[int, ...], s: tuple[int, ...], dl: tuple[int, ...]) -> bool:
+    outs = [(n - dd * (kk - 1) - 1) // ss + 1 for n, kk, ss, dd in zip(sp, k, s, dl)]
+    return min(outs) >= 1 and math.prod(outs) <= _DEPTHWISE_DIRECT_MAX
+
+
+def _depthwise_channels_last(xp: np.ndarray, w: np.ndarray, k: tuple[int, ...], s: tuple[int, ...],
+                             dl: tuple[int, ...]) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Depthwise convolution (one filter per channel) of the padded ``xp`` as a sum over the
+    kernel taps of (tap view x per-channel weight), channels last so that the weight is a
+    contiguous trailing vector: no im2col and no per-channel GEMM calls."""
+    c = xp.shape[1]
+    xl = np.ascontiguousarray(np.moveaxis(xp, 1, -1))  # (N, *padded, C)
+    outs = tuple((n - dd * (kk - 1) - 1) // ss + 1 for n, kk, ss, dd in zip(xp.shape[2:], k, s, dl))
+    wk = np.ascontiguousarray(w.reshape(c, -1).T)  # (kvol, C), taps in C order like w
+    acc = tmp = None
+    for j, off in enumerate(itertools.product(*(range(kk) for kk in k))):
+        tap = xl[(slice(None),) + tuple(slice(o * dd, o * dd + ss * (n - 1) + 1, ss)
+                                        for o, dd, ss, n in zip(off, dl, s, outs))]
+        if acc is None:
+            acc = np.multiply(tap, wk[j])
+            tmp = np.empty_like(acc)
+        else:
+            np.multiply(tap, wk[j], out=tmp)
+            acc += tmp
+    del xl, tmp
+    assert acc is not None
+    return np.ascontiguousarray(np.moveaxis(acc, -1, 1)), outs
 
 
 def conv_transpose(
