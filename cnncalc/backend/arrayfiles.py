@@ -65,8 +65,7 @@ def _read_data(f: IO[bytes], header: Header, what: str) -> np.ndarray:
         raise ArrayFileError(f"{what} is truncated: the header declares {header.nbytes:,} bytes "
                              f"of data, the file holds {len(data):,}")
     flat = np.frombuffer(data, dtype=header.dtype)
-    order = "F" if header.fortran_order else "C"
-    array = flat.reshape(header.shape, order=order)
+    array = flat.reshape(header.shape, order="F" if header.fortran_order else "C")
     return np.array(array, dtype=header.dtype.newbyteorder("="), order="C")
 
 
