@@ -185,7 +185,7 @@ def test_flops_per_op_by_hand(op: str, layers: str, shape: list[int], macs: int,
     last = analyze_cost(g).layers[-1]
     assert last.op == op
     assert (last.macs, last.flops) == (macs, flops)
-    assert last.flops == 2 * last.macs + last.elementwise
+    assert last.flops == 2 * last.macs + last.other_flops
 
 
 def test_every_op_has_a_hand_computed_flops_case() -> None:

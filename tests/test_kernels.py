@@ -1,4 +1,4 @@
-"""Tests of the NumPy compute kernels (``cnncalc/backend/kernels.py``).
+"""Tests of the NumPy compute kernels (``cnncalc/backend/kernels/``).
 
 Two independent oracles:
 
@@ -12,26 +12,17 @@ results to ``1e-4 * max(1, max|ref|)``; the dtype must be preserved.
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-try:
-    from cnncalc.backend import kernels as K
-except ImportError:  # package __init__ not there yet: load the module from its file
-    _p = Path(__file__).resolve().parents[1] / "cnncalc" / "backend" / "kernels.py"
-    _spec = importlib.util.spec_from_file_location("cnncalc_backend_kernels", _p)
-    assert _spec and _spec.loader
-    K = importlib.util.module_from_spec(_spec)
-    sys.modules[_spec.name] = K  # dataclasses need the module registered
-    _spec.loader.exec_module(K)
+from cnncalc.backend import kernels as K
+from cnncalc.backend.kernels import counter
+from cnncalc.backend.kernels.args import as_tuple
 
 TOL = {np.float32: 1e-4, np.float64: 1e-10}
 HSET = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -293,7 +284,7 @@ CONV_CASES = [
 def test_conv_vs_naive(rng, case):
     d, s, pads, dil, g, cin, cout, k = case
     x, w, b = _conv_case(rng, d, 2, cin, cout, k, g)
-    st_, dl = K._tup(s, d, "s"), K._tup(dil, d, "d")
+    st_, dl = as_tuple(s, d, "s"), as_tuple(dil, d, "d")
     check(K.conv(x, w, b, s, pads, dil, g), naive_conv(x, w, b, st_, pads, dl, g))
 
 
@@ -360,7 +351,8 @@ def _convt_case(rng, d, cin, cout, k, g, dtype=np.float64):
 def test_conv_transpose_vs_naive(rng, case):
     d, s, pads, op, dil, g, cin, cout, k = case
     x, w, b = _convt_case(rng, d, cin, cout, k, g)
-    ref = naive_conv_transpose(x, w, b, K._tup(s, d, ""), pads, K._tup(op, d, ""), K._tup(dil, d, ""), g)
+    ref = naive_conv_transpose(x, w, b, as_tuple(s, d, ""), pads, as_tuple(op, d, ""),
+                               as_tuple(dil, d, ""), g)
     check(K.conv_transpose(x, w, b, s, pads, op, dil, g), ref)
 
 
@@ -413,7 +405,7 @@ def _pool_x(rng, d, dtype=np.float64, n=2, c=3):
 def test_max_pool_vs_naive(rng, case):
     d, k, s, pads, dil, ceil = case
     x = _pool_x(rng, d)
-    ref = naive_pool(x, K._tup(k, d, ""), K._tup(s, d, ""), pads, K._tup(dil, d, ""), ceil, "max")
+    ref = naive_pool(x, as_tuple(k, d, ""), as_tuple(s, d, ""), pads, as_tuple(dil, d, ""), ceil, "max")
     check(K.max_pool(x, k, s, pads, dil, ceil), ref)
 
 
@@ -422,7 +414,7 @@ def test_max_pool_vs_naive(rng, case):
 def test_avg_pool_vs_naive(rng, case, cip):
     d, k, s, pads, dil, ceil = case
     x = _pool_x(rng, d)
-    ref = naive_pool(x, K._tup(k, d, ""), K._tup(s, d, ""), pads, (1,) * d, ceil, "avg", cip)
+    ref = naive_pool(x, as_tuple(k, d, ""), as_tuple(s, d, ""), pads, (1,) * d, ceil, "avg", cip)
     check(K.avg_pool(x, k, s, pads, ceil, cip), ref)
 
 
@@ -809,7 +801,7 @@ def test_mac_counter_conventions(rng):
     assert c.per_sample == pytest.approx(c.total / 2)
     assert all(r.batch == 2 for r in c.records)
     assert [r.op for r in c.records] == ["conv", "conv", "conv", "conv_transpose", "dense"]
-    assert not K._ACTIVE  # instrumentation off again
+    assert not counter.ACTIVE  # instrumentation off again
 
 
 def test_mac_counter_inactive_and_nested(rng):
@@ -824,7 +816,7 @@ def test_mac_counter_inactive_and_nested(rng):
     assert inner.total == 5 * 3 * 2 * 3
     assert outer.total == 2 * (3 * 3 * 2 * 3) + inner.total
     assert len(outer.records) == 3
-    assert not K._ACTIVE
+    assert not counter.ACTIVE
 
 
 # ============================================================================ hypothesis vs naive
@@ -939,3 +931,42 @@ def test_float32_preserved_everywhere(rng):
     ] + [_act(n, x) for n in ACTS]
     for o in outs:
         assert o.dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["sigmoid", "silu"])
+def test_logistic_tails_are_exact_limits_without_warnings(name: str, dtype: type) -> None:
+    # exp(-x) overflows for very negative x: the result must still be the limit (0, -0),
+    # never NaN, and NumPy must not warn; the in-place form (out=x) agrees.
+    x = np.array([-1e30, -1e4, -800, -100, -88.8, -20, -1, 0, 1, 20, 88.8, 100, 800, 1e4, 1e30], dtype)
+    with np.errstate(all="raise"):
+        got = getattr(K, name)(x)
+        inplace = getattr(K, name)(x.copy(), out=(buf := x.copy()))
+    limit = {"sigmoid": lambda v: float(v > 0), "silu": lambda v: max(v, 0.0)}[name]
+    ref = np.array([_act_ref(name, float(v)) if abs(v) < 700 else limit(float(v)) for v in x])
+    assert got.dtype == dtype and inplace is buf
+    check(got, ref.astype(dtype), dtype)
+    np.testing.assert_array_equal(got, inplace)
+
+
+@pytest.mark.parametrize("d, size, k, s, dil, pads", [
+    (1, (40,), 3, 1, 1, ((1, 1),)),
+    (2, (7, 7), 3, 1, 1, ((1, 1), (1, 1))),
+    (2, (9, 8), (3, 5), 2, 1, ((1, 2), (2, 2))),
+    (2, (8, 8), 3, 1, 2, ((0, 1), (2, 0))),
+    (3, (4, 5, 3), 3, 1, 1, ((1, 1), (1, 1), (1, 1))),
+    (2, (14, 14), 3, 1, 1, ((1, 1), (1, 1))),  # 196 positions: the GEMM path
+])
+def test_depthwise_paths_vs_naive_and_their_macs(rng, d, size, k, s, dil, pads):
+    # Depthwise convolutions with few output positions run per tap, channels last; the
+    # result and the MACs recorded must be those of the definition either way.
+    c = 6
+    x = rnd(rng, 2, c, *size)
+    w = rnd(rng, c, 1, *as_tuple(k, d, "k"))
+    b = rnd(rng, c)
+    with K.count_macs() as counter_:
+        got = K.conv(x, w, b, s, pads, dil, c, label="dw")
+    ref = naive_conv(x, w, b, as_tuple(s, d, ""), pads, as_tuple(dil, d, ""), c)
+    check(got, ref)
+    assert got.flags.c_contiguous
+    assert counter_.total == 2 * c * math.prod(w.shape[2:]) * math.prod(ref.shape[2:])

@@ -22,10 +22,10 @@ class LayerCost:
     name: str
     op: str
     macs: int  # multiply-accumulates (conv, deconv, dense; 0 elsewhere)
-    flops: int  # 2 * macs + elementwise
-    elementwise: int  # the op's declared FLOPs besides the MACs
+    flops: int  # 2 * macs + other_flops
+    other_flops: int  # the op's declared FLOPs besides the MACs
     macs_formula: str  # the MAC count written out for one sample ('' if none)
-    how: str  # how `elementwise` was counted for one sample
+    how: str  # how `other_flops` was counted for one sample
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,8 @@ def analyze_cost(graph: Graph, batch: int = 1) -> CostResult:
     layers = []
     for layer in graph.layers:
         macs = layer.op.macs(layer)
-        elementwise, how = layer.op.flops(layer)
+        other_flops, how = layer.op.flops(layer)
         layers.append(LayerCost(layer.name, layer.op_name, batch * macs,
-                                batch * (2 * macs + elementwise), batch * elementwise,
+                                batch * (2 * macs + other_flops), batch * other_flops,
                                 layer.op.macs_formula(layer), how))
     return CostResult(batch, layers)

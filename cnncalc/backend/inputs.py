@@ -15,6 +15,7 @@ import numpy as np
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 _MODES = {1: "L", 3: "RGB", 4: "RGBA"}
+MAX_PIXELS = 2**26  # 67M pixels (8192 x 8192): beyond any network input; checked before decoding
 
 
 class InputError(Exception):
@@ -41,25 +42,37 @@ def load(path: str, shape: tuple[int, ...], layout: str = "channels_first", batc
                          f"(channels first, with or without a batch axis) or an image "
                          f"({', '.join(IMAGE_SUFFIXES[:3])}, ...)")
     x = sample.x
+    if x.shape[0] == 0:
+        raise InputError("the array holds a batch of 0 samples")
     if batch is not None and batch != x.shape[0]:
         if x.shape[0] != 1:
             raise InputError(f"the file holds a batch of {x.shape[0]} but --batch is {batch}")
         x = np.repeat(x, batch, axis=0)
         sample.notes.append(f"the sample is repeated to a batch of {batch}")
-    sample.x = np.ascontiguousarray(x, dtype=dtype)
+    kind = np.dtype(dtype)
+    if kind.kind == "f" and x.dtype.kind == "f" and x.dtype.itemsize > kind.itemsize and x.size:
+        top = float(np.abs(x).max())
+        if top > float(np.finfo(kind).max):
+            raise InputError(f"the array holds {top:.3g}, beyond the range of {kind.name}; "
+                             "use --dtype float64")
+    sample.x = np.ascontiguousarray(x, dtype=kind)
     return sample
 
 
 def _npy(path: str, shape: tuple[int, ...], layout: str) -> Sample:
-    try:
-        array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise InputError(f"cannot read the array: {exc}") from None
-    if not isinstance(array, np.ndarray) or array.dtype.kind not in "fiub":
-        raise InputError(f"the file holds {getattr(array, 'dtype', type(array).__name__)} values, "
-                         "not numbers")
+    from cnncalc.backend.arrayfiles import ArrayFileError, Header, read_npy
+
     last = (*shape[1:], shape[0])
     forms = [(shape, False)] + ([(last, True)] if layout == "channels_last" and last != shape else [])
+
+    def accept(header: Header) -> None:  # the shape is checked before the data is read
+        if not any(header.shape == form or header.shape[1:] == form for form, _ in forms):
+            raise InputError(_wrong_shape(header.shape, shape, layout, last))
+
+    try:
+        array = read_npy(path, accept)
+    except ArrayFileError as exc:
+        raise InputError(str(exc)) from None
     for form, channels_last in forms:
         if array.shape == form:
             x = array[None]
@@ -72,11 +85,15 @@ def _npy(path: str, shape: tuple[int, ...], layout: str) -> Sample:
         if not np.isfinite(x).all():
             raise InputError("the array contains NaN or infinite values")
         return Sample(x)
+    raise InputError(_wrong_shape(array.shape, shape, layout, last))
+
+
+def _wrong_shape(got: tuple[int, ...], shape: tuple[int, ...], layout: str, last: tuple[int, ...]) -> str:
     wanted = f"[{', '.join(map(str, shape))}]"
     if layout == "channels_last":
         wanted += f" or channels-last [{', '.join(map(str, last))}]"
-    raise InputError(f"the array has shape [{', '.join(map(str, array.shape))}] but the network takes "
-                     f"{wanted}, with or without a batch axis in front (--input sets another size)")
+    return (f"the array has shape [{', '.join(map(str, got))}] but the network takes "
+            f"{wanted}, with or without a batch axis in front (--input sets another size)")
 
 
 def _image(path: str, shape: tuple[int, ...]) -> Sample:
@@ -88,11 +105,21 @@ def _image(path: str, shape: tuple[int, ...]) -> Sample:
     if len(shape) != 3 or shape[0] not in _MODES:
         raise InputError(f"an image gives a [C, H, W] input with 1, 3 or 4 channels; the network "
                          f"takes [{', '.join(map(str, shape))}] (give a .npy array instead)")
+    import warnings
+
     try:
-        with Image.open(path) as image:
-            image.load()
-            converted = image.convert(_MODES[shape[0]])
-    except (OSError, ValueError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:  # reads the header only
+                width, height = image.size
+                if width * height > MAX_PIXELS:
+                    raise InputError(f"the image declares {width}x{height} pixels, more than "
+                                     f"{MAX_PIXELS:,}; it is not decoded")
+                image.load()
+                converted = image.convert(_MODES[shape[0]])
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise InputError(f"the image is too large to decode: {exc}") from None
+    except (OSError, ValueError, SyntaxError) as exc:
         raise InputError(f"cannot read the image: {exc}") from None
     notes = []
     height, width = shape[1], shape[2]

@@ -42,10 +42,12 @@ def aligned(mask: np.ndarray, shape: Shape, out: Shape) -> np.ndarray:
     return mask.reshape((mask.shape[0],) + (1,) * lead + mask.shape[1:])
 
 
-def elementwise(layer: Layer, inputs: list[np.ndarray]) -> np.ndarray:
+def same_position(layer: Layer, inputs: list[np.ndarray]) -> np.ndarray:
     """Each output position depends on every input at its own position (size-1 axes
     broadcast): the union (max) of the aligned input masks. Flatten uses this too."""
     out = layer.out_shape
+    if len(inputs) == 1 and inputs[0].shape == mask_shape(inputs[0].shape[0], out):
+        return inputs[0]  # one input of the output's positions: its own mask (the probe copies)
     result = np.zeros(mask_shape(inputs[0].shape[0], out), dtype=inputs[0].dtype)
     for mask, shape in zip(inputs, layer.in_shapes):
         # An input of higher rank (flatten's) has no place on the output's axes: all of it counts.

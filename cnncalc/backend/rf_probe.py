@@ -97,7 +97,8 @@ def run_masks(graph: Graph, batch: np.ndarray, names: set[str]) -> dict[str, np.
         expected = (batch.shape[0], 1, *layer.out_shape[1:])
         if y.shape != expected:
             raise AssertionError(f"{layer.op_name} '{name}': reach gave {y.shape}, expected {expected}")
-        live[name] = np.greater(y, 0).astype(np.float32)  # re-binarise: bounded at any depth
+        # Re-binarise (bounded at any depth), straight into float32: one pass, one array.
+        live[name] = np.greater(y, 0, out=np.empty(y.shape, np.float32), casting="unsafe")
         if name in names:
             found[name] = live[name]
         for source in dict.fromkeys(layer.inputs):

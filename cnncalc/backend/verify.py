@@ -9,7 +9,7 @@ analyses:
   parameter (and running-statistics) count; an array declared but never read fails;
 - macs: the multiply-accumulates the matrix products performed (counted from the operand
   shapes handed to BLAS) equal analysis/cost.py's per-layer figure;
-- memory: the NumPy memory traced (tracemalloc) right after each layer -- every activation
+- memory: the bytes of the buffers the run holds right after each layer -- every activation
   still alive -- peaks at the predicted inference peak (analysis/memory.py), within
   MEMORY_TOLERANCE. Kernel workspace (im2col columns, temporaries) is measured apart and
   must stay under the pre-run estimate (backend/budget.py);
@@ -120,9 +120,17 @@ def prepare(graph: Graph, *, batch: int = 1, dtype: str = "float32", rf_layers: 
             limit: int) -> tuple[list[Plan], Estimate]:
     """The receptive-field plans and the memory estimate of a run; BudgetError when the
     estimate exceeds `limit` bytes. `rf_layers` None skips the receptive-field probe."""
+    from cnncalc.backend.arrayfiles import MAX_AXES
     from cnncalc.backend.budget import estimate
     from cnncalc.backend.rf_probe import probe_bytes
 
+    if batch < 1:
+        raise ValueError(f"batch must be at least 1, got {batch}")
+    deepest = max((len(s) for layer in graph.layers for s in (layer.out_shape, *layer.in_shapes)),
+                  default=len(graph.input_shape))
+    if deepest + 1 > MAX_AXES:
+        raise ValueError(f"a tensor of {deepest} axes (plus the batch axis): the NumPy forward "
+                         f"runs at most {MAX_AXES} axes")
     plans = [] if rf_layers is None else rf_plans(graph, rf_layers, limit)
     groups: dict[int, list[Plan]] = {}
     for p in plans:
@@ -148,6 +156,12 @@ def verify(graph: Graph, *, batch: int = 1, dtype: str = "float32", seed: int = 
     from cnncalc.backend import weights as W
     from cnncalc.backend.run import LayerError, forward
 
+    if seed < 0:
+        raise ValueError(f"the seed must be a non-negative integer, got {seed}")
+    if x is not None and (x.ndim == 0 or x.shape[0] < 1):
+        raise ValueError(f"the input holds no sample (shape {x.shape})")
+    if x is None and batch < 1:
+        raise ValueError(f"batch must be at least 1, got {batch}")
     kind = np.dtype(dtype)
     seconds: dict[str, float] = {}
     random = f"random (seed {seed})"

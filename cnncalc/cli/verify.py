@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -27,7 +26,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from cnncalc.backend.verify import BudgetError
-    from cnncalc.graph import Graph, Layer
+    from cnncalc.graph import Graph
 
 
 def _bytes(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
@@ -48,7 +47,7 @@ def _bytes(ctx: click.Context, param: click.Parameter, value: str | None) -> int
               help="Samples per forward pass (default 1, or the input file's batch).")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32",
               show_default=True, help="Precision of the forward pass.")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the random weights and input.")
 @click.option("--weights", "weights_file", type=click.Path(dir_okay=False),
               help="Weights from an .npz file keyed 'layer.tensor' (see init-weights).")
@@ -82,7 +81,7 @@ def verify(file: str, input_shape: tuple[int, ...] | None, batch: int | None, dt
         except KeyError as exc:
             fail(file, f"--layer: {exc.args[0]}", "unknown-layer")
     x, input_name = _input(graph, input_file, batch, dtype)
-    if save_output and not save_output.endswith(".npz") and len(graph.outputs) > 1:
+    if save_output is not None and not save_output.endswith(".npz") and len(graph.outputs) != 1:
         fail(save_output, f"the network has {len(graph.outputs)} outputs; save them to an .npz "
              "file", "bad-output")
     limit, why = (max_memory, "--max-memory") if max_memory is not None else default_limit()
@@ -92,8 +91,12 @@ def verify(file: str, input_shape: tuple[int, ...] | None, batch: int | None, dt
                              rf_layers=None if no_rf else list(layers), limit=limit)
     except V.BudgetError as exc:
         fail(file, _refusal(exc, why), "too-large")
-    weights = _weights(graph, weights_file)
-    observe = _saver(save_activations, x) if save_activations else None
+    except ValueError as exc:  # a network the NumPy forward cannot hold (too many axes)
+        fail(file, str(exc), "unsupported")
+    weights = _weights(graph, weights_file, dtype)
+    observe = _saver(save_activations, x, graph) if save_activations is not None else None
+    from cnncalc.backend.arrayfiles import ArrayFileError
+
     with _progress(len(graph.layers), out.format != "text") as step:
         try:
             report = V.verify(graph, batch=run_batch, dtype=dtype, seed=seed, weights=weights,
@@ -102,7 +105,9 @@ def verify(file: str, input_shape: tuple[int, ...] | None, batch: int | None, dt
         except MemoryError:
             fail(file, "out of memory during the forward pass; lower --batch or --input",
                  "out-of-memory")
-    if save_output:
+        except ArrayFileError as exc:  # an activation that could not be written
+            fail(save_activations or file, str(exc), "unwritable")
+    if save_output is not None:
         _save_output(save_output, report.outputs)
     if out.json_wanted:
         from cnncalc.report.jsondoc import graph_json
@@ -143,14 +148,14 @@ def _readable(path: str) -> None:
         raise Done(2) from None
 
 
-def _weights(graph: Graph, path: str | None) -> dict[str, np.ndarray] | None:
+def _weights(graph: Graph, path: str | None, dtype: str) -> dict[str, np.ndarray] | None:
     if path is None:
         return None
     from cnncalc.backend.weights import WeightsError, load
 
     _readable(path)
     try:
-        return load(path, graph)
+        return load(path, graph, dtype)
     except WeightsError as exc:
         report(Problem(Loc(path, 1, 1), "error", "bad-weights", message) for message in exc.problems)
         raise Done(2) from None
@@ -170,29 +175,30 @@ def _refusal(exc: BudgetError, why: str) -> str:
             f"with --no-rf, or raise the limit with --max-memory {suggest}GiB")
 
 
-def _saver(directory: str, x: np.ndarray | None) -> Any:
-    import numpy as np
+def _saver(directory: str, x: np.ndarray | None, graph: Graph) -> Any:
+    from cnncalc.backend.arrayfiles import ActivationWriter, ArrayFileError
 
-    Path(directory).mkdir(parents=True, exist_ok=True)
-    if x is not None:
-        np.save(Path(directory) / "input.npy", x)
-
-    def save(layer: Layer, y: np.ndarray) -> None:
-        np.save(Path(directory) / f"{layer.name}.npy", y)
-
-    return save
+    try:
+        writer = ActivationWriter(directory, [layer.name for layer in graph.layers])
+        if x is not None:
+            writer.input(x)
+    except ArrayFileError as exc:
+        fail(directory, f"--save-activations: {exc}", "unwritable")
+    return writer
 
 
 def _save_output(path: str, outputs: dict[str, np.ndarray]) -> None:
-    import numpy as np
+    from cnncalc.backend.arrayfiles import ArrayFileError, write_npy, write_npz
 
     try:
         if path.endswith(".npz"):
-            np.savez(path, **outputs)  # type: ignore[arg-type]
+            write_npz(path, outputs)
+        elif len(outputs) != 1:
+            raise ArrayFileError(f"the network has {len(outputs)} outputs; save them to an .npz file")
         else:
-            np.save(path, next(iter(outputs.values())))
-    except OSError as exc:
-        fail(path, f"cannot write: {exc.strerror or exc}", "unwritable")
+            write_npy(path, next(iter(outputs.values())))
+    except ArrayFileError as exc:
+        fail(path, f"--save-output: {exc}", "unwritable")
 
 
 class _progress:
@@ -229,24 +235,45 @@ class _progress:
 @input_option
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="The .npz file to write.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random weights.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the random weights.")
+@click.option("--max-memory", callback=_bytes, metavar="SIZE",
+              help="Refuse networks estimated to need more (default 80% of the available memory).")
 @output_options(("text", "json"), "text: one line; json: one JSON object.")
 def init_weights(file: str, input_shape: tuple[int, ...] | None, output: str, seed: int,
-                 out: Output) -> None:
-    """Write the weights `verify` would use (He-normal, calibrated) as an .npz template keyed
+                 max_memory: int | None, out: Output) -> None:
+    """Write the weights `verify` would use (He uniform, calibrated) as an .npz template keyed
     'layer.tensor': replace the arrays you know and pass it to `verify --weights`."""
+    from cnncalc.backend import verify as V
     from cnncalc.backend import weights as W
+    from cnncalc.backend.arrayfiles import ArrayFileError, check_member_name
+    from cnncalc.backend.budget import default_limit
 
     graph = load_or_exit(file, input_shape)
-    arrays = W.init_weights(graph, seed)
+    limit, why = (max_memory, "--max-memory") if max_memory is not None else default_limit()
+    try:  # the calibration runs the network once, at batch 1
+        V.prepare(graph, batch=1, limit=limit)
+        for key in W.expected(graph):
+            check_member_name(key)
+    except V.BudgetError as exc:
+        fail(file, _refusal(exc, why), "too-large")
+    except (ArrayFileError, ValueError) as exc:
+        fail(file, str(exc), "unsupported")
+    from cnncalc.backend.run import LayerError
+
+    try:
+        arrays = W.init_weights(graph, seed)
+    except LayerError as exc:
+        fail(file, f"the calibration pass stopped: {exc}", "calibration")
+    except MemoryError:
+        fail(file, "out of memory during the calibration pass; lower --input", "out-of-memory")
     try:
         W.save(output, arrays)
-    except OSError as exc:
-        fail(output, f"cannot write: {exc.strerror or exc}", "unwritable")
-    saved = output if output.endswith(".npz") else output + ".npz"  # numpy adds the suffix
+    except ArrayFileError as exc:
+        fail(output, str(exc), "unwritable")
     if out.json_wanted:
-        out.json({"file": saved, "arrays": len(arrays), "params": graph.total_params,
+        out.json({"file": output, "arrays": len(arrays), "params": graph.total_params,
                   "buffers": graph.total_buffers})
         return
     out.line(f"wrote {len(arrays)} arrays ({graph.total_params:,} parameters, "
-             f"{graph.total_buffers:,} buffers) to {saved}")
+             f"{graph.total_buffers:,} buffers) to {output}")

@@ -170,13 +170,13 @@ class Op:
     def rf(self, layer: Layer) -> list[Read]:
         """Which input positions each output position reads: one `(input index, maps)` per read,
         `maps` holding one AxisMap per output spatial axis, or GLOBAL (every position).
-        Default: element-wise (each input at the unit's own position, size-1 axes broadcast);
+        Default: same position (each input at the unit's own position, size-1 axes broadcast);
         an op that changes a spatial size must override this."""
-        from cnncalc.ops.rfmap import elementwise
+        from cnncalc.ops.rfmap import same_position
 
-        return elementwise(layer.in_shapes, layer.out_shape)
+        return same_position(layer.in_shapes, layer.out_shape)
 
-    # -- NumPy forward (backend/run.py runs it; the kernels are in backend/kernels.py) -------
+    # -- NumPy forward (backend/run.py runs it; the kernels are in backend/kernels/) -------
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
         """The output for a batch: `inputs` are (N, *shape) arrays in the layer's input order,
@@ -197,20 +197,20 @@ class Op:
         of `rf`: each input is a 0/1 mask (N, 1, *spatial) of marked input positions, channels
         collapsed (a tensor's receptive field is the union over its channels). Returns a
         non-negative (N, 1, *output spatial) array, positive exactly where an output position
-        depends on a marked one. Default: element-wise, as `rf`'s default."""
-        from cnncalc.backend.masks import elementwise
+        depends on a marked one. Default: same position, as `rf`'s default."""
+        from cnncalc.backend.masks import same_position
 
-        return elementwise(layer, inputs)
+        return same_position(layer, inputs)
 
     def initial_weights(self, layer: Layer, rng: Any) -> dict[str, ndarray]:
         """Random float32 values for `tensors(layer)` from the NumPy Generator `rng`. Default:
-        He (Kaiming) normal, std sqrt(2 / fan_in) with fan_in = the product of every axis but
+        He (Kaiming) uniform, variance 2 / fan_in with fan_in = the product of every axis but
         the first (a conv's Cin/groups x kernel, a dense layer's inputs), which keeps ReLU
         networks' activations at the same scale layer after layer; 1-D tensors (biases)
         uniform in +-0.1, small but not zero so the bias path is exercised."""
-        from cnncalc.backend.weights import he_normal, small_uniform
+        from cnncalc.backend.weights import he_uniform, small_uniform
 
-        return {t.name: he_normal(rng, t.shape) if len(t.shape) > 1 else small_uniform(rng, t.shape)
+        return {t.name: he_uniform(rng, t.shape) if len(t.shape) > 1 else small_uniform(rng, t.shape)
                 for t in self.tensors(layer)}
 
     def calibrate(self, layer: Layer, inputs: list[ndarray], output: ndarray,

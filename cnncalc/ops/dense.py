@@ -82,4 +82,4 @@ class Dense(Op):
                   weights: Mapping[str, ndarray]) -> dict[str, ndarray]:
         from cnncalc.backend.weights import unit_output
 
-        return unit_output(weights, output)
+        return unit_output(weights, output, channel_axis=-1)

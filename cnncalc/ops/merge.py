@@ -36,7 +36,9 @@ def broadcast(shapes: Sequence[Shape]) -> Shape:
     return tuple(out)
 
 
-class _Elementwise(Op):
+class _Broadcasting(Op):
+    """Element-wise ops over 2+ inputs of NumPy-broadcastable shapes."""
+
     min_inputs, max_inputs = 2, None
 
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
@@ -82,7 +84,7 @@ def _batched(x: ndarray, shape: Shape, out: Shape) -> ndarray:
 
 
 @register
-class Add(_Elementwise):
+class Add(_Broadcasting):
     name = "add"
     aliases = ("Sum", "residual")
     summary = "element-wise sum of 2+ inputs (NumPy broadcasting)"
@@ -97,7 +99,7 @@ class Add(_Elementwise):
 
 
 @register
-class Multiply(_Elementwise):
+class Multiply(_Broadcasting):
     name = "multiply"
     aliases = ("Mul", "prod")
     summary = "element-wise product of 2+ inputs (e.g. a squeeze-excite gate)"

@@ -223,7 +223,7 @@ def reduce(m: AxisMap) -> AxisMap:
     return m
 
 
-def elementwise(in_shapes: Sequence[tuple[int, ...]], out_shape: tuple[int, ...]) -> list[Read]:
+def same_position(in_shapes: Sequence[tuple[int, ...]], out_shape: tuple[int, ...]) -> list[Read]:
     """Each input read at the output unit's own position; a size-1 axis is broadcast. An input
     of another rank cannot be placed on the output's spatial axes, so it counts as global; an
     output without spatial axes made from a spatial input (flatten) mixes every position."""
@@ -246,5 +246,5 @@ def elementwise(in_shapes: Sequence[tuple[int, ...]], out_shape: tuple[int, ...]
 
 
 __all__ = ["AxisMap", "BROADCAST", "GLOBAL", "IDENTITY", "Phases", "Read", "bins", "cubic",
-           "elementwise", "linear", "nearest", "nearest_exact", "piece", "reduce", "shift", "transposed",
-           "whole_axis", "window"]
+           "linear", "nearest", "nearest_exact", "piece", "reduce", "same_position", "shift",
+           "transposed", "whole_axis", "window"]

@@ -65,6 +65,6 @@ def add_cost_memory(document: dict[str, Any], cost: CostResult, mem: MemoryResul
 def how_counted(layer: LayerCost) -> str:
     """A layer's FLOPs in words: '2 x MACs (64*112*112*147) + bias: 1 x 802,816'."""
     parts = [f"2 x MACs ({layer.macs_formula})"] if layer.macs else []
-    if layer.elementwise or not parts:
+    if layer.other_flops or not parts:
         parts.append(layer.how)
     return " + ".join(parts)

@@ -40,7 +40,7 @@ def explanation(graph: Graph, name: str) -> list[str]:
     if cost.macs:
         lines.append(f"    MACs = {cost.macs_formula}")
     parts = ([f"2 x {text.count(cost.macs)} MACs"] if cost.macs else []) + (
-        [cost.how] if cost.elementwise or not cost.macs else [])
+        [cost.how] if cost.other_flops or not cost.macs else [])
     lines.append(f"    FLOPs = {text.count(cost.flops)} ({'; '.join(parts)})")
     activation = mem.layers[layer.index].activation_bytes
     lines.append(f"  activation: {text.count(layer.out_size)} values x {mem.dtype_bytes} bytes "
