@@ -1,5 +1,5 @@
 """Files handed to `verify` / `init-weights` and files they write: hostile or odd files are
-refused with `FILE: error: ...` and exit 2 before any large allocation; writes go to exactly
+refused with `FILE:1:1: error: ...` and exit 2 before any large allocation; writes go to exactly
 the path given and never outside the folder named."""
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def _npy_header(shape: tuple[int, ...], descr: str = "<f4") -> bytes:
 
 def _refused(code: int, out: str, err: str, path: object, message: str) -> None:
     assert code == 2 and out == "", (code, out, err)
-    assert err.startswith(f"{path}: error: ") and message in err, err
+    assert err.startswith(f"{path}:1:1: error: ") and message in err, err
 
 
 # ----------------------------------------------------------------------------- inputs
