@@ -125,7 +125,7 @@ def scale(sizes: list[int], families: list[str]) -> None:
                 times[n][name] = best_of(lambda: analyze(fresh(graph)), 1 if n > 20_000 else 2)  # noqa: B023
                 parts.append(f"{name} {times[n][name]:6.3f} s")
             print("  ".join(parts), flush=True)
-            del graph
+
         small, big = min(sizes), max(sizes)
         if small != big:
             ratios = "  ".join(f"{name} {times[big][name] / times[small][name]:5.1f}"

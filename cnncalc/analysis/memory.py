@@ -22,6 +22,7 @@ from math import prod
 from typing import TYPE_CHECKING
 
 from cnncalc.analysis.liveness import add_backward, last_readers, place
+from cnncalc.gcpause import gc_paused
 from cnncalc.spec.dtypes import DTYPE_BYTES, OPTIMIZER_STATES
 from cnncalc.spec.refs import INPUT
 
@@ -112,6 +113,7 @@ def saved_bytes(saved: Saved, batch: int, dtype_bytes: int) -> int:
     return saved.elements * (batch if saved.per_sample else 1) * width
 
 
+@gc_paused()
 def analyze_memory(graph: Graph, batch: int = 1, dtype: str | None = None, training: bool = False,
                    optimizer: str = "adam", inplace: bool = True) -> MemoryResult:
     """Memory figures of `graph`; `dtype` overrides the spec's, `inplace=False` never reuses."""

@@ -38,6 +38,7 @@ from math import lcm
 from typing import TYPE_CHECKING
 
 from cnncalc.analysis.rfgeom import AxisState, Num, apply_state, conflict, extent, half, merge, start_state
+from cnncalc.gcpause import gc_paused
 from cnncalc.ops.rfmap import IDENTITY
 from cnncalc.problems import Problem
 
@@ -151,6 +152,7 @@ class RFResult:
         return next((rf for rf in reversed(list(self.layers.values())) if rf.local), None)
 
 
+@gc_paused()
 def analyze_rf(graph: Graph) -> RFResult:
     """Receptive fields of every layer; `.warnings` are computed when first read."""
     spatial = graph.input_shape[1:]

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from cnncalc.gcpause import gc_paused
 from cnncalc.problems import Problem
 from cnncalc.report.rftext import number
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from cnncalc.graph import Graph, Layer
 
 
+@gc_paused()
 def find_warnings(graph: Graph, result: RFResult) -> list[Problem]:
     spatial = graph.input_shape[1:]
     unproductive: list[Layer] = []
@@ -67,20 +69,20 @@ def find_warnings(graph: Graph, result: RFResult) -> list[Problem]:
 
 def _unread(graph: Graph, layer: Layer, spatial: tuple[int, ...]) -> str:
     """Which input positions no unit of `layer` reads, per axis ('' if none)."""
-    from cnncalc.analysis.rfunit import support
+    from cnncalc.analysis.rfunit import count, support
 
     units = layer.out_shape[1:]
     if len(units) != len(spatial):
         return ""
-    read = support(graph, layer.name, [set(range(n)) for n in units])
+    read = support(graph, layer.name, [[(0, n - 1)] for n in units])
     if read is None:
         return ""
     parts = []
-    for axis, (positions, n) in enumerate(zip(read, spatial), start=1):
-        missing = sorted(set(range(n)) - set(positions))
+    for axis, (spans, n) in enumerate(zip(read, spatial), start=1):
+        missing = _complement(spans, n)
         if missing:
-            spans = _spans(missing)
-            parts.append(f"{', '.join(spans)} along spatial axis {axis} ({len(missing)} of {n})")
+            shown = [f"[{lo}, {hi}]" for lo, hi in missing[:4]] + (["..."] if len(missing) > 4 else [])
+            parts.append(f"{', '.join(shown)} along spatial axis {axis} ({count(missing)} of {n})")
     if not parts:
         return ""
     return (f"{_what(layer)}: no unit reads input positions {'; '.join(parts)}: strided layers "
@@ -88,15 +90,16 @@ def _unread(graph: Graph, layer: Layer, spatial: tuple[int, ...]) -> str:
             "resize or pad the input, or widen the window, to use them")
 
 
-def _spans(positions: list[int]) -> list[str]:
-    """[3, 4, 5, 9] -> ['[3, 5]', '[9, 9]'] (at most 4 spans, then '...')."""
-    spans, start = [], positions[0]
-    for index, prev in enumerate(positions):
-        if index + 1 == len(positions) or positions[index + 1] != prev + 1:
-            spans.append(f"[{start}, {prev}]")
-            if index + 1 < len(positions):
-                start = positions[index + 1]
-    return spans[:4] + (["..."] if len(spans) > 4 else [])
+def _complement(spans: list[tuple[int, int]], n: int) -> list[tuple[int, int]]:
+    """The spans of [0, n) outside `spans` (sorted and disjoint)."""
+    out, start = [], 0
+    for lo, hi in spans:
+        if lo > start:
+            out.append((start, lo - 1))
+        start = max(start, hi + 1)
+    if start < n:
+        out.append((start, n - 1))
+    return out
 
 
 def _what(layer: Layer) -> str:
