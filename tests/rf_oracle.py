@@ -272,8 +272,8 @@ def projections(dep: np.ndarray, unit: tuple[int, ...], rank: int) -> list[list[
 def check_against_oracle(graph: Graph, ops: NumpyOps) -> int:
     """Compare cnncalc's receptive fields with the oracle; returns how many unit regions were
     compared exactly (the caller asserts it is not zero). Fails with the first difference."""
-    from cnncalc.analysis.rf import analyze_rf
     from cnncalc.analysis import rfunit
+    from cnncalc.analysis.rf import analyze_rf
     from cnncalc.analysis.rfunit import unit_support
 
     result = analyze_rf(graph)

@@ -28,6 +28,12 @@ if TYPE_CHECKING:
     from cnncalc.ops.rfmap import AxisMap
 
 Spans = list[tuple[int, int]]  # sorted, disjoint, non-adjacent, inclusive
+MAX_SPANS = 1 << 16  # separate gaps listed per read; more only on huge axes with sparse reads
+
+
+class TooManyGaps(Exception):
+    """A read leaves more than MAX_SPANS separate gaps (a window smaller than its stride on a
+    huge axis): listing them would take time proportional to the axis size."""
 Group = tuple[int, int, int, int]  # taps [u, v] of one phase, read for k in [k0, k1]
 
 
@@ -40,7 +46,8 @@ def unit_support(graph: Graph, name: str, unit: tuple[int, ...]) -> tuple[list[i
 
 def support(graph: Graph, name: str, units: list[Spans]) -> tuple[Spans, ...] | None:
     """Like `unit_support`, as spans, for every combination of the given units per axis (the
-    dependencies are separable per axis): e.g. `[[(0, n - 1)], ...]` for all units at once."""
+    dependencies are separable per axis): e.g. `[[(0, n - 1)], ...]` for all units at once.
+    Raises TooManyGaps when a read would have to list more than MAX_SPANS gaps."""
     target = graph.layer(name)
     pending: dict[str, list[tuple[tuple[AxisMap, ...], list[Spans]]]] = {}
     needed: list[Spans] | None = [normalize(s) for s in units]
@@ -184,6 +191,8 @@ def _image(groups: list[Group], q: int, n: int) -> Spans:
             right = (hi - v) // q + 1  # copies ending after hi
             if left + 1 < right:
                 ks = [range(ka, min(left, kb) + 1), range(max(right, ka), kb + 1)]
+        if sum(len(r) for r in ks) > MAX_SPANS:
+            raise TooManyGaps(f"more than {MAX_SPANS:,} separate gaps")
         pieces.extend((u + k * q, v + k * q) for r in ks for k in r)
     return _clip(pieces, n)
 

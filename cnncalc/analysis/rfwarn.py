@@ -18,6 +18,8 @@ Warnings are reported where the cause is, not again at every later layer that in
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
+from math import ceil, floor
 from typing import TYPE_CHECKING
 
 from cnncalc.gcpause import gc_paused
@@ -26,6 +28,7 @@ from cnncalc.report.rftext import number
 
 if TYPE_CHECKING:
     from cnncalc.analysis.rf import LayerRF, Misalignment, Region, RFResult
+    from cnncalc.analysis.rfgeom import Num, Term
     from cnncalc.graph import Graph, Layer
 
 
@@ -69,12 +72,16 @@ def find_warnings(graph: Graph, result: RFResult) -> list[Problem]:
 
 def _unread(graph: Graph, layer: Layer, spatial: tuple[int, ...]) -> str:
     """Which input positions no unit of `layer` reads, per axis ('' if none)."""
-    from cnncalc.analysis.rfunit import count, support
+    from cnncalc.analysis.rfunit import TooManyGaps, count, support
 
     units = layer.out_shape[1:]
     if len(units) != len(spatial):
         return ""
-    read = support(graph, layer.name, [[(0, n - 1)] for n in units])
+    try:
+        read = support(graph, layer.name, [[(0, n - 1)] for n in units])
+    except TooManyGaps as exc:
+        return (f"{_what(layer)}: not checked for unread input positions: a strided layer whose "
+                f"window is smaller than its stride reads a pattern with {exc} along an axis")
     if read is None:
         return ""
     parts = []
@@ -148,6 +155,11 @@ def _padding_units(rf: LayerRF, spatial: tuple[int, ...]) -> list[tuple[int, int
                                                   rf.shape[1:]), start=1):
         if axis.size > big:
             continue
+        if len(state) == 1:
+            count = _bad_units(state[0], n, big)
+            if count:
+                out.append((a, count, n))
+            continue
         period = max(term.period for term in state)
         bad: set[int] = set()
         for order in (range(n), range(n - 1, -1, -1)):
@@ -164,6 +176,34 @@ def _padding_units(rf: LayerRF, spatial: tuple[int, ...]) -> list[tuple[int, int
         if bad:
             out.append((a, len(bad), n))
     return out
+
+
+def _bad_units(term: Term, n: int, big: int) -> int:
+    """How many of n units see more than half padding, counted per phase r in closed form:
+    unit j = r + k*m sees [lo + j*S, hi + j*S] of an input of `big` positions; a region no
+    larger than the input overhangs one side only, the left while lo + j*S < -size/2, the
+    right once hi + j*S > big - 1 + size/2."""
+    m, stride = term.period, term.stride
+    bad = 0
+    for r, iv in enumerate(term.hull):
+        if iv is None or r >= n:
+            continue
+        lo, hi = iv[0] + r * stride, iv[1] + r * stride  # unit r; each k adds m*S
+        step = m * stride
+        size = iv[1] - iv[0] + 1
+        last = (n - 1 - r) // m  # k in [0, last]
+        left = _ceil(Fraction(-size, 2) - lo, step) - 1  # k with lo + k*step < -size/2
+        right = _floor(big - 1 + Fraction(size, 2) - hi, step) + 1  # k beyond this are bad
+        bad += max(0, min(left, last) + 1) + max(0, last - max(right, 0) + 1)
+    return bad
+
+
+def _floor(x: Num, step: Num) -> int:
+    return floor(Fraction(x) / Fraction(step))
+
+
+def _ceil(x: Num, step: Num) -> int:
+    return ceil(Fraction(x) / Fraction(step))
 
 
 def _mostly_outside(region: Region, size: int) -> bool:
