@@ -25,7 +25,7 @@ from cnncalc.spec.refs import INPUT
 
 if TYPE_CHECKING:
     from cnncalc.graph import Graph
-    from cnncalc.ops.rfmap import AxisMap
+    from cnncalc.ops.rfmap import AxisMap, Taps
 
 Spans = list[tuple[int, int]]  # sorted, disjoint, non-adjacent, inclusive
 MAX_SPANS = 1 << 16  # separate gaps listed per read; more only on huge axes with sparse reads
@@ -135,7 +135,9 @@ def _flat(per_span: list[list[Group]]) -> list[Group]:
     return [g for groups in per_span for g in groups]
 
 
-def _blocks(taps: tuple[int, ...]) -> Spans:
+def _blocks(taps: Taps) -> Spans:
+    if isinstance(taps, range) and taps.step == 1:
+        return [(taps.start, taps.stop - 1)] if taps else []
     return normalize([(t, t) for t in taps])
 
 

@@ -192,6 +192,9 @@ def _bad_units(term: Term, n: int, big: int) -> int:
         step = m * stride
         size = iv[1] - iv[0] + 1
         last = (n - 1 - r) // m  # k in [0, last]
+        if step == 0:  # every unit reads the same region (softmax over the axis)
+            bad += last + 1 if 2 * lo < -size or 2 * hi > 2 * (big - 1) + size else 0
+            continue
         left = _ceil(Fraction(-size, 2) - lo, step) - 1  # k with lo + k*step < -size/2
         right = _floor(big - 1 + Fraction(size, 2) - hi, step) + 1  # k beyond this are bad
         bad += max(0, min(left, last) + 1) + max(0, last - max(right, 0) + 1)

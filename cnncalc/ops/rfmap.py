@@ -25,17 +25,23 @@ if TYPE_CHECKING:
     from cnncalc.ops.window import AxisWindow
 
 GLOBAL = "global"
+Taps = tuple[int, ...] | range
 
 
 @dataclass(frozen=True)
 class AxisMap:
     period_in: int  # input units advanced per `period_out` output units (0: constant)
     period_out: int
-    phases: tuple[tuple[int, ...], ...]  # taps of output units 0 .. period_out-1
+    # Taps of output units 0 .. period_out-1, ascending; a `range` where they are evenly
+    # spaced (a window of any size costs the same as a 3x3 one).
+    phases: tuple[Taps, ...]
 
-    def taps(self, o: int) -> tuple[int, ...]:
+    def taps(self, o: int) -> Taps:
         q, r = divmod(o, self.period_out)
-        return tuple(t + q * self.period_in for t in self.phases[r])
+        phase, shift = self.phases[r], q * self.period_in
+        if isinstance(phase, range):
+            return range(phase.start + shift, phase.stop + shift, phase.step)
+        return tuple(t + shift for t in phase)
 
     @property
     def stride(self) -> Fraction:
@@ -57,7 +63,7 @@ def shift(offset: int) -> AxisMap:
 def window(w: AxisWindow) -> AxisMap:
     """Conv / pooling: output o reads o*stride - pad_before + t*dilation, t < kernel.
     ceil_mode only adds output units; it does not change what a unit reads."""
-    return AxisMap(w.stride, 1, (tuple(-w.pad_before + t * w.dilation for t in range(w.kernel)),))
+    return AxisMap(w.stride, 1, (range(-w.pad_before, -w.pad_before + w.kernel * w.dilation, w.dilation),))
 
 
 def transposed(w: AxisWindow) -> AxisMap:
@@ -102,14 +108,13 @@ def linear(scale: Fraction | None, n_in: int, n_out: int) -> AxisMap:
 def bins(n_in: int, n_out: int) -> AxisMap:
     """Adaptive pooling: output o reads [floor(o*n_in/n_out), ceil((o+1)*n_in/n_out))."""
     q, p = ratio(n_in, n_out)
-    return AxisMap(q, p, tuple(tuple(range(floor(Fraction(o * n_in, n_out)),
-                                           ceil(Fraction((o + 1) * n_in, n_out))))
-                               for o in range(p)))
+    return AxisMap(q, p, tuple(range(floor(Fraction(o * n_in, n_out)),
+                                     ceil(Fraction((o + 1) * n_in, n_out))) for o in range(p)))
 
 
 def whole_axis(n_in: int) -> AxisMap:
     """Every output unit reads all n_in input units (softmax along a spatial axis)."""
-    return AxisMap(0, 1, (tuple(range(n_in)),))
+    return AxisMap(0, 1, (range(n_in),))
 
 
 def piece(offset: int, size: int, total: int) -> AxisMap:
