@@ -21,6 +21,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import TYPE_CHECKING
 
+from cnncalc.ops.rfmap import IDENTITY
 from cnncalc.spec.refs import INPUT
 
 if TYPE_CHECKING:
@@ -96,6 +97,12 @@ def _collect(reads: list[tuple[tuple[AxisMap, ...], list[Spans]]], sizes: tuple[
              ) -> list[Spans] | None:
     """The union over the reads of a tensor of what each reads of it, per axis; None if no
     read touches anything but padding."""
+    if not reads:
+        return None
+    if all(m is IDENTITY for maps, _ in reads for m in maps):  # element-wise readers
+        if len(reads) == 1:
+            return reads[0][1]
+        return [normalize([s for _, wanted in reads for s in wanted[a]]) for a in range(len(sizes))]
     plans = []
     for maps, wanted in reads:
         groups = [_groups(m, w) for m, w in zip(maps, wanted)]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
-from math import ceil, floor
+from math import floor
 from typing import TYPE_CHECKING
 
 from cnncalc.gcpause import gc_paused
@@ -195,18 +195,20 @@ def _bad_units(term: Term, n: int, big: int) -> int:
         if step == 0:  # every unit reads the same region (softmax over the axis)
             bad += last + 1 if 2 * lo < -size or 2 * hi > 2 * (big - 1) + size else 0
             continue
-        left = _ceil(Fraction(-size, 2) - lo, step) - 1  # k with lo + k*step < -size/2
-        right = _floor(big - 1 + Fraction(size, 2) - hi, step) + 1  # k beyond this are bad
+        left = _ceil(-size - 2 * lo, 2 * step) - 1  # k with lo + k*step < -size/2
+        right = _floor(2 * (big - 1) + size - 2 * hi, 2 * step) + 1  # k beyond this are bad
         bad += max(0, min(left, last) + 1) + max(0, last - max(right, 0) + 1)
     return bad
 
 
 def _floor(x: Num, step: Num) -> int:
+    if isinstance(x, int) and isinstance(step, int):
+        return x // step
     return floor(Fraction(x) / Fraction(step))
 
 
 def _ceil(x: Num, step: Num) -> int:
-    return ceil(Fraction(x) / Fraction(step))
+    return -_floor(-x, step)
 
 
 def _mostly_outside(region: Region, size: int) -> bool:
