@@ -16,7 +16,7 @@ from typing import Any
 from cnncalc.ops.args import REQUIRED
 from cnncalc.ops.base import Op, OpError, Shape, Tensor, fmt_shape
 from cnncalc.ops.registry import ops
-from cnncalc.problems import Loc, Problems, SpecError, did_you_mean
+from cnncalc.problems import Loc, Problem, Problems, SpecError, did_you_mean
 from cnncalc.spec.document import Spec, load_spec
 from cnncalc.spec.expand import LayerDecl
 from cnncalc.spec.expr import ExprError, evaluate_with
@@ -106,11 +106,8 @@ class Graph:
 
     @property
     def total_params(self) -> int:
+        """Trainable parameters of every layer (non-trainable state is `total_buffers`)."""
         return sum(layer.params for layer in self.layers)
-
-    @property
-    def trainable_params(self) -> int:
-        return self.total_params
 
     @property
     def total_buffers(self) -> int:
@@ -123,7 +120,8 @@ def load_graph(path: str | Path, input_shape: Shape | None = None) -> Graph:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError([_problem(Loc(file, 1, 1), "unreadable", f"cannot read the file: {exc}")]) from None
+        raise SpecError([Problem(Loc(file, 1, 1), "error", "unreadable",
+                                 f"cannot read the file: {exc}")]) from None
     return build_graph(load_spec(text, file, input_shape))
 
 
@@ -256,12 +254,6 @@ def evaluate_deferred(value: Deferred, shapes: dict[str, Shape]) -> int:
     source = value.block_input.id  # type: ignore[union-attr]
     env["in_channels"] = shapes[source][0]
     return evaluate_with(value.text, env)
-
-
-def _problem(loc: Loc, code: str, message: str) -> Any:
-    from cnncalc.problems import Problem
-
-    return Problem(loc, "error", code, message)
 
 
 __all__ = ["BROKEN", "Graph", "Layer", "build_graph", "load_graph", "load_graph_text"]

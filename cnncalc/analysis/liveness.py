@@ -50,9 +50,6 @@ class Plan:
     home: dict[str, int] = field(default_factory=dict)  # tensor -> storage index
     placed: dict[str, str] = field(default_factory=dict)  # layer -> "new" / "view of x" / "in place on x"
 
-    def live(self, step: int) -> list[Storage]:
-        return [s for s in self.storages if s.start <= step <= s.end]
-
     def profile(self) -> list[int]:
         """Live bytes at every step (an event sweep: + at start, - after end)."""
         delta = [0] * (self.steps + 1)

@@ -103,10 +103,6 @@ class MemoryResult:
     def layer(self, name: str) -> LayerMemory:
         return next(layer for layer in self.layers if layer.name == name)
 
-    def top(self, n: int) -> list[LayerMemory]:
-        """The n layers with the largest outputs, largest first."""
-        return sorted(self.layers, key=lambda layer: -layer.activation_bytes)[:n]
-
 
 def saved_bytes(saved: Saved, batch: int, dtype_bytes: int) -> int:
     width = dtype_bytes if saved.dtype is None else DTYPE_BYTES.get(saved.dtype) or _OTHER_BYTES[saved.dtype]

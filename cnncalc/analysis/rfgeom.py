@@ -268,7 +268,7 @@ def prune(paths: Iterable[Pattern]) -> tuple[Pattern, ...]:
 
         def first(p: Pattern) -> tuple[Num, Num]:
             iv = next(iv for iv in p if iv is not None) if any(p) else (0, 0)
-            return iv  # type: ignore[return-value]
+            return iv
 
         narrow = min(members, key=lambda p: first(p)[1] - first(p)[0])
         left = min(members, key=lambda p: sum(first(p)))

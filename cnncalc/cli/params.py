@@ -50,8 +50,8 @@ def params(file: str, input_shape: tuple[int, ...] | None, show_all: bool, as_js
     out = console(no_color)
     out.print(f"{graph.name}: parameters", markup=False)
     table.render(out, use_color(no_color))
-    out.print(f"trainable params: {text.count(graph.trainable_params)} "
-              f"({text.short(graph.trainable_params)})   buffers: {text.count(graph.total_buffers)}"
+    out.print(f"trainable params: {text.count(graph.total_params)} "
+              f"({text.short(graph.total_params)})   buffers: {text.count(graph.total_buffers)}"
               f"   total stored: {text.count(graph.total_params + graph.total_buffers)}")
     if total:
         top = max(graph.layers, key=lambda layer: layer.params)

@@ -63,7 +63,7 @@ def summary(file: str, input_shape: tuple[int, ...] | None, depth: int | None, a
     out.print(f"{graph.name}  input {text.shape(graph.input_shape, layout)}{note}", markup=False)
     table.render(out, use_color(no_color))
     out.print(f"total params: {text.count(graph.total_params)} ({text.short(graph.total_params)})"
-              f"   trainable: {text.count(graph.trainable_params)}"
+              f"   trainable: {text.count(graph.total_params)}"
               f"   buffers: {text.count(graph.total_buffers)}")
     out.print(f"total MACs: {text.count(cost.total_macs)} ({text.short(cost.total_macs)})"
               f"   FLOPs: {text.short(cost.total_flops)}"
