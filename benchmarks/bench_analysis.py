@@ -41,6 +41,12 @@ def chain_spec(layers: int) -> str:
             f"layers:\n  - unit: {{repeat: {layers // 4}}}\n")
 
 
+def relu_chain_spec(layers: int) -> str:
+    """One conv, then ReLUs each computed in place on the same buffer."""
+    return ("input: [8, 32, 32]\nblocks:\n  unit:\n    layers:\n      - relu\n"
+            f"layers:\n  - conv: {{filters: 8, kernel: 3}}\n  - unit: {{repeat: {layers - 1}}}\n")
+
+
 def residual_spec(layers: int) -> str:
     """A deep residual chain: conv/bn/relu units with an add every 4 layers."""
     return ("input: [16, 64, 64]\nblocks:\n  unit:\n    layers:\n"
@@ -60,6 +66,7 @@ def wide_spec(layers: int, merge: str) -> str:
 
 FAMILIES: dict[str, Callable[[int], str]] = {
     "chain": chain_spec,
+    "relu-chain": relu_chain_spec,
     "residual": residual_spec,
     "wide-add": lambda n: wide_spec(n, "add"),
     "wide-concat": lambda n: wide_spec(n, "concat"),
