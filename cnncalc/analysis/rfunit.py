@@ -40,9 +40,15 @@ Group = tuple[int, int, int, int]  # taps [u, v] of one phase, read for k in [k0
 
 def unit_support(graph: Graph, name: str, unit: tuple[int, ...]) -> tuple[list[int], ...] | None:
     """Sorted input positions per spatial axis that `unit` of layer `name` depends on; None
-    when it depends on no input position through local reads."""
-    spans = support(graph, name, [[(u, u)] for u in unit])
+    when it depends on no input position through local reads. (A list as long as the
+    receptive field: `unit_spans` says the same in spans.)"""
+    spans = unit_spans(graph, name, unit)
     return None if spans is None else tuple(positions(s) for s in spans)
+
+
+def unit_spans(graph: Graph, name: str, unit: tuple[int, ...]) -> tuple[Spans, ...] | None:
+    """`unit_support` as spans per axis: first and last position of each run it depends on."""
+    return support(graph, name, [[(u, u)] for u in unit])
 
 
 def support(graph: Graph, name: str, units: list[Spans]) -> tuple[Spans, ...] | None:
