@@ -16,7 +16,7 @@ from typing import Any
 from cnncalc.ops.args import REQUIRED
 from cnncalc.ops.base import Op, OpError, Shape, Tensor, fmt_shape
 from cnncalc.ops.registry import ops
-from cnncalc.problems import Loc, Problems, SpecError, did_you_mean
+from cnncalc.problems import Loc, Problem, Problems, SpecError, did_you_mean
 from cnncalc.spec.document import Spec, load_spec
 from cnncalc.spec.expand import LayerDecl
 from cnncalc.spec.expr import ExprError, evaluate_with
@@ -108,11 +108,8 @@ class Graph:
 
     @property
     def total_params(self) -> int:
+        """Trainable parameters of every layer (non-trainable state is `total_buffers`)."""
         return sum(layer.params for layer in self.layers)
-
-    @property
-    def trainable_params(self) -> int:
-        return self.total_params
 
     @property
     def total_buffers(self) -> int:
@@ -261,12 +258,6 @@ def evaluate_deferred(value: Deferred, shapes: dict[str, Shape]) -> int | bool:
     source = value.block_input.id  # type: ignore[union-attr]
     env["in_channels"] = shapes[source][0]
     return evaluate_with(value.text, env)
-
-
-def _problem(loc: Loc, code: str, message: str) -> Any:
-    from cnncalc.problems import Problem
-
-    return Problem(loc, "error", code, message)
 
 
 __all__ = ["BROKEN", "Graph", "Layer", "build_graph", "load_graph", "load_graph_text"]

@@ -272,6 +272,7 @@ def projections(dep: np.ndarray, unit: tuple[int, ...], rank: int) -> list[list[
 def check_against_oracle(graph: Graph, ops: NumpyOps) -> int:
     """Compare cnncalc's receptive fields with the oracle; returns how many unit regions were
     compared exactly (the caller asserts it is not zero). Fails with the first difference."""
+    from cnncalc.analysis import rfunit
     from cnncalc.analysis.rf import analyze_rf
     from cnncalc.analysis.rfunit import unit_support
 
@@ -293,6 +294,13 @@ def check_against_oracle(graph: Graph, ops: NumpyOps) -> int:
             assert dep_full.all(), f"{layer.name}: reported global but some unit misses a position"
         else:
             assert (dep_full == dep_local).all(), f"{layer.name}: a global dependency was missed"
+        if len(layer.out_shape) - 1 == rank:  # all units at once (the rf-unread warning's walk)
+            anywhere = dep_local.reshape(*spatial, -1).any(axis=-1)
+            seen_all = [np.nonzero(anywhere.any(axis=tuple(i for i in range(rank) if i != a)))[0]
+                        .tolist() for a in range(rank)]
+            spans = rfunit.support(graph, layer.name, [[(0, m - 1)] for m in layer.out_shape[1:]])
+            got = [[] for _ in range(rank)] if spans is None else [rfunit.positions(s) for s in spans]
+            assert seen_all == got, (layer.name, seen_all, got)
         for unit in sample_units(layer.out_shape[1:]):
             seen = projections(dep_local, unit, rank)
             support = unit_support(graph, layer.name, unit)

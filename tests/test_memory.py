@@ -26,7 +26,8 @@ def test_small_cnn_inference_by_hand() -> None:
     assert mem.input_bytes == 48 * KIB
     assert mem.inference_peak_bytes == (48 + 512 + 128) * KIB
     assert mem.inference_peak_layer == "pool1"
-    assert mem.inference_live == ("input", "conv1", "relu1", "pool1")
+    # conv1 was overwritten by relu1 (in place): its storage is listed once, as relu1.
+    assert mem.inference_live == ("input", "relu1", "pool1")
     assert mem.inplace == ("relu1", "relu2", "relu3")
     assert mem.layer("flatten").storage == "view of pool2"
     assert mem.params_bytes == 2_116_801 * 4 and mem.buffers_bytes == 0
@@ -128,8 +129,8 @@ def execute(g: Graph, training: bool = False, inplace: bool = True) -> dict[str,
     once forward is over if a layer saves it), views as NumPy views, and an in-place op writing
     into an input buffer that no live tensor still to be read (or saved) shares.
 
-    Returns the peak of distinct live buffers, where it happened, and the buffers kept for
-    backward at the end of the forward pass (training)."""
+    Returns the peak of distinct live buffers, where it happened, the tensors that existed
+    then, and the buffers kept for backward at the end of the forward pass (training)."""
     width = 4
     pinned = {"input", *g.outputs}
     keeps = recorded(g) if training else {}
@@ -138,7 +139,7 @@ def execute(g: Graph, training: bool = False, inplace: bool = True) -> dict[str,
     remaining = Counter(src for layer in g.layers for src in dict.fromkeys(layer.inputs))
     env = {"input": np.ones(int(np.prod(g.input_shape)) * width, np.uint8)}
     extras: list[np.ndarray] = []
-    peak, peak_layer = -1, ""
+    peak, peak_layer, peak_live = -1, "", ()
     for layer in g.layers:
         size = layer.out_size * width
         mode = layer.op.output_storage(layer, training)
@@ -154,14 +155,14 @@ def execute(g: Graph, training: bool = False, inplace: bool = True) -> dict[str,
                 extras.append(np.ones(saved_bytes(s, 1, width), np.uint8))
         live = {id(_buffer(a)): _buffer(a).nbytes for a in [*env.values(), *extras]}
         if sum(live.values()) > peak:
-            peak, peak_layer = sum(live.values()), layer.name
+            peak, peak_layer, peak_live = sum(live.values()), layer.name, tuple(env)
         for name in dict.fromkeys(layer.inputs):
             remaining[name] -= 1
         for name in [*dict.fromkeys(layer.inputs), layer.name]:
             if remaining[name] == 0 and name not in pinned and name not in kept_names:
                 env.pop(name, None)
     kept = {id(_buffer(env[t])): _buffer(env[t]).nbytes for t in kept_names}
-    return {"peak": peak, "layer": peak_layer,
+    return {"peak": peak, "layer": peak_layer, "live": peak_live,
             "saved": sum(kept.values()) + sum(a.nbytes for a in extras)}
 
 
@@ -222,6 +223,7 @@ def test_inference_peak_equals_brute_force_execution(seed: int) -> None:
         mem = analyze_memory(g, inplace=inplace)
         run = execute(g, inplace=inplace)
         assert (mem.inference_peak_bytes, mem.inference_peak_layer) == (run["peak"], run["layer"])
+        assert mem.inference_live == run["live"]
 
 
 @pytest.mark.parametrize("seed", range(80))
@@ -234,11 +236,13 @@ def test_saved_for_backward_equals_brute_force_execution(seed: int) -> None:
     assert t.activation_peak_bytes >= run["peak"]  # backward only adds gradients
 
 
-@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "unet"])
+@pytest.mark.parametrize("name", ["resnet18", "resnet50", "mobilenet_v2", "efficientnet_b0", "unet",
+                                  "vgg16"])
 def test_zoo_inference_peak_equals_brute_force_execution(name: str) -> None:
     g = load_graph(ARCH / f"{name}.yaml", input_shape=(3, 32, 32))
     mem, run = analyze_memory(g), execute(g)
     assert (mem.inference_peak_bytes, mem.inference_peak_layer) == (run["peak"], run["layer"])
+    assert mem.inference_live == run["live"]
 
 
 @pytest.mark.parametrize("seed", [1, 7, 23])

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from cnncalc.gcpause import gc_paused
+
 if TYPE_CHECKING:
     from cnncalc.graph import Graph
 
@@ -60,6 +62,7 @@ class CostResult:
         return dict(sorted(totals.items(), key=lambda item: -item[1][1]))
 
 
+@gc_paused()
 def analyze_cost(graph: Graph, batch: int = 1) -> CostResult:
     """MACs and FLOPs of every layer of `graph` for a batch of `batch` samples."""
     if batch < 1:

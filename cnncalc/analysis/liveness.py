@@ -37,6 +37,8 @@ class Storage:
     end: int
     kind: str = "activation"  # "activation", "extra" (saved by an op) or "gradient"
     saved: bool = False  # holds a tensor some layer saves for backward
+    last_read: int = -1  # the last layer reading any of its tensors (kept as tensors are added)
+    pinned: bool = False  # holds the network input or an output
 
 
 @dataclass
@@ -47,9 +49,6 @@ class Plan:
     storages: list[Storage] = field(default_factory=list)
     home: dict[str, int] = field(default_factory=dict)  # tensor -> storage index
     placed: dict[str, str] = field(default_factory=dict)  # layer -> "new" / "view of x" / "in place on x"
-
-    def live(self, step: int) -> list[Storage]:
-        return [s for s in self.storages if s.start <= step <= s.end]
 
     def profile(self) -> list[int]:
         """Live bytes at every step (an event sweep: + at start, - after end)."""
@@ -90,7 +89,11 @@ def place(graph: Graph, nbytes: dict[str, int], training: bool, inplace: bool,
 
     def add(tensor: str, index: int) -> None:
         plan.home[tensor] = index
-        plan.storages[index].tensors.append(tensor)
+        storage = plan.storages[index]
+        storage.tensors.append(tensor)
+        storage.last_read = max(storage.last_read, readers[tensor])
+        storage.pinned = storage.pinned or tensor in pinned
+        storage.saved = storage.saved or tensor in kept
 
     plan.storages.append(Storage(nbytes[INPUT], [], 0, 0))
     add(INPUT, 0)
@@ -107,10 +110,9 @@ def place(graph: Graph, nbytes: dict[str, int], training: bool, inplace: bool,
             keeps_input = any(s.kind == "input" for s in saved.get(layer.name, []))
             for source, shape in zip(layer.inputs, layer.in_shapes):
                 home = plan.home[source]
-                tensors = plan.storages[home].tensors
-                if (shape == layer.out_shape and not keeps_input
-                        and max(readers[t] for t in tensors) == layer.index
-                        and not pinned.intersection(tensors) and not kept.intersection(tensors)):
+                storage = plan.storages[home]
+                if (shape == layer.out_shape and not keeps_input and storage.last_read == layer.index
+                        and not storage.pinned and not storage.saved):
                     target = home
                     plan.placed[layer.name] = f"in place on {source}"
                     contiguous[layer.name] = contiguous[source]
@@ -122,10 +124,7 @@ def place(graph: Graph, nbytes: dict[str, int], training: bool, inplace: bool,
             contiguous[layer.name] = True
         add(layer.name, target)
     for storage in plan.storages:
-        storage.end = max(storage.start, *(readers[t] for t in storage.tensors))
-        if pinned.intersection(storage.tensors):
-            storage.end = keep_until
-        storage.saved = bool(kept.intersection(storage.tensors))
+        storage.end = keep_until if storage.pinned else max(storage.start, storage.last_read)
     return plan
 
 

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from math import prod
 from typing import TYPE_CHECKING
 
-from cnncalc.analysis.liveness import add_backward, place
+from cnncalc.analysis.liveness import add_backward, last_readers, place
+from cnncalc.gcpause import gc_paused
 from cnncalc.spec.dtypes import DTYPE_BYTES, OPTIMIZER_STATES
 from cnncalc.spec.refs import INPUT
 
@@ -86,7 +87,7 @@ class MemoryResult:
     layers: list[LayerMemory]
     inference_peak_bytes: int
     inference_peak_layer: str
-    inference_live: tuple[str, ...]  # tensors live at the peak ("input" = the network input)
+    inference_live: tuple[str, ...]  # tensors that exist at the peak, see live_tensors()
     inplace: tuple[str, ...]  # layers computed in place at inference
     training: TrainingMemory | None
 
@@ -102,16 +103,13 @@ class MemoryResult:
     def layer(self, name: str) -> LayerMemory:
         return next(layer for layer in self.layers if layer.name == name)
 
-    def top(self, n: int) -> list[LayerMemory]:
-        """The n layers with the largest outputs, largest first."""
-        return sorted(self.layers, key=lambda layer: -layer.activation_bytes)[:n]
-
 
 def saved_bytes(saved: Saved, batch: int, dtype_bytes: int) -> int:
     width = dtype_bytes if saved.dtype is None else DTYPE_BYTES.get(saved.dtype) or _OTHER_BYTES[saved.dtype]
     return saved.elements * (batch if saved.per_sample else 1) * width
 
 
+@gc_paused()
 def analyze_memory(graph: Graph, batch: int = 1, dtype: str | None = None, training: bool = False,
                    optimizer: str = "adam", inplace: bool = True) -> MemoryResult:
     """Memory figures of `graph`; `dtype` overrides the spec's, `inplace=False` never reuses."""
@@ -130,7 +128,7 @@ def analyze_memory(graph: Graph, batch: int = 1, dtype: str | None = None, train
     plan = place(graph, nbytes, False, inplace, {}, len(graph.layers) - 1, batch)
     profile = plan.profile()
     peak_step = max(range(len(profile)), key=lambda step: (profile[step], -step)) if profile else 0
-    live = tuple(t for s in plan.live(peak_step) for t in s.tensors)
+    live = live_tensors(graph, peak_step)
 
     layers = [LayerMemory(layer.name, layer.op_name, nbytes[layer.name], plan.placed[layer.name],
                           profile[layer.index],
@@ -144,6 +142,21 @@ def analyze_memory(graph: Graph, batch: int = 1, dtype: str | None = None, train
         graph.layers[peak_step].name if graph.layers else INPUT, live,
         tuple(name for name, how in plan.placed.items() if how.startswith("in place")),
         _training(graph, nbytes, keeps, batch, width, optimizer, inplace) if training else None)
+
+
+def live_tensors(graph: Graph, step: int) -> tuple[str, ...]:
+    """The tensors that exist while layer `step` runs at inference, in the order they were
+    computed: its inputs and output, every tensor a later layer still reads, and the input and
+    outputs the caller holds. A tensor overwritten in place (conv1 under an in-place relu1)
+    no longer exists: its storage is listed under the tensor that now holds it, so the
+    storages of the listed tensors add up to the live bytes."""
+    readers = last_readers(graph)
+    pinned = {INPUT, *graph.outputs}
+    found = [INPUT]  # the caller holds it
+    for layer in graph.layers[: step + 1]:
+        if layer.name in pinned or step <= max(layer.index, readers[layer.name]):
+            found.append(layer.name)
+    return tuple(found)
 
 
 def recorded(graph: Graph) -> dict[str, list[Saved]]:
@@ -173,7 +186,7 @@ def _training(graph: Graph, nbytes: dict[str, int], keeps: dict[str, list[Saved]
     kept = sum(s.size for s in plan.storages if s.saved)
     steps = [("forward", layer.name) for layer in graph.layers]
     steps += [("backward", layer.name) for layer in reversed(graph.layers)]
-    params = graph.trainable_params * width
+    params = graph.total_params * width
     return TrainingMemory(
         optimizer, params, params, OPTIMIZER_STATES[optimizer] * params,
         graph.total_buffers * width, kept, profile[peak_step] - kept, *steps[peak_step],

@@ -32,11 +32,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cached_property
 from itertools import combinations
 from math import lcm
 from typing import TYPE_CHECKING
 
 from cnncalc.analysis.rfgeom import AxisState, Num, apply_state, conflict, extent, half, merge, start_state
+from cnncalc.gcpause import gc_paused
 from cnncalc.ops.rfmap import IDENTITY
 from cnncalc.problems import Problem
 
@@ -130,7 +132,15 @@ class LayerRF:
 class RFResult:
     input_shape: Shape
     layers: dict[str, LayerRF]
-    warnings: list[Problem]
+    graph: Graph = field(repr=False)
+
+    @cached_property
+    def warnings(self) -> list[Problem]:
+        """The receptive-field warnings (analysis/rfwarn.py), computed on first use: a table
+        of sizes does not need them."""
+        from cnncalc.analysis.rfwarn import find_warnings
+
+        return find_warnings(self.graph, self)
 
     def __getitem__(self, name: str) -> LayerRF:
         return self.layers[name]
@@ -142,9 +152,9 @@ class RFResult:
         return next((rf for rf in reversed(list(self.layers.values())) if rf.local), None)
 
 
+@gc_paused()
 def analyze_rf(graph: Graph) -> RFResult:
-    from cnncalc.analysis.rfwarn import find_warnings
-
+    """Receptive fields of every layer; `.warnings` are computed when first read."""
     spatial = graph.input_shape[1:]
     states: dict[str, TensorRF] = {"input": TensorRF(tuple(start_state() for _ in spatial), False)}
     layers: dict[str, LayerRF] = {}
@@ -158,9 +168,13 @@ def analyze_rf(graph: Graph) -> RFResult:
             local = tuple(_summary(summaries, axis, n) for axis, n in zip(state.axes, layer.out_shape[1:]))
         layers[layer.name] = LayerRF(layer.name, layer.op_name, layer.out_shape, state.is_global,
                                      local, state, misaligned)
-    result = RFResult(graph.input_shape, layers, [])
-    result.warnings = find_warnings(graph, result)
-    return result
+    return RFResult(graph.input_shape, layers, graph)
+
+
+def rf_warnings(graph: Graph) -> list[Problem]:
+    """The receptive-field warnings of `graph` (what `cnncalc rf` prints after its table), as
+    Problems of level "warning" located at the layer that causes each."""
+    return analyze_rf(graph).warnings
 
 
 def _propagate(layer: Layer, states: dict[str, TensorRF]
@@ -252,7 +266,7 @@ def _misalignments(layer: Layer, parts: list[tuple[str, tuple[AxisState, ...]]]
     found = []
     for a, n in enumerate(layer.out_shape[1:]):
         states = [axes[a] for _, axes in parts]
-        if not any(_conflict(x, y) for x, y in combinations(states, 2)):
+        if not _disagree(states):
             continue
         probe = sorted({j for state in states for j in probe_units(state, n)})
         offset: Num = 0
@@ -271,5 +285,25 @@ def _centre(region: Region) -> Num | None:
     return None if region is None else half(region[0] + region[1])
 
 
-def _conflict(a: AxisState, b: AxisState) -> bool:
-    return any(conflict(x, y) for x in a for y in b)
+def _disagree(states: list[AxisState]) -> bool:
+    """Whether some unit reads terms of two different states with different strides or
+    centres (`conflict` for every pair, in one pass over the terms per phase: a merge of
+    thousands of inputs stays linear)."""
+    period = 1
+    for state in states:
+        for term in state:
+            period = lcm(period, term.period)
+    for j in range(period):
+        keys: set[tuple[Num, Num]] = set()
+        readers = 0
+        for state in states:
+            reads = False
+            for term in state:
+                iv = term.hull[j % term.period]
+                if iv is not None:
+                    keys.add((term.stride, iv[0] + iv[1]))
+                    reads = True
+            readers += reads
+        if readers > 1 and len(keys) > 1:
+            return True
+    return False

@@ -93,7 +93,12 @@ def apply(stride: Num, pattern: Pattern, amap: AxisMap) -> tuple[Num, Pattern]:
     for phase in range(period):
         lo: Num | None = None
         hi: Num | None = None
-        for i in amap.taps(phase):
+        taps = amap.taps(phase)
+        if isinstance(taps, range) and len(taps) > 2 * m:
+            # Evenly spaced: the first m taps meet every phase of the pattern they meet at all,
+            # first (smallest lo), and the last m last (largest hi).
+            taps = (*taps[:m], *taps[-m:])
+        for i in taps:
             iv = pattern[i % m]
             if iv is not None:
                 a, b = iv[0] + i * stride, iv[1] + i * stride
@@ -158,8 +163,10 @@ class Term:
         if (self.mask is None or iv is None or len(self.hull) != 1 or len(hull) != 1
                 or hull[0] is None or amap.period_out != 1 or not isinstance(self.stride, int)):
             return None
-        taps = amap.phases[0]
-        return spread(self.mask, int(iv[1] - iv[0]) + 1, [(t - taps[0]) * self.stride for t in taps])
+        taps, size = amap.phases[0], int(iv[1] - iv[0]) + 1
+        if self.mask == DENSE and isinstance(taps, range) and taps.step * self.stride <= size:
+            return DENSE  # evenly spaced copies that touch: no gap, whatever the kernel
+        return spread(self.mask, size, [(t - taps[0]) * self.stride for t in taps])
 
     @property
     def gaps(self) -> int | None:
@@ -261,7 +268,7 @@ def prune(paths: Iterable[Pattern]) -> tuple[Pattern, ...]:
 
         def first(p: Pattern) -> tuple[Num, Num]:
             iv = next(iv for iv in p if iv is not None) if any(p) else (0, 0)
-            return iv  # type: ignore[return-value]
+            return iv
 
         narrow = min(members, key=lambda p: first(p)[1] - first(p)[0])
         left = min(members, key=lambda p: sum(first(p)))

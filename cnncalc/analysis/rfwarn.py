@@ -18,16 +18,21 @@ Warnings are reported where the cause is, not again at every later layer that in
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
+from math import floor
 from typing import TYPE_CHECKING
 
+from cnncalc.gcpause import gc_paused
 from cnncalc.problems import Problem
 from cnncalc.report.rftext import number
 
 if TYPE_CHECKING:
     from cnncalc.analysis.rf import LayerRF, Misalignment, Region, RFResult
+    from cnncalc.analysis.rfgeom import Num, Term
     from cnncalc.graph import Graph, Layer
 
 
+@gc_paused()
 def find_warnings(graph: Graph, result: RFResult) -> list[Problem]:
     spatial = graph.input_shape[1:]
     unproductive: list[Layer] = []
@@ -67,20 +72,24 @@ def find_warnings(graph: Graph, result: RFResult) -> list[Problem]:
 
 def _unread(graph: Graph, layer: Layer, spatial: tuple[int, ...]) -> str:
     """Which input positions no unit of `layer` reads, per axis ('' if none)."""
-    from cnncalc.analysis.rfunit import support
+    from cnncalc.analysis.rfunit import TooManyGaps, count, support
 
     units = layer.out_shape[1:]
     if len(units) != len(spatial):
         return ""
-    read = support(graph, layer.name, [set(range(n)) for n in units])
+    try:
+        read = support(graph, layer.name, [[(0, n - 1)] for n in units])
+    except TooManyGaps as exc:
+        return (f"{_what(layer)}: not checked for unread input positions: a strided layer whose "
+                f"window is smaller than its stride reads a pattern with {exc} along an axis")
     if read is None:
         return ""
     parts = []
-    for axis, (positions, n) in enumerate(zip(read, spatial), start=1):
-        missing = sorted(set(range(n)) - set(positions))
+    for axis, (spans, n) in enumerate(zip(read, spatial), start=1):
+        missing = _complement(spans, n)
         if missing:
-            spans = _spans(missing)
-            parts.append(f"{', '.join(spans)} along spatial axis {axis} ({len(missing)} of {n})")
+            shown = [f"[{lo}, {hi}]" for lo, hi in missing[:4]] + (["..."] if len(missing) > 4 else [])
+            parts.append(f"{', '.join(shown)} along spatial axis {axis} ({count(missing)} of {n})")
     if not parts:
         return ""
     return (f"{_what(layer)}: no unit reads input positions {'; '.join(parts)}: strided layers "
@@ -88,15 +97,16 @@ def _unread(graph: Graph, layer: Layer, spatial: tuple[int, ...]) -> str:
             "resize or pad the input, or widen the window, to use them")
 
 
-def _spans(positions: list[int]) -> list[str]:
-    """[3, 4, 5, 9] -> ['[3, 5]', '[9, 9]'] (at most 4 spans, then '...')."""
-    spans, start = [], positions[0]
-    for index, prev in enumerate(positions):
-        if index + 1 == len(positions) or positions[index + 1] != prev + 1:
-            spans.append(f"[{start}, {prev}]")
-            if index + 1 < len(positions):
-                start = positions[index + 1]
-    return spans[:4] + (["..."] if len(spans) > 4 else [])
+def _complement(spans: list[tuple[int, int]], n: int) -> list[tuple[int, int]]:
+    """The spans of [0, n) outside `spans` (sorted and disjoint)."""
+    out, start = [], 0
+    for lo, hi in spans:
+        if lo > start:
+            out.append((start, lo - 1))
+        start = max(start, hi + 1)
+    if start < n:
+        out.append((start, n - 1))
+    return out
 
 
 def _what(layer: Layer) -> str:
@@ -145,6 +155,11 @@ def _padding_units(rf: LayerRF, spatial: tuple[int, ...]) -> list[tuple[int, int
                                                   rf.shape[1:]), start=1):
         if axis.size > big:
             continue
+        if len(state) == 1:
+            count = _bad_units(state[0], n, big)
+            if count:
+                out.append((a, count, n))
+            continue
         period = max(term.period for term in state)
         bad: set[int] = set()
         for order in (range(n), range(n - 1, -1, -1)):
@@ -161,6 +176,39 @@ def _padding_units(rf: LayerRF, spatial: tuple[int, ...]) -> list[tuple[int, int
         if bad:
             out.append((a, len(bad), n))
     return out
+
+
+def _bad_units(term: Term, n: int, big: int) -> int:
+    """How many of n units see more than half padding, counted per phase r in closed form:
+    unit j = r + k*m sees [lo + j*S, hi + j*S] of an input of `big` positions; a region no
+    larger than the input overhangs one side only, the left while lo + j*S < -size/2, the
+    right once hi + j*S > big - 1 + size/2."""
+    m, stride = term.period, term.stride
+    bad = 0
+    for r, iv in enumerate(term.hull):
+        if iv is None or r >= n:
+            continue
+        lo, hi = iv[0] + r * stride, iv[1] + r * stride  # unit r; each k adds m*S
+        step = m * stride
+        size = iv[1] - iv[0] + 1
+        last = (n - 1 - r) // m  # k in [0, last]
+        if step == 0:  # every unit reads the same region (softmax over the axis)
+            bad += last + 1 if 2 * lo < -size or 2 * hi > 2 * (big - 1) + size else 0
+            continue
+        left = _ceil(-size - 2 * lo, 2 * step) - 1  # k with lo + k*step < -size/2
+        right = _floor(2 * (big - 1) + size - 2 * hi, 2 * step) + 1  # k beyond this are bad
+        bad += max(0, min(left, last) + 1) + max(0, last - max(right, 0) + 1)
+    return bad
+
+
+def _floor(x: Num, step: Num) -> int:
+    if isinstance(x, int) and isinstance(step, int):
+        return x // step
+    return floor(Fraction(x) / Fraction(step))
+
+
+def _ceil(x: Num, step: Num) -> int:
+    return -_floor(-x, step)
 
 
 def _mostly_outside(region: Region, size: int) -> bool:

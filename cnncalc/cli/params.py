@@ -43,8 +43,8 @@ def params(file: str, input_shape: tuple[int, ...] | None, show_all: bool, out: 
                    "#" * round(share * BAR_WIDTH)], style)
     out.line(f"{graph.name}: parameters")
     out.table(table)
-    out.line(f"trainable params: {text.count(graph.trainable_params)} "
-             f"({text.short(graph.trainable_params)})   buffers: {text.count(graph.total_buffers)}"
+    out.line(f"trainable params: {text.count(graph.total_params)} "
+             f"({text.short(graph.total_params)})   buffers: {text.count(graph.total_buffers)}"
              f"   total stored: {text.count(graph.total_params + graph.total_buffers)}")
     if total:
         top = max(graph.layers, key=lambda layer: layer.params)

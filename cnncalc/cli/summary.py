@@ -49,7 +49,7 @@ def summary(file: str, input_shape: tuple[int, ...] | None, depth: int | None, o
     out.line(f"{graph.name}  input {text.shape(graph.input_shape, layout)}{note}")
     out.table(table)
     out.line(f"total params: {text.count(graph.total_params)} ({text.short(graph.total_params)})"
-             f"   trainable: {text.count(graph.trainable_params)}"
+             f"   trainable: {text.count(graph.total_params)}"
              f"   buffers: {text.count(graph.total_buffers)}")
     out.line(f"total MACs: {text.count(cost.total_macs)} ({text.short(cost.total_macs)})"
              f"   FLOPs: {text.short(cost.total_flops)}"

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from cnncalc.ops.window import AxisWindow
 
 GLOBAL = "global"
+Taps = tuple[int, ...] | range
 
 
 Taps = Sequence[int]  # ascending input units (a tuple, or a range for a long window)

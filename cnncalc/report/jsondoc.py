@@ -15,7 +15,7 @@ def graph_json(graph: Graph) -> dict[str, Any]:
         "dtype": graph.spec.dtype,
         "output_shapes": {name: list(shape) for name, shape in graph.output_shapes.items()},
         "total_params": graph.total_params,
-        "trainable_params": graph.trainable_params,
+        "trainable_params": graph.total_params,
         "buffers": graph.total_buffers,
         "layers": [
             {

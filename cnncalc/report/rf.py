@@ -129,7 +129,7 @@ def describe(graph: Graph, rf: LayerRF) -> list[str]:
 def unit_lines(graph: Graph, rf: LayerRF, unit: tuple[int, ...]) -> list[str]:
     """The input region one output unit sees (unclipped, on the infinite grid) and the input
     positions it really depends on (boundaries and gaps included)."""
-    from cnncalc.analysis.rfunit import unit_support
+    from cnncalc.analysis.rfunit import unit_spans
 
     where = ", ".join(map(str, unit))
     lines = [f"unit ({where}) of {rf.name} {fmt_shape(rf.shape)}:"]
@@ -138,7 +138,7 @@ def unit_lines(graph: Graph, rf: LayerRF, unit: tuple[int, ...]) -> list[str]:
     region = rf.region(unit)
     if region is None:
         return lines
-    support = unit_support(graph, rf.name, unit)
+    support = unit_spans(graph, rf.name, unit)
     for a, (iv, n) in enumerate(zip(region, graph.input_shape[1:]), start=1):
         if iv is None:
             lines.append(f"  spatial axis {a}: reads no input position")
@@ -151,11 +151,12 @@ def unit_lines(graph: Graph, rf: LayerRF, unit: tuple[int, ...]) -> list[str]:
     return lines
 
 
-def support_text(positions: list[int] | None) -> str:
+def support_text(spans: list[tuple[int, int]] | None) -> str:
     """'depends on input [0, 217] (218 positions)', noting gaps (dilation) and crops."""
-    if not positions:
+    if not spans:
         return "depends on no input position (it reads only padding)"
-    first, last = positions[0], positions[-1]
+    first, last = spans[0][0], spans[-1][1]
     span = last - first + 1
-    gaps = "" if len(positions) == span else f"; {span - len(positions)} skipped in between"
-    return f"depends on input [{first}, {last}] ({len(positions)} positions{gaps})"
+    count = sum(hi - lo + 1 for lo, hi in spans)
+    gaps = "" if count == span else f"; {span - count} skipped in between"
+    return f"depends on input [{first}, {last}] ({count} positions{gaps})"
