@@ -16,7 +16,7 @@ from typing import Any
 from cnncalc.ops.args import REQUIRED
 from cnncalc.ops.base import Op, OpError, Shape, Tensor, fmt_shape
 from cnncalc.ops.registry import ops
-from cnncalc.problems import Loc, Problem, Problems, SpecError, did_you_mean
+from cnncalc.problems import Loc, Problems, SpecError, did_you_mean
 from cnncalc.spec.document import Spec, load_spec
 from cnncalc.spec.expand import LayerDecl
 from cnncalc.spec.expr import ExprError, evaluate_with
