@@ -78,7 +78,13 @@ def test_every_argument_has_values_to_refuse() -> None:
 @pytest.mark.parametrize(("op", "arg", "value"), DOMAIN_CASES)
 def test_a_value_outside_the_domain_is_refused_at_the_value(op: str, arg: str, value) -> None:
     spec, line, col = spec_with(op, arg, value)
-    assert where(spec) == [(line, col, "bad-arg")], spec
+    # The YAML layer refuses what is no number at all (.nan, .inf, an integer of hundreds of
+    # digits) before any op sees it; every other value reaches the argument's domain check.
+    yaml_refuses = isinstance(value, float) and not math.isfinite(value) \
+        or isinstance(value, int) and len(str(abs(value))) > 400
+    expected = ("bad-number", "too-large") if yaml_refuses else ("bad-arg",)
+    found = where(spec)
+    assert len(found) == 1 and found[0][:2] == (line, col) and found[0][2] in expected, spec
 
 
 @pytest.mark.parametrize("op", sorted(ops()))
