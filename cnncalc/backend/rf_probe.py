@@ -16,6 +16,7 @@ kernels' own windowing, so the two agree only if both are right.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from math import prod
 from typing import TYPE_CHECKING
@@ -73,11 +74,13 @@ def probe_bytes(graph: Graph, names: set[str], samples: int) -> int:
 
 
 def _masks(shape: tuple[int, ...], samples: list[tuple[int, str, int]]) -> np.ndarray:
-    """A batch of prefix ("lo": coordinate <= t) / suffix ("hi": >= t) masks of the input."""
+    """A batch of prefix ("lo": coordinate <= t) / suffix ("hi": >= t) masks of the input
+    ("all": every position)."""
     batch = np.zeros((len(samples), 1, *shape), dtype=np.float32)
     for i, (axis, kind, t) in enumerate(samples):
         index = [slice(None)] * len(shape)
-        index[axis] = slice(0, t + 1) if kind == "lo" else slice(t, None)
+        if kind != "all":  # "all": every position marked
+            index[axis] = slice(0, t + 1) if kind == "lo" else slice(t, None)
         batch[(i, 0) + tuple(index)] = 1.0
     return batch
 
@@ -108,34 +111,58 @@ def run_masks(graph: Graph, batch: np.ndarray, names: set[str]) -> dict[str, np.
     return found
 
 
-def measure(graph: Graph, queries: list[Query]) -> dict[Query, Interval]:
+def measure(graph: Graph, queries: list[Query],
+            guesses: Mapping[Query, Interval] | None = None) -> dict[Query, Interval]:
     """The exact input interval (inclusive) each query's unit sees along its axis; None when
-    it depends on no input position along that axis."""
+    it depends on no input position along that axis.
+
+    `guesses` (e.g. the analysis' prediction) only choose where the first round probes: a
+    guessed end `e` is tested at `e` and next to it, and when the masks light up on one
+    side and not the other the end is proven (the lit / unlit answer is monotone), in one
+    round instead of ~log2(n). A wrong guess costs one round; the answer is always what the
+    masks say, never the guess."""
     spatial = graph.input_shape[1:]
     names = {q.layer for q in queries}
     # Per (query, end): the search range [low, high] still holding the answer.
     ranges = {(q, end): [0, spatial[q.axis] - 1] for q in queries for end in ("lo", "hi")}
-    # Round 0: everything marked tells which units depend on the input at all.
-    hit = run_masks(graph, np.ones((1, 1, *spatial), dtype=np.float32), names)
-    alive = {q for q in queries if hit[q.layer][(0, 0) + q.unit] > 0}
+    first: dict[tuple[Query, str], list[int]] = {}
+    asked = set(queries)
+    for q, guess in (guesses or {}).items():
+        if q in asked and guess is not None:
+            n = spatial[q.axis]
+            lo, hi = min(max(guess[0], 0), n - 1), min(max(guess[1], 0), n - 1)
+            first[(q, "lo")] = [t for t in (lo - 1, lo) if 0 <= t < n]
+            first[(q, "hi")] = [t for t in (hi, hi + 1) if 0 <= t < n]
+    # Round 0 (everything marked: which units depend on the input at all) runs together with
+    # the guessed ends; the guesses of units that turn out to see nothing are ignored.
+    everything = (len(spatial), "all", 0)
+    alive: set[Query] | None = None
     while True:
-        pending = {key: r for key, r in ranges.items() if key[0] in alive and r[0] < r[1]}
-        if not pending:
-            break
+        pending = {key: r for key, r in ranges.items()
+                   if (alive is None or key[0] in alive) and r[0] < r[1]}
         wanted: dict[tuple[int, str, int], int] = {}
-        probes = {}
-        for (q, end), (low, high) in pending.items():
-            t = (low + high) // 2 if end == "lo" else (low + high + 1) // 2
-            sample = (q.axis, end, t)
-            probes[(q, end)] = wanted.setdefault(sample, len(wanted))
+        if alive is None:
+            wanted[everything] = 0
+        probes: dict[tuple[Query, str], list[tuple[int, int]]] = {}
+        for key, (low, high) in pending.items():
+            q, end = key
+            if alive is None:
+                points = [t for t in first.get(key, []) if low <= t <= high]
+            else:
+                points = [(low + high) // 2 if end == "lo" else (low + high + 1) // 2]
+            probes[key] = [(t, wanted.setdefault((q.axis, end, t), len(wanted))) for t in points]
+        if not wanted:
+            break
         masks = run_masks(graph, _masks(spatial, list(wanted)), names)
-        for (q, end), index in probes.items():
-            low, high = ranges[(q, end)]
-            lit = masks[q.layer][(index, 0) + q.unit] > 0
-            if end == "lo":  # lit: the lowest dependency is <= t
-                t = (low + high) // 2
-                ranges[(q, end)] = [low, t] if lit else [t + 1, high]
-            else:  # lit: the highest dependency is >= t
-                t = (low + high + 1) // 2
-                ranges[(q, end)] = [t, high] if lit else [low, t - 1]
-    return {q: (ranges[(q, "lo")][0], ranges[(q, "hi")][0]) if q in alive else None for q in queries}
+        if alive is None:
+            alive = {q for q in queries if masks[q.layer][(0, 0) + q.unit] > 0}
+        for (q, end), points in probes.items():
+            for t, index in points:
+                lit = masks[q.layer][(index, 0) + q.unit] > 0
+                r = ranges[(q, end)]
+                if end == "lo":  # lit: the lowest dependency is <= t
+                    r[:] = [r[0], min(r[1], t)] if lit else [max(r[0], t + 1), r[1]]
+                else:  # lit: the highest dependency is >= t
+                    r[:] = [max(r[0], t), r[1]] if lit else [r[0], min(r[1], t - 1)]
+    return {q: (ranges[(q, "lo")][0], ranges[(q, "hi")][0]) if alive and q in alive else None
+            for q in queries}

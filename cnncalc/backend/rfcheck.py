@@ -207,14 +207,16 @@ def _volume(shape: tuple[int, ...]) -> int:
 
 def run(plans: list[Plan]) -> list[CheckResult]:
     """Measure every plan (one probe per probed graph) and compare."""
-    from cnncalc.backend.rfcompare import compare
+    from cnncalc.backend.rfcompare import compare, predicted
 
     measured: dict[tuple[int, Query], Interval] = {}
     by_graph: dict[int, list[Plan]] = {}
     for p in plans:
         by_graph.setdefault(id(p.graph), []).append(p)
     for key, group in by_graph.items():
-        found = measure(group[0].graph, [q for p in group for q in p.queries])
+        # The analysis' intervals only say where the probe looks first (see measure).
+        found = measure(group[0].graph, [q for p in group for q in p.queries],
+                        {q: predicted(p, q.unit, q.axis) for p in group for q in p.queries})
         measured.update({(key, q): interval for q, interval in found.items()})
     results = []
     for p in plans:

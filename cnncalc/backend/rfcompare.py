@@ -86,6 +86,12 @@ def _unread(p: Plan, seen: dict[tuple[int, ...], Interval], n: int) -> str:
     return f"input positions {' and '.join(parts)} are never read (dropped by strided layers)"
 
 
+def predicted(p: Plan, unit: tuple[int, ...], axis: int) -> tuple[int, int] | None:
+    """The input positions the analysis says `unit` sees along `axis` (clipped to the input)."""
+    n = p.graph.input_shape[1 + axis]
+    return _clip((-1, n) if p.rf.is_global else _axis_region(p.rf, unit, axis), n)
+
+
 def _axis_region(rf: LayerRF, unit: tuple[int, ...], axis: int) -> tuple[Any, Any] | None:
     region = rf.region(unit)
     return None if region is None else region[axis]
