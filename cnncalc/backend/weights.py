@@ -9,7 +9,8 @@ added or removed. Values are drawn in float32 whatever the run's dtype, so a flo
 exactly the float32 run's weights. Ops choose their distributions (`Op.initial_weights`:
 He (Kaiming) uniform for conv/dense, scale near 1 for normalisations); one calibration pass then lets
 each op adjust to what really reaches it (`Op.calibrate`: batch-norm running statistics,
-unit output variance for conv/deconv/dense), so activations stay finite at any depth.
+unit output variance for conv/deconv/dense), so activations stay finite at any depth; it runs
+at half the input's size where the network allows (`calibration_graph`).
 """
 from __future__ import annotations
 
@@ -118,8 +119,40 @@ def init_weights(graph: Graph, seed: int = 0, dtype: Any = np.float32) -> dict[s
     if seed < 0:
         raise ValueError(f"the seed must be a non-negative integer, got {seed}")
     weights = {key: value.astype(dtype, copy=False) for key, value in random_weights(graph, seed).items()}
-    forward(graph, calibration_input(graph, seed, dtype), weights, calibrate=True)
+    small = calibration_graph(graph)
+    forward(small, calibration_input(small, seed, dtype), weights, calibrate=True)
     return weights
+
+
+CALIBRATION_MIN_SIDE = 64  # spatial sides from which calibration runs at half the size
+CALIBRATION_MIN_POSITIONS = 16
+
+
+def calibration_graph(graph: Graph) -> Graph:
+    """The graph calibration runs on: the same network at half the input's spatial size when
+    every side is at least CALIBRATION_MIN_SIDE, the network builds there with the very same
+    weight shapes and no map gets too small for statistics; else `graph` itself. Calibration
+    costs what one forward pass does, and it only has to bring every layer's output to a sane
+    scale, which per-channel statistics of a smaller input do as well (a quarter of the work
+    in 2-D). Depends on the spec only, so `init-weights` and `verify` calibrate identically."""
+    from cnncalc.graph import build_graph
+    from cnncalc.problems import SpecError
+
+    channels, *spatial = graph.input_shape
+    if not spatial or min(spatial) < CALIBRATION_MIN_SIDE:
+        return graph
+    try:
+        small = build_graph(graph.spec, (channels, *(n // 2 for n in spatial)))
+    except SpecError:
+        return graph
+    # Same weights, and no layer's statistics from fewer than CALIBRATION_MIN_POSITIONS
+    # positions unless it had fewer already (a batch norm over a single position sees zero
+    # variance and would amplify the next input without bound).
+    fits = len(small.layers) == len(graph.layers) and all(
+        a.name == b.name and [t.shape for t in a.tensors] == [t.shape for t in b.tensors]
+        and prod(b.out_shape[1:]) >= min(prod(a.out_shape[1:]), CALIBRATION_MIN_POSITIONS)
+        for a, b in zip(graph.layers, small.layers))
+    return small if fits else graph
 
 
 def cast(weights: Mapping[str, np.ndarray], dtype: Any) -> dict[str, np.ndarray]:
