@@ -23,7 +23,7 @@ class Series:
     key: str  # data-series, what the tests count marks of
     label: str
     names: list[str]  # one per mark
-    values: list[float | None]  # None: off the scale (a global receptive field), drawn at the top
+    values: Sequence[float | None]  # None: off the scale (a global receptive field), drawn at the top
     color: str = COLORS[0]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cnncalc.report.graphmodel import build_model
+from cnncalc.report.graphmodel import Node, build_model
 from cnncalc.report.mermaid import CLASSES, label, node_line
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ def diff_mermaid(old: Graph, new: Graph, result: GraphDiff, depth: int | None = 
         return ""
     models = {"old": build_model(old, depth, 0), "new": build_model(new, depth, 0)}
     ids: dict[tuple[str, str], str] = {}  # (side, node id) -> id in the picture
-    shown: dict[str, tuple[str, object, str]] = {}  # picture id -> (side, node, class)
+    shown: dict[str, tuple[str, Node, str]] = {}  # picture id -> (side, node, class)
     by_name = {side: {n.name: n for n in m.nodes} for side, m in models.items()}
 
     def show(side: str, node_id: str, cls: str) -> str:
@@ -60,8 +60,7 @@ def diff_mermaid(old: Graph, new: Graph, result: GraphDiff, depth: int | None = 
                 edges.add((me, show(side, edge.dst, "context"), edge.label))
     lines = ["flowchart TD"]
     for pid, (_, node, cls) in shown.items():
-        line = node_line(node)  # type: ignore[arg-type]
-        lines.append(line.replace(f"  {node.id}", f"  {pid}", 1) + f":::{cls}")  # type: ignore[attr-defined]
+        lines.append(node_line(node).replace(f"  {node.id}", f"  {pid}", 1) + f":::{cls}")
     lines += [f'  {a} -->|"{label(text)}"| {b}' for a, b, text in sorted(edges)]
     lines += [f"  {line}" for line in CLASSES[3:]]
     counts = result.counts()

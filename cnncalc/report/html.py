@@ -43,9 +43,7 @@ class ReportData:
 
 def collect(graph: Graph, depth: int | None = None, top: int = 5, verify: bool = False,
             training: bool = False) -> ReportData:
-    from cnncalc.analysis.cost import analyze_cost
     from cnncalc.analysis.memory import analyze_memory
-    from cnncalc.analysis.rf import analyze_rf
     from cnncalc.checks.layout import layout_warnings
     from cnncalc.checks.measure import Figures, run_checks
     from cnncalc.report.graphmodel import build_model

@@ -37,7 +37,7 @@ def layered_layout(ids: list[str], edges: list[tuple[str, str]], sizes: dict[str
     preds: dict[str, list[str]] = {node: [] for node in ids}
     for src, dst in edges:
         preds[dst].append(src)
-    rank = {}
+    rank: dict[str, int] = {}
     for node in ids:
         rank[node] = max((rank[p] + 1 for p in preds[node]), default=0)
     # Dummy chains for long edges: every edge becomes a path of unit-length edges.
@@ -79,10 +79,10 @@ def layered_layout(ids: list[str], edges: list[tuple[str, str]], sizes: dict[str
         p.x -= left
     paths = []
     for chain in chains:
-        a, b = placed[chain[0]], placed[chain[-1]]
-        points = [(a.x, a.y + a.height)]
+        first, last = placed[chain[0]], placed[chain[-1]]
+        points = [(first.x, first.y + first.height)]
         points += [(xs[d] - left, tops[rank_of[d]] + heights[rank_of[d]] / 2) for d in chain[1:-1]]
-        points.append((b.x, b.y))
+        points.append((last.x, last.y))
         paths.append(points)
     right = max((xs[n] + width_of[n] / 2 - left for n in xs), default=0.0)
     return Layout(placed, paths, right, max(y - gap_y, 0.0))
@@ -97,20 +97,24 @@ def _reduce_crossings(levels: list[list[str]], up: dict[str, list[str]], down: d
         order = range(1, len(levels)) if downward else range(len(levels) - 2, -1, -1)
         for r in order:
             fixed = levels[r - 1] if downward else levels[r + 1]
-            position = {node: i for i, node in enumerate(fixed)}
-            links = up if downward else down
-
-            def centre(node: str, current: int) -> float:
-                near = [position[n] for n in links[node] if n in position]
-                return sum(near) / len(near) if near else float(current)
-            levels[r] = [node for _, node in sorted(
-                ((centre(node, i), i), node) for i, node in enumerate(levels[r]))]
+            levels[r] = _by_barycentre(levels[r], {node: i for i, node in enumerate(fixed)},
+                                       up if downward else down)
         crossings = _crossings(levels, down)
         if crossings < best_crossings:
             best, best_crossings = [list(level) for level in levels], crossings
         if best_crossings == 0:
             break
     return best
+
+
+def _by_barycentre(level: list[str], position: dict[str, int],
+                   links: dict[str, list[str]]) -> list[str]:
+    """The level ordered by the mean position of each node's neighbours in the fixed level (a
+    node without any keeps its place)."""
+    def centre(node: str, current: int) -> float:
+        near = [position[n] for n in links[node] if n in position]
+        return sum(near) / len(near) if near else float(current)
+    return [node for _, node in sorted(((centre(node, i), i), node) for i, node in enumerate(level))]
 
 
 def _crossings(levels: list[list[str]], down: dict[str, list[str]]) -> int:
