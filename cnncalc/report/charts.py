@@ -47,40 +47,55 @@ def _axes(ticks: list[tuple[float, str]], n: int, xlabel: str) -> list[str]:
     out = [f'<line class="ax" x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{plot_bottom}"/>',
            f'<line class="ax" x1="{LEFT}" y1="{plot_bottom}" x2="{W - RIGHT}" y2="{plot_bottom}"/>',
            f'<text class="lg" x="{(LEFT + W - RIGHT) / 2:.0f}" y="{H - 6}" text-anchor="middle">'
-           f"{esc(xlabel)} (1 … {n})</text>"]
+           f"{esc(xlabel)} 1 … {n}</text>"]
     for y, label in ticks:
         out.append(f'<line class="grid" x1="{LEFT}" y1="{y:.1f}" x2="{W - RIGHT}" y2="{y:.1f}"/>'
                    f'<text class="lg" x="{LEFT - 4}" y="{y + 3:.1f}" text-anchor="end">{esc(label)}</text>')
     return out
 
 
-def _linear(top: float) -> tuple[Callable[[float], float], list[tuple[float, str]], Callable[[float], str]]:
+def _linear(top: float, unit: tuple[float, str] | None = None
+            ) -> tuple[Callable[[float], float], list[tuple[float, str]]]:
+    """A linear scale from 0 to `top` and round ticks; `unit` (size, name), e.g. (2**20,
+    'MiB'), puts the ticks at round numbers of that unit."""
     from cnncalc.report.text import short
 
-    top = top or 1.0
+    size, name = unit or (1.0, "")
+    top = top or size
     height = H - BOTTOM - TOP
 
     def scale(v: float) -> float:
         return H - BOTTOM - height * v / top
-    step = 10 ** math.floor(math.log10(top))
-    step = next(s * step for s in (0.2, 0.5, 1, 2, 5) if top / (s * step) <= 5)
-    ticks = [(scale(k * step), short(k * step)) for k in range(int(top / step) + 1)]
-    return scale, ticks, short
+    in_units = top / size
+    step = 10 ** math.floor(math.log10(in_units))
+    step = next(s * step for s in (0.2, 0.5, 1, 2, 5) if in_units / (s * step) <= 5)
+    ticks = [(scale(k * step * size), f"{k * step:g} {name}" if unit else short(k * step))
+             for k in range(int(in_units / step) + 1)]
+    return scale, ticks
 
 
 def bar_chart(chart: str, title: str, series: Series, fmt: Callable[[float], str],
-              xlabel: str = "layer", peak: int | None = None) -> str:
-    """One bar per value; `peak` (an index) gets a marker and a label."""
+              xlabel: str = "layer", peak: int | None = None,
+              unit: tuple[float, str] | None = None,
+              phases: tuple[int, str, str] | None = None) -> str:
+    """One bar per value; `peak` (an index) gets a marker and a label; `phases` (index, name
+    before, name after) draws where one phase (forward) gives way to the next (backward)."""
     values = [v or 0.0 for v in series.values]
-    scale, ticks, _ = _linear(max(values, default=0.0))
+    scale, ticks = _linear(max(values, default=0.0), unit)
     n = len(values)
     slot = (W - LEFT - RIGHT) / max(n, 1)
     body = _axes(ticks, n, xlabel)
+    if phases is not None:
+        x = LEFT + phases[0] * slot
+        body.append(f'<g class="phase"><line x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{H - BOTTOM}"/>'
+                    f'<text x="{x - 6:.1f}" y="{H - BOTTOM + 12}" text-anchor="end">{esc(phases[1])}'
+                    f'</text><text x="{x + 6:.1f}" y="{H - BOTTOM + 12}">{esc(phases[2])}</text></g>')
     body.append(f'<g data-series="{series.key}" fill="{series.color}">')
     base = scale(0)
     for i, (name, value) in enumerate(zip(series.names, values)):
         y = scale(value)
-        body.append(f'<rect class="mark" x="{LEFT + i * slot:.2f}" y="{y:.2f}" '
+        later = ' fill="#8172b3"' if phases is not None and i >= phases[0] else ""
+        body.append(f'<rect class="mark"{later} x="{LEFT + i * slot:.2f}" y="{y:.2f}" '
                     f'width="{max(slot * 0.8, 0.6):.2f}" height="{base - y:.2f}" data-i="{i}" '
                     f'data-name="{esc(name)}"><title>{i + 1}. {esc(name)}: {esc(fmt(value))}'
                     "</title></rect>")
@@ -92,7 +107,9 @@ def bar_chart(chart: str, title: str, series: Series, fmt: Callable[[float], str
                     f'<text x="{x + (-6 if anchor == "end" else 6):.1f}" y="{max(y, TOP + 8):.1f}" '
                     f'text-anchor="{anchor}">peak {esc(fmt(values[peak]))} at '
                     f"{esc(series.names[peak])}</text></g>")
-    return _frame(chart, title, body, [(series.label, series.color)])
+    legend = [(series.label, series.color)] if phases is None else [
+        (f"{series.label}, {phases[1]}", series.color), (phases[2], "#8172b3")]
+    return _frame(chart, title, body, legend)
 
 
 def log_points_chart(chart: str, title: str, series: list[Series], line: tuple[float, str] | None,
@@ -116,7 +133,8 @@ def log_points_chart(chart: str, title: str, series: list[Series], line: tuple[f
                     "</text></g>")
     for s in series:
         xs = [LEFT + (i + 0.5) * slot for i in range(len(s.values))]
-        ys = [scale(v) if v else TOP for v in s.values]
+        off_scale = TOP + 8 * series.index(s)  # each series' global marks on their own row
+        ys = [scale(v) if v else off_scale for v in s.values]
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y, v in zip(xs, ys, s.values) if v)
         body.append(f'<g data-series="{s.key}" fill="{s.color}" stroke="{s.color}">'
                     f'<polyline fill="none" stroke-width="1.2" points="{path}"/>')

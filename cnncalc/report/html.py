@@ -166,7 +166,7 @@ def _charts(data: ReportData) -> str:
              bar_chart("memory", f"Inference memory over execution order (live activation bytes, "
                        f"{mem.dtype}, batch 1)",
                        Series("memory", "live bytes", names, live, COLORS[3]),
-                       lambda v: text.binary_bytes(int(v)), "step", peak)]
+                       lambda v: text.binary_bytes(int(v)), "step", peak, _byte_unit(live))]
     if data.training and mem.training is not None:
         steps = mem.training.timeline
         values = [float(b) for _, _, b in steps]
@@ -175,9 +175,17 @@ def _charts(data: ReportData) -> str:
                                f"(live activation bytes, {mem.training.optimizer})",
                                Series("training", "live bytes", [f"{p} {n}" for p, n, _ in steps],
                                       values, COLORS[3]),
-                               lambda v: text.binary_bytes(int(v)), "step", tpeak))
+                               lambda v: text.binary_bytes(int(v)), "step", tpeak,
+                               _byte_unit(values), (len(graph.layers), "forward", "backward")))
     parts.append("</section>")
     return "".join(parts)
+
+
+def _byte_unit(values: list[float]) -> tuple[float, str]:
+    """The binary unit the largest value reads best in, for a chart's axis."""
+    top = max(values, default=0.0)
+    return next(((2.0 ** e, name) for e, name in ((30, "GiB"), (20, "MiB"), (10, "KiB"))
+                 if top >= 2 ** e), (1.0, "B"))
 
 
 def _checks(data: ReportData) -> str:

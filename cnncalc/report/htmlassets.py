@@ -51,6 +51,8 @@ tbody tr.selected{background:#fff6cc}
 .chart .grid{stroke:#eceef2}
 .chart .ref line{stroke:#c0392b;stroke-dasharray:5 3}
 .chart .ref text{fill:#c0392b}
+.chart .phase line{stroke:#556;stroke-dasharray:3 3}
+.chart .phase text{fill:#556;font-weight:600}
 .chart .peak circle{fill:none;stroke:#c0392b;stroke-width:2}
 .chart .peak text{fill:#c0392b;font-weight:600;paint-order:stroke;stroke:#fff;stroke-width:4px}
 .pass{color:#1e7b34;font-weight:600}
