@@ -83,3 +83,14 @@ def test_report_needs_an_output_and_a_readable_spec(tmp_path, capsys) -> None:
     assert main(["report", str(tmp_path / "nope.yaml"), "-o", str(tmp_path / "x.html")]) == 2
     assert "nope.yaml:1:1: error: cannot read the file" in capsys.readouterr().err
     assert not (tmp_path / "x.html").exists()
+
+
+def test_readme_shows_a_report_picture() -> None:
+    from helpers import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    picture = ROOT / "docs" / "report-resnet18.png"
+    assert "](docs/report-resnet18.png)" in readme
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and picture.stat().st_size < 300_000
+    for command in ("cnncalc graph ", "cnncalc report ", "--format mermaid", "--depth 2"):
+        assert command in readme
