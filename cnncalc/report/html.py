@@ -87,8 +87,9 @@ def render_html(data: ReportData) -> str:
              '<i style="border-color:#e67e22;border-style:dashed"></i>⚠ misaligned receptive '
              "fields</p></section>",
              _table(data), _charts(data), _checks(data), "</main>",
+             # "<" written as \u003c, so no text in the data can end the script early.
              '<script type="application/json" id="explain-data">',
-             json.dumps(_explanations(data)).replace("</", "<\\/"), "</script>",
+             json.dumps(_explanations(data)).replace("<", "\\u003c"), "</script>",
              f"<script>{JS}</script></body></html>\n"]
     return "".join(parts)
 
