@@ -9,6 +9,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from helpers import ARCH, graph, run_ok
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cnncalc.analysis.cost import analyze_cost
 from cnncalc.cli import main
@@ -154,3 +156,25 @@ def test_diff_markdown_draws_what_changed(tmp_path, capsys) -> None:
     assert ":::added" not in block and "-->" in block
     assert main(["diff", str(old), str(old), "--format", "markdown"]) == 0
     assert "```mermaid" not in capsys.readouterr().out
+
+
+@given(st.integers(1, 25).flatmap(lambda n: st.tuples(
+    st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=3 * n))))
+@settings(max_examples=60, deadline=None)
+def test_layout_of_any_dag_points_edges_down_without_overlaps(case) -> None:  # type: ignore[no-untyped-def]
+    from cnncalc.report.layout import layered_layout
+
+    n, pairs = case
+    ids = [f"v{i}" for i in range(n)]
+    edges = sorted({(f"v{min(a, b)}", f"v{max(a, b)}") for a, b in pairs if a != b})
+    lay = layered_layout(ids, edges, {v: (50.0 + 10 * (i % 3), 30.0) for i, v in enumerate(ids)})
+    assert set(lay.nodes) == set(ids) and len(lay.edges) == len(edges)
+    for (src, dst), points in zip(edges, lay.edges):
+        assert lay.nodes[dst].y > lay.nodes[src].y
+        assert all(p[1] <= q[1] for p, q in zip(points, points[1:]))
+    placed = list(lay.nodes.values())
+    for i, p in enumerate(placed):
+        assert p.x - p.width / 2 >= -1e-6 and p.x + p.width / 2 <= lay.width + 1e-6
+        for q in placed[i + 1:]:
+            if abs(p.y - q.y) < 1:
+                assert abs(p.x - q.x) >= (p.width + q.width) / 2 - 1e-6
