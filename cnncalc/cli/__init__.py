@@ -27,6 +27,8 @@ COMMANDS = {
     "check": "cnncalc.cli.check:check",
     "diff": "cnncalc.cli.diff:diff",
     "ops": "cnncalc.cli.explain:ops_command",
+    "graph": "cnncalc.cli.graph:graph",
+    "report": "cnncalc.cli.report:report",
 }
 
 

@@ -79,6 +79,10 @@ def diff(old: str, new: str, input_shape: tuple[int, ...] | None, show_all: bool
         out.json(result.as_json())
     else:
         _render(out, result, show_all, depth)
+        if out.format == "markdown":
+            from cnncalc.report.diffgraph import diff_mermaid
+
+            out.stream.write(diff_mermaid(graphs[0], graphs[1], result, depth))
     raise Done(1 if exit_code and result.changed else 0)
 
 

@@ -10,11 +10,16 @@ from typing import TYPE_CHECKING
 from cnncalc.report import text
 
 if TYPE_CHECKING:
+    from cnncalc.analysis.cost import CostResult
+    from cnncalc.analysis.memory import MemoryResult
+    from cnncalc.analysis.rf import RFResult
     from cnncalc.graph import Graph
 
 
-def explanation(graph: Graph, name: str) -> list[str]:
-    """The explanation of layer `name` (KeyError with a "did you mean" when unknown)."""
+def explanation(graph: Graph, name: str, cost_result: CostResult | None = None,
+                mem: MemoryResult | None = None, rf: RFResult | None = None) -> list[str]:
+    """The explanation of layer `name` (KeyError with a "did you mean" when unknown); the
+    analyses can be passed in when explaining many layers (the HTML report)."""
     from cnncalc.analysis.cost import analyze_cost
     from cnncalc.analysis.memory import analyze_memory
     from cnncalc.analysis.rf import analyze_rf
@@ -22,8 +27,8 @@ def explanation(graph: Graph, name: str) -> list[str]:
 
     layer = graph.layer(name)
     layout = graph.spec.layout
-    cost = analyze_cost(graph).layers[layer.index]
-    mem = analyze_memory(graph)
+    cost = (cost_result or analyze_cost(graph)).layers[layer.index]
+    mem = mem or analyze_memory(graph)
     sources = ", ".join(f"{src} {text.shape(graph.shape_of(src), layout)}" for src in layer.inputs)
     lines = [f"{layer.name}: {layer.op_name} ({layer.op.summary})",
              f"  defined at {layer.loc}",
@@ -45,5 +50,5 @@ def explanation(graph: Graph, name: str) -> list[str]:
     activation = mem.layers[layer.index].activation_bytes
     lines.append(f"  activation: {text.count(layer.out_size)} values x {mem.dtype_bytes} bytes "
                  f"({mem.dtype}) = {text.binary_bytes(activation)}")
-    lines += rf_lines(graph, analyze_rf(graph), layer)
+    lines += rf_lines(graph, rf or analyze_rf(graph), layer)
     return lines

@@ -1,0 +1,38 @@
+"""`cnncalc report FILE -o report.html`: one self-contained HTML page about the network."""
+from __future__ import annotations
+
+import click
+
+from cnncalc.cli.common import depth_option, input_option, load_or_exit, spec_argument, top_option
+
+
+@click.command()
+@spec_argument
+@input_option
+@depth_option
+@top_option
+@click.option("-o", "--output", "output", metavar="OUT", required=True,
+              help="The HTML file to write ('-': standard output).")
+@click.option("--verify", is_flag=True, help="Run the NumPy forward pass and show its results.")
+@click.option("--training", is_flag=True,
+              help="Also draw the training step's memory timeline (forward and backward).")
+def report(file: str, input_shape: tuple[int, ...] | None, depth: int | None, top: int,
+           output: str, verify: bool, training: bool) -> None:
+    """Write one offline HTML page: totals, the graph (pan, zoom, click a node for its
+    explanation), a sortable table, charts (params and MACs per layer, receptive field and
+    stride against depth, memory over execution order), the spec's checks and, with
+    --verify, the forward pass's results. Exit 1 when a check or verify fails.
+
+    \b
+    Examples:
+      cnncalc report resnet18.yaml -o resnet18.html
+      cnncalc report net.yaml -o net.html --verify --training
+    """
+    from cnncalc.cli.common import Done
+    from cnncalc.cli.writeout import write_document
+    from cnncalc.report.html import collect, render_html
+
+    data = collect(load_or_exit(file, input_shape), depth, top, verify, training)
+    write_document(render_html(data), output)
+    if any(not r.passed for r in data.checks + (data.verify or [])):
+        raise Done(1)
