@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cnncalc.ops.args import REQUIRED
-from cnncalc.ops.base import Op, OpError, Shape, Tensor, fmt_shape
+from cnncalc.ops.base import Op, OpError, Shape, Tensor
 from cnncalc.ops.registry import ops
 from cnncalc.problems import Loc, Problems, SpecError, did_you_mean
 from cnncalc.spec.document import Spec, load_spec
@@ -22,6 +22,7 @@ from cnncalc.spec.expand import LayerDecl
 from cnncalc.spec.expr import ExprError, evaluate_with
 from cnncalc.spec.refs import BROKEN, INPUT, Deferred
 from cnncalc.spec.source import gc_paused, read_spec
+from cnncalc.text import fmt_shape
 
 
 @dataclass(eq=False)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from cnncalc.gcpause import gc_paused
 from cnncalc.problems import Problem
-from cnncalc.report.rftext import number
+from cnncalc.text import number
 
 if TYPE_CHECKING:
     from cnncalc.analysis.rf import LayerRF, Misalignment, Region, RFResult

@@ -225,5 +225,5 @@ def _calibrated(layer: Layer, inputs: list[np.ndarray], y: np.ndarray, reads: _R
     for tensor, value in new.items():
         reads.arrays[tensor] = value
         weights[f"{layer.name}.{tensor}"] = value  # type: ignore[index]
-    output = getattr(new, "output", None)  # weights.Calibrated: the op recomputed it already
+    output = getattr(new, "output", None)  # kernels.init.Calibrated: the op recomputed it already
     return output if output is not None else layer.op.forward(layer, inputs, reads, None)

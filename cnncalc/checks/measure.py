@@ -11,11 +11,9 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.checks.model import LABELS, Bound, Check, Result, miss
-from cnncalc.ops.base import fmt_shape
-from cnncalc.report.rftext import number
-from cnncalc.report.text import count, short_bytes
 from cnncalc.spec.document import user_layout
 from cnncalc.spec.refs import INPUT
+from cnncalc.text import count, fmt_shape, number, short_bytes
 
 if TYPE_CHECKING:
     from cnncalc.analysis.cost import CostResult

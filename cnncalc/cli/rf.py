@@ -134,7 +134,7 @@ def _table(graph: Graph, result: RFResult, depth: int | None, out: Output) -> No
     out.table(table)
     last = result.last_local()
     if last is not None and last.local:
-        from cnncalc.report.rftext import per_axis
+        from cnncalc.text import per_axis
 
         axes = last.local
 

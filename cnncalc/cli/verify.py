@@ -162,7 +162,7 @@ def _weights(graph: Graph, path: str | None, dtype: str) -> dict[str, np.ndarray
 
 
 def _refusal(exc: BudgetError, why: str) -> str:
-    from cnncalc.report.text import binary_bytes as b
+    from cnncalc.text import binary_bytes as b
 
     n = exc.needed
     parts = [f"weights {b(n.weights)}", f"input {b(n.inputs)}", f"activations {b(n.activations)}",

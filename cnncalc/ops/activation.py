@@ -16,6 +16,7 @@ from cnncalc.ops.base import (
     SavedKind,
     Shape,
     fmt_shape,
+    numpy_kernels,
     per_value,
     saved_input,
     saved_output,
@@ -53,7 +54,7 @@ class Elementwise(Op):
                 overwrite: int | None = None) -> ndarray:
         # Each activation's NumPy kernel carries the op's name (kernels.relu, kernels.gelu, ...)
         # and takes the op's arguments by name (leaky_relu's slope).
-        from cnncalc.backend import kernels
+        kernels = numpy_kernels()
 
         x = inputs[0]
         if self.storage is OutputStorage.VIEW:  # identity, and dropout at inference: the input itself
@@ -170,7 +171,7 @@ class Softmax(Op):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        from cnncalc.backend import kernels
+        kernels = numpy_kernels()
 
         return kernels.softmax(inputs[0], axis=layer.attrs + 1)  # attrs: the batchless axis
 

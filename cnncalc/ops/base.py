@@ -11,7 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from math import prod
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from cnncalc.text import fmt_int, fmt_shape
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -198,9 +201,7 @@ class Op:
         collapsed (a tensor's receptive field is the union over its channels). Returns a
         non-negative (N, 1, *output spatial) array, positive exactly where an output position
         depends on a marked one. Default: same position, as `rf`'s default."""
-        from cnncalc.backend.masks import same_position
-
-        return same_position(layer, inputs)
+        return numpy_kernels().masks.same_position(layer, inputs)
 
     def initial_weights(self, layer: Layer, rng: Any) -> dict[str, ndarray]:
         """Random float32 values for `tensors(layer)` from the NumPy Generator `rng`. Default:
@@ -208,9 +209,9 @@ class Op:
         the first (a conv's Cin/groups x kernel, a dense layer's inputs), which keeps ReLU
         networks' activations at the same scale layer after layer; 1-D tensors (biases)
         uniform in +-0.1, small but not zero so the bias path is exercised."""
-        from cnncalc.backend.weights import he_uniform, small_uniform
-
-        return {t.name: he_uniform(rng, t.shape) if len(t.shape) > 1 else small_uniform(rng, t.shape)
+        kernels = numpy_kernels()
+        return {t.name: kernels.he_uniform(rng, t.shape) if len(t.shape) > 1
+                else kernels.small_uniform(rng, t.shape)
                 for t in self.tensors(layer)}
 
     def calibrate(self, layer: Layer, inputs: list[ndarray], output: ndarray,
@@ -221,12 +222,20 @@ class Op:
         return {}
 
 
-def fmt_shape(shape: Sequence[int]) -> str:
-    return "[" + ", ".join(str(n) for n in shape) + "]"
+def numpy_kernels() -> ModuleType:
+    """The NumPy side of the ops (backend/kernels: compute kernels, `reach` masks, weight
+    initialisation), imported on first use. The one way an op reaches NumPy: analysing a
+    spec (`cnncalc summary`) never loads it, and the kernels package imports no op."""
+    global _kernels
+    if _kernels is None:
+        # Lazy on purpose: NumPy is not needed to analyse a network.
+        from cnncalc.backend import kernels
+
+        _kernels = kernels
+    return _kernels
 
 
-def fmt_int(value: int) -> str:
-    return f"{value:,}"
+_kernels: ModuleType | None = None
 
 
 def per_value(per: int, values: int, what: str) -> tuple[int, str]:

@@ -15,6 +15,7 @@ from cnncalc.ops.base import (
     Shape,
     Tensor,
     fmt_int,
+    numpy_kernels,
     per_axis,
     per_value,
     saved_input,
@@ -94,7 +95,7 @@ class _ConvBase(Op):
 
     def calibrate(self, layer: Layer, inputs: list[ndarray], output: ndarray,
                   weights: Mapping[str, ndarray]) -> dict[str, ndarray]:
-        from cnncalc.backend.weights import unit_output
+        unit_output = numpy_kernels().unit_output
 
         return unit_output(weights, output)
 
@@ -175,7 +176,7 @@ class Conv(_ConvBase):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        from cnncalc.backend import kernels
+        kernels = numpy_kernels()
 
         a: ConvAttrs = layer.attrs
         strides, pads, dilations = _geometry(a)
@@ -186,7 +187,7 @@ class Conv(_ConvBase):
         # A unit depends on a position when some tap of its window lands there: the max of
         # the 0/1 mask over the same window (strides, pads, dilation; padding never counts).
         # Max pooling reduces the window axis by axis, far cheaper than an im2col.
-        from cnncalc.backend import kernels
+        kernels = numpy_kernels()
 
         a: ConvAttrs = layer.attrs
         strides, pads, dilations = _geometry(a)
@@ -283,7 +284,7 @@ class Deconv(_ConvBase):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        from cnncalc.backend import kernels
+        kernels = numpy_kernels()
 
         a: ConvAttrs = layer.attrs
         strides, pads, dilations = _geometry(a)
@@ -294,7 +295,7 @@ class Deconv(_ConvBase):
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         import numpy as np
 
-        from cnncalc.backend import kernels
+        kernels = numpy_kernels()
 
         a: ConvAttrs = layer.attrs
         strides, pads, dilations = _geometry(a)

@@ -5,7 +5,18 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.ops.args import Arg, Bool, Int
-from cnncalc.ops.base import Op, OpError, Saved, Shape, Tensor, fmt_int, fmt_shape, per_value, saved_input
+from cnncalc.ops.base import (
+    Op,
+    OpError,
+    Saved,
+    Shape,
+    Tensor,
+    fmt_int,
+    fmt_shape,
+    numpy_kernels,
+    per_value,
+    saved_input,
+)
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:
@@ -74,12 +85,12 @@ class Dense(Op):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        from cnncalc.backend import kernels
+        kernels = numpy_kernels()
 
         return kernels.dense(inputs[0], weights["weight"], weights.get("bias"), label=layer.name)
 
     def calibrate(self, layer: Layer, inputs: list[ndarray], output: ndarray,
                   weights: Mapping[str, ndarray]) -> dict[str, ndarray]:
-        from cnncalc.backend.weights import unit_output
+        unit_output = numpy_kernels().unit_output
 
         return unit_output(weights, output, channel_axis=-1)

@@ -16,6 +16,7 @@ from cnncalc.ops.base import (
     Shape,
     fmt_int,
     fmt_shape,
+    numpy_kernels,
     per_axis,
     per_value,
     saved_input,
@@ -108,7 +109,7 @@ class MaxPool(_WindowPool):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        from cnncalc.backend import kernels
+        kernels = numpy_kernels()
 
         w: tuple[AxisWindow, ...] = layer.attrs.windows
         return kernels.max_pool(inputs[0], [a.kernel for a in w], [a.stride for a in w],
@@ -137,7 +138,7 @@ class AvgPool(_WindowPool):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        from cnncalc.backend import kernels
+        kernels = numpy_kernels()
 
         w: tuple[AxisWindow, ...] = layer.attrs.windows
         return kernels.avg_pool(inputs[0], [a.kernel for a in w], [a.stride for a in w],
@@ -158,7 +159,7 @@ class _GlobalPool(Op):
         return [(0, rfmap.GLOBAL)]
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
-        from cnncalc.backend.masks import everywhere
+        everywhere = numpy_kernels().masks.everywhere
 
         return everywhere(inputs[0], layer.out_shape)
 
@@ -180,7 +181,7 @@ class GlobalAvgPool(_GlobalPool):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        from cnncalc.backend import kernels
+        kernels = numpy_kernels()
 
         return kernels.adaptive_avg_pool(inputs[0], 1)
 
@@ -203,7 +204,7 @@ class GlobalMaxPool(_GlobalPool):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        from cnncalc.backend import kernels
+        kernels = numpy_kernels()
 
         return kernels.adaptive_max_pool(inputs[0], 1)
 
@@ -253,7 +254,7 @@ class _AdaptivePool(Op):
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         # The max over each bin of a 0/1 mask: "some position of the bin is marked".
-        from cnncalc.backend import kernels
+        kernels = numpy_kernels()
 
         return kernels.adaptive_max_pool(inputs[0], layer.attrs.out_sizes)
 
@@ -283,7 +284,7 @@ class AdaptiveAvgPool(_AdaptivePool):
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
 
-        from cnncalc.backend import kernels
+        kernels = numpy_kernels()
 
         # Uneven bins come back from the kernel in channels-last memory order; PyTorch's
         # result is contiguous (and a following flatten is then a view).
@@ -309,7 +310,7 @@ class AdaptiveMaxPool(_AdaptivePool):
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
 
-        from cnncalc.backend import kernels
+        kernels = numpy_kernels()
 
         # Uneven bins come back from the kernel in channels-last memory order; PyTorch's
         # result is contiguous (and a following flatten is then a view).

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from cnncalc.ops import rfmap
 from cnncalc.ops.activation import normalise_axis
 from cnncalc.ops.args import Arg, Axis, Int, OptionalInt, Padding
-from cnncalc.ops.base import Op, OpError, OutputStorage, Shape, fmt_shape, spatial_rank
+from cnncalc.ops.base import Op, OpError, OutputStorage, Shape, fmt_shape, numpy_kernels, spatial_rank
 from cnncalc.ops.registry import register
 from cnncalc.ops.window import resolve_pads
 
@@ -74,7 +74,7 @@ class Pad(Op):
                 overwrite: int | None = None) -> ndarray:
         import numpy as np
 
-        from cnncalc.backend import kernels
+        kernels = numpy_kernels()
 
         # Always a new tensor, as torch's F.pad: zero padding must not alias its input.
         y = kernels.pad_zeros(inputs[0], layer.attrs)
@@ -101,7 +101,7 @@ class ChannelShuffle(Op):
                 overwrite: int | None = None) -> ndarray:
         import numpy as np
 
-        from cnncalc.backend import kernels
+        kernels = numpy_kernels()
 
         # A new tensor even when the shuffle moves nothing (groups: 1), as in PyTorch.
         y = kernels.channel_shuffle(inputs[0], layer.args["groups"])

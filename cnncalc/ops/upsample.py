@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from cnncalc.ops import rfmap
 from cnncalc.ops.args import Arg, Bool, Choice, Scale
-from cnncalc.ops.base import Op, OpError, Shape, per_value, spatial_rank
+from cnncalc.ops.base import Op, OpError, Shape, numpy_kernels, per_value, spatial_rank
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:
@@ -134,14 +134,14 @@ class Upsample(Op):
     def _run(self, layer: Layer, x: ndarray, magnitude: bool) -> ndarray:
         kind = _kind(layer)
         if kind == "nearest-exact":
-            from cnncalc.backend import resample
+            resample = numpy_kernels().resample
 
             return resample.nearest_exact(x, layer.attrs)
         if kind == "bicubic":
-            from cnncalc.backend import resample
+            resample = numpy_kernels().resample
 
             return resample.bicubic(x, layer.attrs, layer.args["align_corners"], magnitude)
-        from cnncalc.backend import kernels
+        kernels = numpy_kernels()
 
         return kernels.upsample(x, layer.attrs, kind,
                                 layer.args["align_corners"] if kind == "linear" else None)

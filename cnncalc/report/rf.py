@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cnncalc.ops.base import fmt_shape
-from cnncalc.report.rftext import json_number, number, per_axis
+from cnncalc.text import fmt_shape, json_number, number, per_axis
 
 if TYPE_CHECKING:
     from cnncalc.analysis.rf import AxisRF, LayerRF, RFResult

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cnncalc.ops.rfmap import IDENTITY, AxisMap
-from cnncalc.report.rftext import number
+from cnncalc.text import number
 
 if TYPE_CHECKING:
     from cnncalc.analysis.rf import AxisRF, RFResult
