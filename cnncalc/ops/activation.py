@@ -6,7 +6,7 @@ from functools import cache
 from math import prod
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cnncalc.ops import rfmap
+from cnncalc.ops import base, rfmap
 from cnncalc.ops.args import Arg, Axis, Float
 from cnncalc.ops.base import (
     Op,
@@ -15,13 +15,12 @@ from cnncalc.ops.base import (
     Saved,
     SavedKind,
     Shape,
-    fmt_shape,
-    numpy_kernels,
     per_value,
     saved_input,
     saved_output,
 )
 from cnncalc.ops.registry import register
+from cnncalc.text import fmt_shape
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -54,7 +53,7 @@ class Elementwise(Op):
                 overwrite: int | None = None) -> ndarray:
         # Each activation's NumPy kernel carries the op's name (kernels.relu, kernels.gelu, ...)
         # and takes the op's arguments by name (leaky_relu's slope).
-        kernels = numpy_kernels()
+        kernels = base.kernels
 
         x = inputs[0]
         if self.storage is OutputStorage.VIEW:  # identity, and dropout at inference: the input itself
@@ -171,7 +170,7 @@ class Softmax(Op):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        kernels = numpy_kernels()
+        kernels = base.kernels
 
         return kernels.softmax(inputs[0], axis=layer.attrs + 1)  # attrs: the batchless axis
 

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from math import prod
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.text import fmt_int, fmt_shape
@@ -21,6 +20,7 @@ if TYPE_CHECKING:
 
     from numpy import ndarray
 
+    from cnncalc.backend import kernels as kernels  # at run time: __getattr__ below
     from cnncalc.graph import Layer
     from cnncalc.ops.args import Arg
     from cnncalc.ops.rfmap import Read
@@ -201,7 +201,8 @@ class Op:
         collapsed (a tensor's receptive field is the union over its channels). Returns a
         non-negative (N, 1, *output spatial) array, positive exactly where an output position
         depends on a marked one. Default: same position, as `rf`'s default."""
-        return numpy_kernels().masks.same_position(layer, inputs)
+        mask: ndarray = _load_kernels().masks.same_position(layer, inputs)
+        return mask
 
     def initial_weights(self, layer: Layer, rng: Any) -> dict[str, ndarray]:
         """Random float32 values for `tensors(layer)` from the NumPy Generator `rng`. Default:
@@ -209,7 +210,7 @@ class Op:
         the first (a conv's Cin/groups x kernel, a dense layer's inputs), which keeps ReLU
         networks' activations at the same scale layer after layer; 1-D tensors (biases)
         uniform in +-0.1, small but not zero so the bias path is exercised."""
-        kernels = numpy_kernels()
+        kernels = _load_kernels()
         return {t.name: kernels.he_uniform(rng, t.shape) if len(t.shape) > 1
                 else kernels.small_uniform(rng, t.shape)
                 for t in self.tensors(layer)}
@@ -222,20 +223,23 @@ class Op:
         return {}
 
 
-def numpy_kernels() -> ModuleType:
+def _load_kernels() -> Any:
     """The NumPy side of the ops (backend/kernels: compute kernels, `reach` masks, weight
-    initialisation), imported on first use. The one way an op reaches NumPy: analysing a
-    spec (`cnncalc summary`) never loads it, and the kernels package imports no op."""
-    global _kernels
-    if _kernels is None:
-        # Lazy on purpose: NumPy is not needed to analyse a network.
-        from cnncalc.backend import kernels
+    initialisation), imported on first use. The one way an op reaches NumPy: analysing a spec
+    (`cnncalc summary`) never loads it, and the kernels package imports no op, so there is no
+    cycle. Ops write `base.kernels.conv(...)`: at run time `__getattr__` below answers it once,
+    type checkers see the TYPE_CHECKING import instead."""
+    from cnncalc.backend import kernels  # lazy on purpose: NumPy is not needed to analyse
 
-        _kernels = kernels
-    return _kernels
+    globals()["kernels"] = kernels
+    return kernels
 
 
-_kernels: ModuleType | None = None
+if not TYPE_CHECKING:
+    def __getattr__(name: str) -> Any:
+        if name == "kernels":
+            return _load_kernels()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def per_value(per: int, values: int, what: str) -> tuple[int, str]:

@@ -6,23 +6,12 @@ from dataclasses import dataclass
 from math import prod
 from typing import TYPE_CHECKING, Any
 
-from cnncalc.ops import rfmap
+from cnncalc.ops import base, rfmap
 from cnncalc.ops.args import Arg, Bool, Groups, Int, Padding, PerAxis
-from cnncalc.ops.base import (
-    Op,
-    OpError,
-    Saved,
-    Shape,
-    Tensor,
-    fmt_int,
-    numpy_kernels,
-    per_axis,
-    per_value,
-    saved_input,
-    spatial_rank,
-)
+from cnncalc.ops.base import Op, OpError, Saved, Shape, Tensor, per_axis, per_value, saved_input, spatial_rank
 from cnncalc.ops.registry import register
 from cnncalc.ops.window import AxisWindow, check_out_sizes, resolve_pads, window_attrs
+from cnncalc.text import fmt_int
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -95,7 +84,7 @@ class _ConvBase(Op):
 
     def calibrate(self, layer: Layer, inputs: list[ndarray], output: ndarray,
                   weights: Mapping[str, ndarray]) -> dict[str, ndarray]:
-        unit_output = numpy_kernels().unit_output
+        unit_output = base.kernels.unit_output
 
         return unit_output(weights, output)
 
@@ -176,7 +165,7 @@ class Conv(_ConvBase):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        kernels = numpy_kernels()
+        kernels = base.kernels
 
         a: ConvAttrs = layer.attrs
         strides, pads, dilations = _geometry(a)
@@ -187,7 +176,7 @@ class Conv(_ConvBase):
         # A unit depends on a position when some tap of its window lands there: the max of
         # the 0/1 mask over the same window (strides, pads, dilation; padding never counts).
         # Max pooling reduces the window axis by axis, far cheaper than an im2col.
-        kernels = numpy_kernels()
+        kernels = base.kernels
 
         a: ConvAttrs = layer.attrs
         strides, pads, dilations = _geometry(a)
@@ -284,7 +273,7 @@ class Deconv(_ConvBase):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        kernels = numpy_kernels()
+        kernels = base.kernels
 
         a: ConvAttrs = layer.attrs
         strides, pads, dilations = _geometry(a)
@@ -295,7 +284,7 @@ class Deconv(_ConvBase):
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         import numpy as np
 
-        kernels = numpy_kernels()
+        kernels = base.kernels
 
         a: ConvAttrs = layer.attrs
         strides, pads, dilations = _geometry(a)

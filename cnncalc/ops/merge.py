@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from cnncalc.ops import rfmap
 from cnncalc.ops.activation import normalise_axis
 from cnncalc.ops.args import Arg, Axis
-from cnncalc.ops.base import Op, OpError, OutputStorage, Saved, Shape, fmt_shape, per_value, saved_input
+from cnncalc.ops.base import Op, OpError, OutputStorage, Saved, Shape, per_value, saved_input
 from cnncalc.ops.registry import register
+from cnncalc.text import fmt_shape
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping

@@ -5,21 +5,11 @@ from collections.abc import Sequence
 from math import prod
 from typing import TYPE_CHECKING, Any
 
-from cnncalc.ops import rfmap
+from cnncalc.ops import base, rfmap
 from cnncalc.ops.args import Arg, Choice, Float, Int
-from cnncalc.ops.base import (
-    Op,
-    OpError,
-    Saved,
-    SavedKind,
-    Shape,
-    Tensor,
-    fmt_int,
-    numpy_kernels,
-    per_value,
-    saved_input,
-)
+from cnncalc.ops.base import Op, OpError, Saved, SavedKind, Shape, Tensor, per_value, saved_input
 from cnncalc.ops.registry import register
+from cnncalc.text import fmt_int
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -106,7 +96,7 @@ class BatchNorm(Op):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        kernels = numpy_kernels()
+        kernels = base.kernels
 
         return kernels.batch_norm_inference(inputs[0], weights["running_mean"],
                                             weights["running_var"], weights["weight"],
@@ -171,14 +161,14 @@ class LayerNorm(_Normalise, Op):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        kernels = numpy_kernels()
+        kernels = base.kernels
 
         return kernels.layer_norm(inputs[0], weights["weight"], weights["bias"], layer.args["eps"],
                                   layer.args["over"])
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         # over: all normalises with statistics of the whole sample, so every position counts.
-        everywhere = numpy_kernels().masks.everywhere
+        everywhere = base.kernels.masks.everywhere
 
         if layer.args["over"] == "all":
             return everywhere(inputs[0], layer.out_shape)
@@ -223,14 +213,14 @@ class GroupNorm(_Normalise, Op):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        kernels = numpy_kernels()
+        kernels = base.kernels
 
         return kernels.group_norm(inputs[0], layer.args["groups"], weights["weight"],
                                   weights["bias"], layer.args["eps"])
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         # Each group's statistics span every position: all positions count.
-        everywhere = numpy_kernels().masks.everywhere
+        everywhere = base.kernels.masks.everywhere
 
         return everywhere(inputs[0], layer.out_shape)
 
@@ -271,7 +261,7 @@ class LocalResponseNorm(Op):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        kernels = numpy_kernels()
+        kernels = base.kernels
 
         a = layer.args
         return kernels.lrn(inputs[0], a["size"], a["alpha"], a["beta"], a["k"])

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from math import gcd, prod
 from typing import TYPE_CHECKING, Any
 
-from cnncalc.ops import rfmap
+from cnncalc.ops import base, rfmap
 from cnncalc.ops.args import AdaptiveOutput, Arg, Bool, Padding, PerAxis
 from cnncalc.ops.base import (
     Op,
@@ -14,9 +14,6 @@ from cnncalc.ops.base import (
     Saved,
     SavedKind,
     Shape,
-    fmt_int,
-    fmt_shape,
-    numpy_kernels,
     per_axis,
     per_value,
     saved_input,
@@ -24,6 +21,7 @@ from cnncalc.ops.base import (
 )
 from cnncalc.ops.registry import register
 from cnncalc.ops.window import AxisWindow, check_out_sizes, window_attrs
+from cnncalc.text import fmt_int, fmt_shape
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -109,7 +107,7 @@ class MaxPool(_WindowPool):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        kernels = numpy_kernels()
+        kernels = base.kernels
 
         w: tuple[AxisWindow, ...] = layer.attrs.windows
         return kernels.max_pool(inputs[0], [a.kernel for a in w], [a.stride for a in w],
@@ -138,7 +136,7 @@ class AvgPool(_WindowPool):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        kernels = numpy_kernels()
+        kernels = base.kernels
 
         w: tuple[AxisWindow, ...] = layer.attrs.windows
         return kernels.avg_pool(inputs[0], [a.kernel for a in w], [a.stride for a in w],
@@ -159,7 +157,7 @@ class _GlobalPool(Op):
         return [(0, rfmap.GLOBAL)]
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
-        everywhere = numpy_kernels().masks.everywhere
+        everywhere = base.kernels.masks.everywhere
 
         return everywhere(inputs[0], layer.out_shape)
 
@@ -181,7 +179,7 @@ class GlobalAvgPool(_GlobalPool):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        kernels = numpy_kernels()
+        kernels = base.kernels
 
         return kernels.adaptive_avg_pool(inputs[0], 1)
 
@@ -204,7 +202,7 @@ class GlobalMaxPool(_GlobalPool):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        kernels = numpy_kernels()
+        kernels = base.kernels
 
         return kernels.adaptive_max_pool(inputs[0], 1)
 
@@ -254,7 +252,7 @@ class _AdaptivePool(Op):
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         # The max over each bin of a 0/1 mask: "some position of the bin is marked".
-        kernels = numpy_kernels()
+        kernels = base.kernels
 
         return kernels.adaptive_max_pool(inputs[0], layer.attrs.out_sizes)
 
@@ -284,7 +282,7 @@ class AdaptiveAvgPool(_AdaptivePool):
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
 
-        kernels = numpy_kernels()
+        kernels = base.kernels
 
         # Uneven bins come back from the kernel in channels-last memory order; PyTorch's
         # result is contiguous (and a following flatten is then a view).
@@ -310,7 +308,7 @@ class AdaptiveMaxPool(_AdaptivePool):
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
 
-        kernels = numpy_kernels()
+        kernels = base.kernels
 
         # Uneven bins come back from the kernel in channels-last memory order; PyTorch's
         # result is contiguous (and a following flatten is then a view).

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from math import prod
 from typing import TYPE_CHECKING, Any
 
-from cnncalc.ops import rfmap
+from cnncalc.ops import base, rfmap
 from cnncalc.ops.activation import normalise_axis
 from cnncalc.ops.args import Arg, Axis, Int, OptionalInt, Padding
-from cnncalc.ops.base import Op, OpError, OutputStorage, Shape, fmt_shape, numpy_kernels, spatial_rank
+from cnncalc.ops.base import Op, OpError, OutputStorage, Shape, spatial_rank
 from cnncalc.ops.registry import register
 from cnncalc.ops.window import resolve_pads
+from cnncalc.text import fmt_shape
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -74,7 +75,7 @@ class Pad(Op):
                 overwrite: int | None = None) -> ndarray:
         import numpy as np
 
-        kernels = numpy_kernels()
+        kernels = base.kernels
 
         # Always a new tensor, as torch's F.pad: zero padding must not alias its input.
         y = kernels.pad_zeros(inputs[0], layer.attrs)
@@ -101,7 +102,7 @@ class ChannelShuffle(Op):
                 overwrite: int | None = None) -> ndarray:
         import numpy as np
 
-        kernels = numpy_kernels()
+        kernels = base.kernels
 
         # A new tensor even when the shuffle moves nothing (groups: 1), as in PyTorch.
         y = kernels.channel_shuffle(inputs[0], layer.args["groups"])

@@ -11,9 +11,9 @@ from fractions import Fraction
 from math import floor, prod
 from typing import TYPE_CHECKING, Any
 
-from cnncalc.ops import rfmap
+from cnncalc.ops import base, rfmap
 from cnncalc.ops.args import Arg, Bool, Choice, Scale
-from cnncalc.ops.base import Op, OpError, Shape, numpy_kernels, per_value, spatial_rank
+from cnncalc.ops.base import Op, OpError, Shape, per_value, spatial_rank
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:
@@ -134,14 +134,14 @@ class Upsample(Op):
     def _run(self, layer: Layer, x: ndarray, magnitude: bool) -> ndarray:
         kind = _kind(layer)
         if kind == "nearest-exact":
-            resample = numpy_kernels().resample
+            resample = base.kernels.resample
 
             return resample.nearest_exact(x, layer.attrs)
         if kind == "bicubic":
-            resample = numpy_kernels().resample
+            resample = base.kernels.resample
 
             return resample.bicubic(x, layer.attrs, layer.args["align_corners"], magnitude)
-        kernels = numpy_kernels()
+        kernels = base.kernels
 
         return kernels.upsample(x, layer.attrs, kind,
                                 layer.args["align_corners"] if kind == "linear" else None)
