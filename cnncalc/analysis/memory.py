@@ -38,7 +38,7 @@ class LayerMemory:
     """One layer at the analysed batch and dtype."""
 
     name: str
-    op: str
+    op_name: str  # the op's name (Layer.op is the Op object)
     activation_bytes: int  # size of the output tensor
     storage: str  # at inference: "new", "view of X" or "in place on X"
     live_bytes: int  # activations live while the layer runs at inference (its inputs and output)

@@ -79,7 +79,7 @@ class TensorRF:
 @dataclass
 class LayerRF:
     name: str
-    op: str
+    op_name: str  # the op's name (Layer.op is the Op object)
     shape: Shape
     is_global: bool
     local: tuple[AxisRF, ...] | None

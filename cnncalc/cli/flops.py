@@ -124,7 +124,7 @@ def _peer_table(out: Output, graph: Graph, peer: PeerCount) -> None:
         if not (layer.ours or layer.theirs):
             continue
         diff = layer.theirs - layer.ours
-        table.add([layer.name, layer.op, count_cell(layer.ours), count_cell(layer.theirs),
+        table.add([layer.name, layer.op_name, count_cell(layer.ours), count_cell(layer.theirs),
                    Cell(f"{diff:+,}" if diff else "=", diff), layer.note if diff else ""],
                   style="bold" if diff else None)
     out.table(table)

@@ -93,7 +93,7 @@ def table_cells(rf: LayerRF) -> list[str]:
 
 def describe(graph: Graph, rf: LayerRF) -> list[str]:
     """One layer in words: per axis r, S, P, centre, narrowest path, and what a unit sees."""
-    lines = [f"{rf.name}: {rf.op}, output {fmt_shape(rf.shape)}"]
+    lines = [f"{rf.name}: {rf.op_name}, output {fmt_shape(rf.shape)}"]
     if rf.is_global:
         lines.append("  global: every unit depends on the whole input (global pooling, flatten or "
                      "a gate computed from the whole input)")
