@@ -17,7 +17,8 @@ from cnncalc.ops.args import REQUIRED
 from cnncalc.ops.base import Op, OpError, Shape, Tensor
 from cnncalc.ops.registry import ops
 from cnncalc.problems import Loc, Problems, SpecError, did_you_mean
-from cnncalc.spec.document import Spec, load_spec
+from cnncalc.spec import document
+from cnncalc.spec.document import Spec
 from cnncalc.spec.expand import LayerDecl
 from cnncalc.spec.expr import ExprError, evaluate_with
 from cnncalc.spec.refs import BROKEN, INPUT, Deferred
@@ -122,6 +123,18 @@ def load_graph(path: str | Path, input_shape: Shape | None = None) -> Graph:
     every problem, a file that cannot be read included."""
     text, file = read_spec(path)
     return load_graph_text(text, file, input_shape)
+
+
+def load_spec(text: str, file: str, input_override: Shape | None = None) -> Spec:
+    """Parse and expand a spec (`spec.document.load_spec`), with this module's shape inference
+    for the blocks whose `${in_channels}` need a shape while the spec expands."""
+    return document.load_spec(text, file, input_override, infer_shapes)
+
+
+def infer_shapes(spec: Spec, known: dict[str, Shape]) -> dict[str, Shape]:
+    """Output shapes of a partial spec's layers, given the shapes of layers it reads that are
+    `known` (spec.document's probe while a spec expands); raises SpecError."""
+    return {layer.name: layer.out_shape for layer in build_graph(spec, known=known).layers}
 
 
 def load_graph_text(text: str, file: str = "<string>", input_shape: Shape | None = None) -> Graph:

@@ -19,6 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cnncalc.backend.arrayfiles import ArrayFileError, read_npz, write_npz
+from cnncalc.backend.run import forward
+from cnncalc.problems import did_you_mean
+from cnncalc.text import fmt_shape
+
 if TYPE_CHECKING:
     from cnncalc.graph import Graph, Layer
 
@@ -61,7 +66,6 @@ def calibration_input(graph: Graph, seed: int, dtype: Any = np.float32) -> np.nd
 
 def init_weights(graph: Graph, seed: int = 0, dtype: Any = np.float32) -> dict[str, np.ndarray]:
     """Random weights, calibrated on a seeded random input; float32 unless `dtype` says."""
-    from cnncalc.backend.run import forward
 
     if seed < 0:
         raise ValueError(f"the seed must be a non-negative integer, got {seed}")
@@ -96,8 +100,6 @@ def check(graph: Graph, arrays: Mapping[str, np.ndarray], dtype: Any = None) -> 
 
 def _problems(graph: Graph, found: Mapping[str, tuple[tuple[int, ...], np.dtype]]) -> dict[str, str]:
     """Missing, extra, mis-shaped and non-number arrays, from their shapes and dtypes alone."""
-    from cnncalc.problems import did_you_mean
-    from cnncalc.text import fmt_shape
 
     want = expected(graph)
     problems = {}
@@ -123,7 +125,6 @@ def load(path: str, graph: Graph, dtype: Any = None) -> dict[str, np.ndarray]:
     member's header is checked first: only arrays of the shapes the graph needs are read, so
     a member declaring terabytes (or holding a pickle) costs nothing. With `dtype`, values
     that overflow it are refused too."""
-    from cnncalc.backend.arrayfiles import ArrayFileError, read_npz
 
     want = expected(graph)
     headers: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
@@ -146,6 +147,5 @@ def load(path: str, graph: Graph, dtype: Any = None) -> dict[str, np.ndarray]:
 def save(path: str, weights: Mapping[str, np.ndarray]) -> None:
     """An .npz archive at exactly `path` (ArrayFileError when it cannot be written or a key
     cannot be an archive member name)."""
-    from cnncalc.backend.arrayfiles import write_npz
 
     write_npz(path, weights)

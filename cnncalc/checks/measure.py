@@ -10,6 +10,9 @@ from fractions import Fraction
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from cnncalc.analysis.cost import analyze_cost
+from cnncalc.analysis.memory import analyze_memory
+from cnncalc.analysis.rf import analyze_rf
 from cnncalc.checks.model import LABELS, Bound, Check, Result, miss
 from cnncalc.spec.document import user_layout
 from cnncalc.spec.refs import INPUT
@@ -98,7 +101,6 @@ class Figures:
 
     @cached_property
     def cost(self) -> CostResult:
-        from cnncalc.analysis.cost import analyze_cost
 
         return analyze_cost(self.graph)
 
@@ -129,7 +131,6 @@ class Figures:
 
     @cached_property
     def rf(self) -> RFResult:
-        from cnncalc.analysis.rf import analyze_rf
 
         return analyze_rf(self.graph)
 
@@ -173,7 +174,6 @@ class Figures:
         return Measured(smallest, shown, subject=subject)
 
     def _memory_figure(self, check: Check) -> Measured:
-        from cnncalc.analysis.memory import analyze_memory
 
         batch, training = check.option("batch", 1), check.option("training", False)
         optimizer, dtype = check.option("optimizer", "adam"), check.option("dtype", None)

@@ -13,9 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cnncalc.checks.layout import layout_warnings
+from cnncalc.checks.measure import Figures, run_checks
 from cnncalc.checks.model import Check, Result
 from cnncalc.checks.options import OptionChecks
-from cnncalc.problems import Loc, Problem, SpecError
+from cnncalc.checks.verification import verify_results
+from cnncalc.graph import build_graph, load_graph, load_spec
+from cnncalc.problems import Loc, Problem, SpecError, problem_json
 
 if TYPE_CHECKING:
     from cnncalc.graph import Graph
@@ -51,7 +55,6 @@ class FileReport:
         return sorted(found, key=lambda p: (p.loc.line, p.loc.col))
 
     def as_json(self) -> dict[str, Any]:
-        from cnncalc.report.formats import problem_json
 
         return {"file": self.file, "status": self.status,
                 "problems": [problem_json(p) for p in self.all_problems()],
@@ -64,7 +67,6 @@ def check_file(file: str, text: str | None = None, options: OptionChecks | None 
     """Load `file` (or `text`, shown as `file`) and run its checks plus `options`;
     `input_shape` replaces the spec's input and is written in the spec's layout (H,W,C for
     `layout: channels_last`), as `checks:` shapes and `--input` are."""
-    from cnncalc.graph import load_graph
 
     try:
         if text is None and input_shape is None:
@@ -87,13 +89,10 @@ def check_file(file: str, text: str | None = None, options: OptionChecks | None 
         if problems:
             return FileReport(file, problems=problems)
         checks += extra
-    from cnncalc.checks.layout import layout_warnings
-    from cnncalc.checks.measure import Figures, run_checks
 
     figures = Figures(graph)
     results = run_checks(graph, checks, figures)
     if verify:
-        from cnncalc.checks.verification import verify_results
 
         results += verify_results(graph)
     return FileReport(file, results=results,
@@ -103,8 +102,6 @@ def check_file(file: str, text: str | None = None, options: OptionChecks | None 
 def graph_in_layout(text: str, file: str, input_shape: tuple[int, ...] | None = None) -> Graph:
     """Load a spec's text; `input_shape` (replacing the spec's input) is written in the spec's
     layout: C,H,W, or H,W,C for `layout: channels_last`."""
-    from cnncalc.graph import build_graph
-    from cnncalc.spec.document import load_spec
 
     spec = load_spec(text, file)
     if input_shape is None:

@@ -13,6 +13,7 @@ from enum import Enum
 from math import prod
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from cnncalc.ops.rfmap import same_position
 from cnncalc.text import fmt_int, fmt_shape
 
 if TYPE_CHECKING:
@@ -175,8 +176,6 @@ class Op:
         `maps` holding one AxisMap per output spatial axis, or GLOBAL (every position).
         Default: same position (each input at the unit's own position, size-1 axes broadcast);
         an op that changes a spatial size must override this."""
-        from cnncalc.ops.rfmap import same_position
-
         return same_position(layer.in_shapes, layer.out_shape)
 
     # -- NumPy forward (backend/run.py runs it; the kernels are in backend/kernels/) -------

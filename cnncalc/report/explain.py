@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cnncalc.analysis.cost import analyze_cost
+from cnncalc.analysis.memory import analyze_memory
+from cnncalc.analysis.rf import analyze_rf
 from cnncalc.report import text
+from cnncalc.report.rfexplain import rf_lines
 
 if TYPE_CHECKING:
     from cnncalc.graph import Graph
@@ -15,10 +19,6 @@ if TYPE_CHECKING:
 
 def explanation(graph: Graph, name: str) -> list[str]:
     """The explanation of layer `name` (KeyError with a "did you mean" when unknown)."""
-    from cnncalc.analysis.cost import analyze_cost
-    from cnncalc.analysis.memory import analyze_memory
-    from cnncalc.analysis.rf import analyze_rf
-    from cnncalc.report.rfexplain import rf_lines
 
     layer = graph.layer(name)
     layout = graph.spec.layout

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from cnncalc.analysis.rfunit import unit_spans, unit_support
+from cnncalc.problems import problem_json
 from cnncalc.text import fmt_shape, json_number, number, per_axis
 
 if TYPE_CHECKING:
@@ -40,7 +42,6 @@ def layer_json(rf: LayerRF) -> dict[str, Any]:
 
 def add_rf(document: dict[str, Any], result: RFResult) -> None:
     """Add "rf" to every layer of a `graph_json` document and the top-level "rf_warnings"."""
-    from cnncalc.report.formats import problem_json
 
     for entry in document["layers"]:
         entry["rf"] = layer_json(result[entry["name"]])
@@ -49,7 +50,6 @@ def add_rf(document: dict[str, Any], result: RFResult) -> None:
 
 def unit_json(graph: Graph, rf: LayerRF, unit: tuple[int, ...]) -> dict[str, Any]:
     """One unit's input region (unclipped) and the input positions it depends on."""
-    from cnncalc.analysis.rfunit import unit_support
 
     region = rf.region(unit)
     support = unit_support(graph, rf.name, unit)
@@ -128,7 +128,6 @@ def describe(graph: Graph, rf: LayerRF) -> list[str]:
 def unit_lines(graph: Graph, rf: LayerRF, unit: tuple[int, ...]) -> list[str]:
     """The input region one output unit sees (unclipped, on the infinite grid) and the input
     positions it really depends on (boundaries and gaps included)."""
-    from cnncalc.analysis.rfunit import unit_spans
 
     where = ", ".join(map(str, unit))
     lines = [f"unit ({where}) of {rf.name} {fmt_shape(rf.shape)}:"]
