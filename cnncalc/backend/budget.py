@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from math import prod
 from typing import TYPE_CHECKING
 
-from cnncalc.analysis.memory import DTYPE_BYTES, analyze_memory
+from cnncalc.analysis.memory import analyze_memory
+from cnncalc.spec.dtypes import DTYPE_BYTES
 
 if TYPE_CHECKING:
     from cnncalc.graph import Graph
