@@ -29,7 +29,7 @@ from cnncalc.text import fmt_shape
 @dataclass(eq=False)
 class Layer:
     name: str
-    op: Op
+    op: Op[Any]
     args: dict[str, Any]
     arg_locs: dict[str, Loc]
     inputs: list[str]
@@ -228,7 +228,7 @@ def _cycle(decls: list[LayerDecl], index: dict[str, int], stuck: set[int]) -> li
     return [decls[i].id for i in reversed(cycle)]
 
 
-def _check_input_count(op: Op, decl: LayerDecl) -> None:
+def _check_input_count(op: Op[Any], decl: LayerDecl) -> None:
     n = len(decl.inputs)
     most = op.max_inputs
     if n < op.min_inputs or (most is not None and n > most):
@@ -237,7 +237,7 @@ def _check_input_count(op: Op, decl: LayerDecl) -> None:
                       + (" (list them: `in: [a, b]`)" if most is None else ""), "in", "inputs")
 
 
-def _arguments(op: Op, decl: LayerDecl, shapes: dict[str, Shape] | None,
+def _arguments(op: Op[Any], decl: LayerDecl, shapes: dict[str, Shape] | None,
                problems: Problems) -> dict[str, Any] | None:
     """Validate a layer's arguments against its op's declaration; None if any is wrong."""
     args: dict[str, Any] = {}

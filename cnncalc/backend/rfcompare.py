@@ -38,7 +38,7 @@ def compare(p: Plan, axis: int, seen: dict[tuple[int, ...], Interval]) -> CheckR
             wrong.append(f"unit {list(unit)}: expected {_show(_clip(want, n))}, measured "
                          f"{_show(got)}{problem}")
         elif want is not None and got == want and unit:
-            inside[unit[axis]] = got  # type: ignore[assignment]
+            inside[unit[axis]] = got
     expected, derived = _numbers(p.original, axis), _derived(p, axis, inside)
     mismatch = [k for k in ("size", "stride", "padding") if k in derived and derived[k] != expected.get(k)]
     notes = [p.note] if p.note else []

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from cnncalc.ops.rfmap import Read
 
 
-class Elementwise(Op):
+class Elementwise(Op[None]):
     """An op applied to every value independently."""
 
     flops_per_value: ClassVar[int] = 0
@@ -142,7 +142,7 @@ def normalise_axis(axis: int, shape: Shape) -> int:
 
 
 @register
-class Softmax(Op):
+class Softmax(Op[int]):
     name = "softmax"
     aliases = ("Softmax", "softmax2d")
     summary = "softmax along one axis"
@@ -154,7 +154,7 @@ class Softmax(Op):
     def rf(self, layer: Layer) -> list[Read]:
         # Along a spatial softmax axis every unit reads the whole axis (exact, not global:
         # the other axes stay local).
-        axis: int = layer.attrs
+        axis = self.attrs(layer)
         shape = layer.in_shapes[0]
         return [(0, tuple(rfmap.whole_axis(shape[a]) if a == axis else rfmap.IDENTITY
                           for a in range(1, len(shape))))]
@@ -172,14 +172,14 @@ class Softmax(Op):
                 overwrite: int | None = None) -> ndarray:
         kernels = base.kernels
 
-        return kernels.softmax(inputs[0], axis=layer.attrs + 1)  # attrs: the batchless axis
+        return kernels.softmax(inputs[0], axis=self.attrs(layer) + 1)  # attrs: the batchless axis
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         # Along a spatial axis every value depends on the whole axis; across channels the
         # collapsed mask is already the union.
         import numpy as np
 
-        axis: int = layer.attrs
+        axis = self.attrs(layer)
         if axis == 0:
             return inputs[0]
         mask = inputs[0]

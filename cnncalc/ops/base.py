@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from math import prod
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 from cnncalc.ops.rfmap import same_position
 from cnncalc.text import fmt_int, fmt_shape
@@ -92,8 +92,18 @@ class Tensor:
         return prod(self.shape)
 
 
-class Op:
-    """Base class for ops. Subclasses set the class variables and override the rules they need."""
+A = TypeVar("A")  # an op's resolved attributes: what its `infer` returns besides the shape
+
+
+class Op(Generic[A]):
+    """Base class for ops: `class Conv(Op[ConvAttrs])`, `Op[None]` for an op without attributes.
+
+    Required: `name`, `summary`, `arguments` and `infer`; for `verify`, `forward`. Every other
+    member has a default that fits an op which keeps its input's shape and positions, has no
+    weights and does no arithmetic; override the ones that do not fit. The members come in
+    sections: declaration and shapes, parameters, compute, memory, receptive field, NumPy
+    forward (docs/adding-an-op.md says what each needs and which tests cover it).
+    """
 
     name: ClassVar[str]
     summary: ClassVar[str] = ""
@@ -106,9 +116,14 @@ class Op:
     max_inputs: ClassVar[int | None] = 1  # None: any number
 
     # -- shapes ---------------------------------------------------------------------------
-    def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
+    def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, A]:
         """Return the output shape and op-specific resolved attributes (e.g. per-axis windows)."""
         raise NotImplementedError
+
+    def attrs(self, layer: Layer) -> A:
+        """The attributes `infer` resolved for `layer` (stored untyped on the Layer), typed
+        for this op, so the rules below read them without annotating them again."""
+        return cast(A, layer.attrs)
 
     def shape_formula(self, layer: Layer) -> list[str]:
         """Lines explaining the output shape with the numbers plugged in."""

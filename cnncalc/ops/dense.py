@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 @register
-class Dense(Op):
+class Dense(Op[None]):
     name = "dense"
     aliases = ("Linear", "fc", "FullyConnected", "InnerProduct", "Gemm")
     summary = "fully connected layer on a flat [N] input"

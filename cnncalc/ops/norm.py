@@ -63,7 +63,7 @@ def _affine_weights(rng: Any, shape: Shape) -> dict[str, ndarray]:
 
 
 @register
-class BatchNorm(Op):
+class BatchNorm(Op[None]):
     name = "bn"
     aliases = ("BatchNorm2d", "BatchNormalization", "batch_norm", "SyncBatchNorm")
     summary = "batch normalisation (inference uses the running statistics)"
@@ -126,7 +126,7 @@ class BatchNorm(Op):
 
 
 @register
-class LayerNorm(_Normalise, Op):
+class LayerNorm(_Normalise, Op[None]):
     name = "layernorm"
     aliases = ("LayerNormalization", "layer_norm")
     summary = "layer normalisation over the channels at each position, or over the whole sample"
@@ -176,7 +176,7 @@ class LayerNorm(_Normalise, Op):
 
 
 @register
-class GroupNorm(_Normalise, Op):
+class GroupNorm(_Normalise, Op[None]):
     name = "groupnorm"
     aliases = ("GroupNormalization", "group_norm")
     summary = "group normalisation"
@@ -226,7 +226,7 @@ class GroupNorm(_Normalise, Op):
 
 
 @register
-class LocalResponseNorm(Op):
+class LocalResponseNorm(Op[None]):
     name = "lrn"
     aliases = ("LocalResponseNorm", "LocalResponseNormalization", "local_response_norm")
     summary = "local response normalisation across channels (PyTorch LocalResponseNorm)"
