@@ -35,7 +35,7 @@ class Elementwise(Op[None]):
     """An op applied to every value independently."""
 
     flops_per_value: ClassVar[int] = 0
-    keeps: ClassVar[str] = ""  # what backward needs: "input", "output" or nothing
+    keeps: ClassVar[SavedKind | None] = None  # what backward needs: the input, the output or nothing
 
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
         return inputs[0], None
@@ -45,9 +45,9 @@ class Elementwise(Op[None]):
         return per_value(per, prod(layer.out_shape), f"{per} per value") if per else (0, "none")
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
-        if self.keeps == "input":
+        if self.keeps is SavedKind.INPUT:
             return [saved_input(layer)]
-        return [saved_output(layer)] if self.keeps == "output" else []
+        return [saved_output(layer)] if self.keeps is SavedKind.OUTPUT else []
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
@@ -88,7 +88,8 @@ def _activation(op_name: str, text: str, args: tuple[Arg, ...] = (), *, flops: i
                 base: type[Elementwise] = Elementwise) -> type[Elementwise]:
     """Declare an element-wise op: `flops` per value (`how` says which), what backward `keeps`,
     and whether it may run in place (`storage`, see Op.storage)."""
-    rules = {"flops_per_value": flops, "keeps": keeps, "storage": OutputStorage(storage),
+    rules = {"flops_per_value": flops, "keeps": SavedKind(keeps) if keeps else None,
+             "storage": OutputStorage(storage),
              "flops_rule": f"{flops} per value ({how})" if flops else f"0 ({how})"}
     if keeps:
         rules["saves_rule"] = keeps
