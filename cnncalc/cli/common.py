@@ -191,8 +191,3 @@ def fail(file: str, message: str, code: str = "error") -> NoReturn:
     """Report one problem with a whole file (or the command line about it) and exit 2."""
     report(file_error(shown_name(file), message, code).problems)
     raise Done(2)
-
-
-def fail_with(exc: SpecError) -> NoReturn:
-    report(exc.problems)
-    raise Done(2)

@@ -19,7 +19,7 @@ Modules: ``counter`` (MAC instrumentation), ``args`` (argument normalisation), `
 and calibration rules). Callers use the names re-exported here.
 
 This package is a leaf: it imports NumPy and nothing from cnncalc outside it, so ops reach it
-through `ops.base.numpy_kernels()` without a cycle (docs/architecture.md).
+through `ops.base.kernels` (imported on first use) without a cycle (docs/architecture.md).
 """
 
 from __future__ import annotations
