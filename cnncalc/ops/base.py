@@ -193,14 +193,15 @@ class Op(Generic[A]):
         an op that changes a spatial size must override this."""
         return same_position(layer.in_shapes, layer.out_shape)
 
-    # -- NumPy forward (backend/run.py runs it; the kernels are in backend/kernels/) -------
+    # -- NumPy forward (backend/run.py runs it; the kernels: `base.kernels`, backend/kernels/) --
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
         """The output for a batch: `inputs` are (N, *shape) arrays in the layer's input order,
         `weights` maps the names of `tensors(layer)` to arrays. `overwrite` is the index of an
         input nobody needs afterwards (this layer is the last reader of its buffer): an op whose
         storage is "inplace" writes its result there, as the memory analysis assumes; other
-        ops ignore it. Import NumPy inside: `cnncalc summary` must never load it."""
+        ops ignore it. Reach the kernels as `base.kernels.NAME`, and import NumPy (`np`) inside the method:
+        `cnncalc summary` must never load it."""
         raise NotImplementedError(f"op '{self.name}' has no NumPy forward")
 
     def workspace(self, layer: Layer) -> int:
