@@ -110,7 +110,6 @@ def diff_graphs(old: Graph, new: Graph, depth: int | None = None, batch: int = 1
 
 
 def rows_of(graph: Graph, depth: int | None, figures: CheckFigures | None = None) -> list[Row]:
-
     figures = figures or CheckFigures(graph)
     macs = {item.name: item.macs for item in figures.cost.layers}
     layout = graph.spec.layout
@@ -154,7 +153,6 @@ def _pair(a: Row, b: Row) -> RowDiff:
 
 
 def _totals(both: tuple[CheckFigures, CheckFigures], batch: int, optimizer: str) -> list[Total]:
-
     figures = {}
     for side, graph_figures in zip(("old", "new"), both):
         graph, cost = graph_figures.graph, graph_figures.cost

@@ -147,7 +147,6 @@ class RFResult:
     def warnings(self) -> list[Problem]:
         """The receptive-field warnings (analysis/rfwarn.py), computed on first use: a table
         of sizes does not need them."""
-
         return find_warnings(self.graph, self)
 
     def __getitem__(self, name: str) -> LayerRF:

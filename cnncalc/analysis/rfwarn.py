@@ -74,7 +74,6 @@ def find_warnings(graph: Graph, result: RFResult) -> list[Problem]:
 
 def _unread(graph: Graph, layer: Layer, spatial: tuple[int, ...]) -> str:
     """Which input positions no unit of `layer` reads, per axis ('' if none)."""
-
     units = layer.out_shape[1:]
     if len(units) != len(spatial):
         return ""
@@ -148,7 +147,6 @@ def _unproductive(graph: Graph, layer: Layer, rf: LayerRF, count: int) -> str:
 def _padding_units(rf: LayerRF, spatial: tuple[int, ...]) -> list[tuple[int, int, int]]:
     """(axis, bad units, units) for each axis where some unit sees more than half padding and
     the layer's region would fit inside the input (else no placement avoids padding)."""
-
     assert rf.local is not None and rf.state.axes is not None
     out = []
     for a, (state, axis, big, n) in enumerate(zip(rf.state.axes, rf.local, spatial,

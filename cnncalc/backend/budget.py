@@ -39,7 +39,6 @@ class Estimate:
 
 def estimate(graph: Graph, batch: int, dtype: str, probe: int = 0) -> Estimate:
     """For a run of `batch` samples in `dtype` ("float32" or "float64")."""
-
     itemsize = DTYPE_BYTES[dtype]
     values = graph.total_params + graph.total_buffers
     largest = max((t.size for layer in graph.layers for t in layer.tensors), default=0)

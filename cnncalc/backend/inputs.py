@@ -62,7 +62,6 @@ def load(path: str, shape: tuple[int, ...], layout: str = "channels_first", batc
 
 
 def _npy(path: str, shape: tuple[int, ...], layout: str) -> Sample:
-
     last = (*shape[1:], shape[0])
     forms = [(shape, False)] + ([(last, True)] if layout == "channels_last" and last != shape else [])
 

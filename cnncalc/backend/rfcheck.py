@@ -66,7 +66,6 @@ def targets(graph: Graph, analysis: RFResult, requested: list[str]) -> list[tupl
 
 
 def _last_local(graph: Graph, analysis: RFResult, name: str) -> str | None:
-
     local = [n for n in ancestors(graph, {name}) if not analysis[n].is_global and analysis[n].local]
     return local[-1] if local else None
 
@@ -103,7 +102,6 @@ def plan(graph: Graph, analysis: RFResult, names: list[tuple[str, bool]], budget
 
 
 def _slack(graph: Graph, analysis: RFResult, name: str) -> int:
-
     strides = [ceil(a.stride) for n in ancestors(graph, {name}) if (local := analysis[n].local)
                for a in local]
     return max([1, *strides])  # at least 1: a stride-0 map (softmax along an axis) reaches every unit
@@ -147,7 +145,6 @@ def _fits(graph: Graph, rf: LayerRF) -> bool:
 
 def _enlarged(graph: Graph, analysis: RFResult, rf: LayerRF, budget: int) -> Plan | None:
     """A plan on a larger input where the centre units' regions fit, or None."""
-
     spatial = graph.input_shape[1:]
     step = []
     for axis in range(len(spatial)):  # every stride on the way must divide the growth
@@ -197,7 +194,6 @@ def _volume(shape: tuple[int, ...]) -> int:
 
 def run(plans: list[Plan]) -> list[CheckResult]:
     """Measure every plan (one probe per probed graph) and compare."""
-
     measured: dict[tuple[int, Query], Interval] = {}
     by_graph: dict[int, list[Plan]] = {}
     for p in plans:

@@ -66,7 +66,6 @@ def calibration_input(graph: Graph, seed: int, dtype: Any = np.float32) -> np.nd
 
 def init_weights(graph: Graph, seed: int = 0, dtype: Any = np.float32) -> dict[str, np.ndarray]:
     """Random weights, calibrated on a seeded random input; float32 unless `dtype` says."""
-
     if seed < 0:
         raise ValueError(f"the seed must be a non-negative integer, got {seed}")
     weights = {key: value.astype(dtype, copy=False) for key, value in random_weights(graph, seed).items()}
@@ -100,7 +99,6 @@ def check(graph: Graph, arrays: Mapping[str, np.ndarray], dtype: Any = None) -> 
 
 def _problems(graph: Graph, found: Mapping[str, tuple[tuple[int, ...], np.dtype]]) -> dict[str, str]:
     """Missing, extra, mis-shaped and non-number arrays, from their shapes and dtypes alone."""
-
     want = expected(graph)
     problems = {}
     for key, (layer, shape) in want.items():
@@ -125,7 +123,6 @@ def load(path: str, graph: Graph, dtype: Any = None) -> dict[str, np.ndarray]:
     member's header is checked first: only arrays of the shapes the graph needs are read, so
     a member declaring terabytes (or holding a pickle) costs nothing. With `dtype`, values
     that overflow it are refused too."""
-
     want = expected(graph)
     headers: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
 
@@ -147,5 +144,4 @@ def load(path: str, graph: Graph, dtype: Any = None) -> dict[str, np.ndarray]:
 def save(path: str, weights: Mapping[str, np.ndarray]) -> None:
     """An .npz archive at exactly `path` (ArrayFileError when it cannot be written or a key
     cannot be an archive member name)."""
-
     write_npz(path, weights)

@@ -101,7 +101,6 @@ class Figures:
 
     @cached_property
     def cost(self) -> CostResult:
-
         return analyze_cost(self.graph)
 
     def members(self, name: str) -> list[Layer]:
@@ -131,7 +130,6 @@ class Figures:
 
     @cached_property
     def rf(self) -> RFResult:
-
         return analyze_rf(self.graph)
 
     def rf_sizes(self, name: str) -> tuple[int | Fraction, ...] | None:
@@ -174,7 +172,6 @@ class Figures:
         return Measured(smallest, shown, subject=subject)
 
     def _memory_figure(self, check: Check) -> Measured:
-
         batch, training = check.option("batch", 1), check.option("training", False)
         optimizer, dtype = check.option("optimizer", "adam"), check.option("dtype", None)
         key = (batch, training, optimizer, dtype)

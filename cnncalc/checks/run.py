@@ -55,7 +55,6 @@ class FileReport:
         return sorted(found, key=lambda p: (p.loc.line, p.loc.col))
 
     def as_json(self) -> dict[str, Any]:
-
         return {"file": self.file, "status": self.status,
                 "problems": [problem_json(p) for p in self.all_problems()],
                 "checks": [result.as_json() for result in self.results]}
@@ -67,7 +66,6 @@ def check_file(file: str, text: str | None = None, options: OptionChecks | None 
     """Load `file` (or `text`, shown as `file`) and run its checks plus `options`;
     `input_shape` replaces the spec's input and is written in the spec's layout (H,W,C for
     `layout: channels_last`), as `checks:` shapes and `--input` are."""
-
     try:
         if text is None and input_shape is None:
             graph = load_graph(file)
@@ -93,7 +91,6 @@ def check_file(file: str, text: str | None = None, options: OptionChecks | None 
     figures = Figures(graph)
     results = run_checks(graph, checks, figures)
     if verify:
-
         results += verify_results(graph)
     return FileReport(file, results=results,
                       warnings=layout_warnings(graph) + figures.rf.warnings)
@@ -102,7 +99,6 @@ def check_file(file: str, text: str | None = None, options: OptionChecks | None 
 def graph_in_layout(text: str, file: str, input_shape: tuple[int, ...] | None = None) -> Graph:
     """Load a spec's text; `input_shape` (replacing the spec's input) is written in the spec's
     layout: C,H,W, or H,W,C for `layout: channels_last`."""
-
     spec = load_spec(text, file)
     if input_shape is None:
         return build_graph(spec)

@@ -169,7 +169,6 @@ def _stream(report: FileReport, fmt: str, verbose: bool, out: Output) -> None:
 
 def _table(reports: list[FileReport], verbose: bool) -> Table:
     """Every problem (and with -v every passed check) as a row: where, level, code, message."""
-
     table = Table([("file", "left"), ("line", "right"), ("col", "right"), ("level", "left"),
                    ("code", "left"), ("message", "left")])
     for report in reports:

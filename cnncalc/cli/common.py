@@ -161,14 +161,12 @@ def load_graph_or_raise(path: str, input_shape: tuple[int, ...] | None = None) -
 
 def graph_from_text(text: str, name: str, input_shape: tuple[int, ...] | None = None) -> Graph:
     """Load a spec's text; `input_shape` is in the spec's layout (H,W,C for channels_last)."""
-
     return graph_in_layout(text, name, input_shape)
 
 
 def load_or_exit(path: str, input_shape: tuple[int, ...] | None = None) -> Graph:
     """Load a spec; on problems report them and exit 2 (never a traceback). Warnings about
     the spec itself (an input that looks channels-last) are reported and loading goes on."""
-
     try:
         graph = load_graph_or_raise(path, input_shape)
     except SpecError as exc:
@@ -182,7 +180,6 @@ def load_or_exit(path: str, input_shape: tuple[int, ...] | None = None) -> Graph
 
 def report(problems: Iterable[Problem]) -> None:
     """Problems on stderr, one `FILE:LINE:COL: level: message` line each."""
-
     for problem in problems:
         click.echo(text_line(problem), err=True)
 

@@ -109,7 +109,6 @@ def _git_show(path: str) -> bytes:
 
 
 def _render(out: Output, result: GraphDiff, show_all: bool, depth: int | None) -> None:
-
     out.line(f"{result.old_file} -> {result.new_file}")
     totals = Table([("", "left", "figure"), ("old", "right"), ("new", "right"), ("change", "right")])
     for total in result.totals:
@@ -137,7 +136,6 @@ def _render(out: Output, result: GraphDiff, show_all: bool, depth: int | None) -
 
 def _csv_rows(shown: list[RowDiff]) -> Table:
     """For a spreadsheet: each figure before and after in its own column, exact."""
-
     fields = {"name": "layer", "kind": "op", "shape": "shape", "params": "params",
               "macs": "MACs", "rf": "RF"}
     table = Table([("status", "left")] + [(f"{side} {label}", "left")
@@ -154,7 +152,6 @@ def _csv_rows(shown: list[RowDiff]) -> Table:
 
 
 def _cells(row: RowDiff) -> list[str]:
-
     def show(field: str, value: Any) -> str:
         if field == "shape":
             return text.shape(value)
@@ -175,7 +172,6 @@ def _cells(row: RowDiff) -> list[str]:
 
 
 def _value(key: str, value: Any) -> Any:
-
     if key in MEMORY_KEYS:
         return bytes_cell(value)
     if key == "input":
@@ -189,7 +185,6 @@ def _value(key: str, value: Any) -> Any:
 
 def _change(total: Total) -> Any:
     """'-507,870 (-4.3%)', '-15.01 MiB (-29.3%)', '+1', 'changed' or '='."""
-
     if not total.changed:
         return Cell("=", 0) if total.numeric else "="
     if not total.numeric:

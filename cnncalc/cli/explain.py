@@ -19,7 +19,6 @@ from cnncalc.report.output import Output
 @output_options(("text", "json"), "text: the explanation; json: one JSON object.")
 def explain(file: str, layer_name: str, input_shape: tuple[int, ...] | None, out: Output) -> None:
     """Explain one layer: shapes, parameters and receptive field with the numbers plugged in."""
-
     graph = load_or_exit(file, input_shape)
     try:
         layer = graph.layer(layer_name)
@@ -27,7 +26,6 @@ def explain(file: str, layer_name: str, input_shape: tuple[int, ...] | None, out
         fail(file, str(exc.args[0]), "unknown-layer")
     lines = explanation(graph, layer.name)
     if out.json_wanted:
-
         document = graph_json(graph)
         document["explain"] = {"layer": layer.name, "lines": lines}
         out.json(document)
@@ -41,7 +39,6 @@ def explain(file: str, layer_name: str, input_shape: tuple[int, ...] | None, out
 @output_options()
 def ops_command(markdown: bool, out: Output) -> None:
     """List every op with its arguments and defaults."""
-
     if markdown and out.format in ("text", "markdown"):
         out.format = "markdown"
     elif markdown:

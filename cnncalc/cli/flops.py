@@ -51,7 +51,6 @@ BAR_WIDTH = 20
 def flops(file: str, input_shape: tuple[int, ...] | None, batch: int, top: int, depth: int | None,
           convention: str, training: bool, out: Output) -> None:
     """MACs and FLOPs per layer (FLOPs = 2 x MACs + element-wise work), heaviest layers, totals."""
-
     if training and convention != "fvcore":
         raise click.UsageError("--training only applies to --convention fvcore (its batch norm "
                                "counts differ by mode); cnncalc counts one inference pass")
@@ -59,10 +58,8 @@ def flops(file: str, input_shape: tuple[int, ...] | None, batch: int, top: int, 
     cost = analyze_cost(graph, batch)
     peer = None
     if convention != "cnncalc":
-
         peer = peer_count(graph, convention, batch, training)
     if out.json_wanted:
-
         document = graph_json(graph)
         add_cost_memory(document, cost, analyze_memory(graph, batch))
         for entry, layer in zip(document["layers"], cost.layers):
@@ -82,7 +79,6 @@ def flops(file: str, input_shape: tuple[int, ...] | None, batch: int, top: int, 
 
 
 def _cost_table(out: Output, graph: Graph, cost: CostResult, top: int, depth: int | None) -> None:
-
     out.line(f"{graph.name}: compute, batch {cost.batch}")
     table = Table([("#", "right", "rank"), ("layer", "left"), ("op", "left"), ("MACs", "right"),
                    ("FLOPs", "right"), ("share", "right"), ("", "left"), ("how", "left")])
@@ -112,7 +108,6 @@ def _cost_table(out: Output, graph: Graph, cost: CostResult, top: int, depth: in
 
 
 def _peer_table(out: Output, graph: Graph, peer: PeerCount) -> None:
-
     out.line(f"{graph.name}: cnncalc MACs vs {peer.convention} {peer.label}, batch {peer.batch}")
     table = Table([("layer", "left"), ("op", "left"), ("cnncalc MACs", "right"),
                    (f"{peer.convention}", "right"), ("difference", "right"), ("why", "left")])

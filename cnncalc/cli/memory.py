@@ -56,13 +56,11 @@ def memory(file: str, input_shape: tuple[int, ...] | None, batch: int, dtype: st
            training: bool, optimizer: str, no_inplace: bool, top: int, depth: int | None,
            convention: str, out: Output) -> None:
     """Parameters, activations, inference peak (with liveness) and training memory, in bytes."""
-
     graph = load_or_exit(file, input_shape)
     # JSON always carries the training figures; the table shows them with --training.
     mem = analyze_memory(graph, batch, dtype, training=training or out.json_wanted,
                          optimizer=optimizer, inplace=not no_inplace)
     if out.json_wanted:
-
         document = graph_json(graph)
         add_cost_memory(document, analyze_cost(graph, batch), mem)
         for entry, layer in zip(document["layers"], mem.layers):
@@ -71,7 +69,6 @@ def memory(file: str, input_shape: tuple[int, ...] | None, batch: int, dtype: st
             entry["saved_bytes"] = layer.saved_bytes
             entry["saved"] = list(layer.saved)
         if convention != "cnncalc":
-
             peer = peer_memory(graph, convention, batch, mem.dtype, optimizer)
             document["convention"] = {"name": convention, "lines": [
                 {"label": line.label, "value": line.theirs, "cnncalc": line.ours,
@@ -89,7 +86,6 @@ def memory(file: str, input_shape: tuple[int, ...] | None, batch: int, dtype: st
 
 def _layers(out: Output, graph: Graph, mem: MemoryResult, top: int, depth: int | None,
             training: bool) -> None:
-
     out.line(f"{graph.name}: memory, batch {mem.batch}, {mem.dtype}")
     columns: list[tuple[str, ...]] = [
         ("#", "right", "rank"), ("layer", "left"), ("op", "left"), ("output", "right"),
@@ -174,7 +170,6 @@ def _training(out: Output, mem: MemoryResult) -> None:
 
 
 def _peer(out: Output, graph: Graph, convention: str, mem: MemoryResult, optimizer: str) -> None:
-
     peer = peer_memory(graph, convention, mem.batch, mem.dtype, optimizer)
     out.line(f"{graph.name}: {convention} memory vs cnncalc, batch {mem.batch}, {mem.dtype}")
     table = Table([(convention, "left"), ("value", "right", f"{convention} value"), ("cnncalc", "left"),

@@ -19,11 +19,9 @@ BAR_WIDTH = 20
 @output_options()
 def params(file: str, input_shape: tuple[int, ...] | None, show_all: bool, out: Output) -> None:
     """Per-layer parameters with the formula, trainable vs buffers, and share of the total."""
-
     graph = load_or_exit(file, input_shape)
     total = graph.total_params
     if out.json_wanted:
-
         document = graph_json(graph)
         for entry, layer in zip(document["layers"], graph.layers):
             entry["param_formula"] = layer.op.param_formula(layer)

@@ -59,7 +59,6 @@ def rf(file: str, layer_name: str | None, unit: tuple[int, ...] | None,
        input_shape: tuple[int, ...] | None, depth: int | None, out: Output) -> None:
     """Receptive field per layer and axis: size r, effective stride S, effective padding P
     (unit i sees input [-P + i*S, -P + i*S + r - 1]), and the narrowest path's r."""
-
     graph = load_or_exit(file, input_shape)
     result = analyze_rf(graph)
     chosen = _chosen(file, graph, result, layer_name, unit is not None)
@@ -108,7 +107,6 @@ def _check_unit(file: str, rf: LayerRF, unit: tuple[int, ...]) -> None:
 
 def _json(out: Output, graph: Graph, result: RFResult, chosen: LayerRF | None,
           unit: tuple[int, ...] | None) -> None:
-
     document: dict[str, Any] = graph_json(graph)
     add_rf(document, result)
     if chosen is not None:
@@ -119,7 +117,6 @@ def _json(out: Output, graph: Graph, result: RFResult, chosen: LayerRF | None,
 
 
 def _table(graph: Graph, result: RFResult, depth: int | None, out: Output) -> None:
-
     layout = graph.spec.layout
     out.line(f"{graph.name}  input {text.shape(graph.input_shape, layout)}: receptive fields "
              "(r size, S stride, P padding: unit i sees [-P + i*S, -P + i*S + r - 1])")
@@ -134,7 +131,6 @@ def _table(graph: Graph, result: RFResult, depth: int | None, out: Output) -> No
     out.table(table)
     last = result.last_local()
     if last is not None and last.local:
-
         axes = last.local
 
         def show(key: str) -> str:

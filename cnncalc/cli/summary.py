@@ -24,13 +24,11 @@ from cnncalc.report.table import Table, bytes_cell, count_cell
 @output_options()
 def summary(file: str, input_shape: tuple[int, ...] | None, depth: int | None, out: Output) -> None:
     """Per-layer output shapes, parameters, MACs, activation sizes and receptive fields (RF)."""
-
     graph = load_or_exit(file, input_shape)
     cost = analyze_cost(graph)
     mem = analyze_memory(graph, training=out.json_wanted)
     rf = analyze_rf(graph)
     if out.json_wanted:
-
         document = graph_json(graph)
         add_cost_memory(document, cost, mem)
         add_rf(document, rf)

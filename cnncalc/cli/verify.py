@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 
 
 def _bytes(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
-
     if value is None:
         return None
     try:
@@ -86,7 +85,6 @@ def verify(file: str, input_shape: tuple[int, ...] | None, batch: int | None, dt
            show_all: bool, out: Output) -> None:
     """Run the network in NumPy and compare shapes, parameters, MACs, memory and receptive
     fields with what cnncalc computes. Exit 0 when every check passes, 1 otherwise."""
-
     graph = load_or_exit(file, input_shape)
     for name in layers:
         try:
@@ -122,12 +120,10 @@ def verify(file: str, input_shape: tuple[int, ...] | None, batch: int | None, dt
     if save_output is not None:
         _save_output(save_output, report.outputs)
     if out.json_wanted:
-
         document = graph_json(graph)
         document.update(report.as_json())
         out.json(document)
     else:
-
         render(out, graph, report, show_all)
     raise Done(0 if report.ok else 1)
 
@@ -170,7 +166,6 @@ def _weights(graph: Graph, path: str | None, dtype: str) -> dict[str, np.ndarray
 
 
 def _refusal(exc: BudgetError, why: str) -> str:
-
     n = exc.needed
     parts = [f"weights {b(n.weights)}", f"input {b(n.inputs)}", f"activations {b(n.activations)}",
              f"workspace {b(n.workspace)} at {n.workspace_layer}"]
@@ -183,7 +178,6 @@ def _refusal(exc: BudgetError, why: str) -> str:
 
 
 def _saver(directory: str, x: np.ndarray | None, graph: Graph) -> Any:
-
     try:
         writer = ActivationWriter(directory, [layer.name for layer in graph.layers])
         if x is not None:
@@ -194,7 +188,6 @@ def _saver(directory: str, x: np.ndarray | None, graph: Graph) -> Any:
 
 
 def _save_output(path: str, outputs: dict[str, np.ndarray]) -> None:
-
     try:
         if path.endswith(".npz"):
             write_npz(path, outputs)
@@ -249,7 +242,6 @@ def init_weights(file: str, input_shape: tuple[int, ...] | None, output: str, se
                  max_memory: int | None, out: Output) -> None:
     """Write the weights `verify` would use (He uniform, calibrated) as an .npz template keyed
     'layer.tensor': replace the arrays you know and pass it to `verify --weights`."""
-
     graph = load_or_exit(file, input_shape)
     limit, why = (max_memory, "--max-memory") if max_memory is not None else default_limit()
     try:  # the calibration runs the network once, at batch 1

@@ -54,7 +54,6 @@ class Elementwise(Op[None]):
         # Each activation's NumPy kernel carries the op's name (kernels.relu, kernels.gelu, ...)
         # and takes the op's arguments by name (leaky_relu's slope).
         kernels = base.kernels
-
         x = inputs[0]
         if self.storage is OutputStorage.VIEW:  # identity, and dropout at inference: the input itself
             return x
@@ -172,7 +171,6 @@ class Softmax(Op[int]):
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
         kernels = base.kernels
-
         return kernels.softmax(inputs[0], axis=self.attrs(layer) + 1)  # attrs: the batchless axis
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:

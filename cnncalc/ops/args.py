@@ -168,7 +168,6 @@ class Choice(ArgType):
 
     def check(self, value: Any) -> str:
         if not isinstance(value, str) or value not in self.options:
-
             hint = did_you_mean(value, self.options) if isinstance(value, str) else ""
             raise ValueError(f"expected one of {', '.join(self.options)}, got {_type_name(value)}{hint}")
         return value

@@ -85,7 +85,6 @@ class _ConvBase(Op[ConvAttrs]):
     def calibrate(self, layer: Layer, inputs: list[ndarray], output: ndarray,
                   weights: Mapping[str, ndarray]) -> dict[str, ndarray]:
         unit_output = base.kernels.unit_output
-
         return unit_output(weights, output)
 
     def macs(self, layer: Layer) -> int:
@@ -166,7 +165,6 @@ class Conv(_ConvBase):
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
         kernels = base.kernels
-
         a = self.attrs(layer)
         strides, pads, dilations = _geometry(a)
         return kernels.conv(inputs[0], weights["weight"], weights.get("bias"), strides, pads,
@@ -177,7 +175,6 @@ class Conv(_ConvBase):
         # the 0/1 mask over the same window (strides, pads, dilation; padding never counts).
         # Max pooling reduces the window axis by axis, far cheaper than an im2col.
         kernels = base.kernels
-
         a = self.attrs(layer)
         strides, pads, dilations = _geometry(a)
         return kernels.max_pool(inputs[0], a.kernel, strides, pads, dilations)
@@ -274,7 +271,6 @@ class Deconv(_ConvBase):
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
         kernels = base.kernels
-
         a = self.attrs(layer)
         strides, pads, dilations = _geometry(a)
         return kernels.conv_transpose(inputs[0], weights["weight"], weights.get("bias"), strides,
@@ -285,7 +281,6 @@ class Deconv(_ConvBase):
         import numpy as np
 
         kernels = base.kernels
-
         a = self.attrs(layer)
         strides, pads, dilations = _geometry(a)
         ones = np.ones((1, 1, *a.kernel), inputs[0].dtype)

@@ -77,11 +77,9 @@ class Dense(Op[None]):
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
         kernels = base.kernels
-
         return kernels.dense(inputs[0], weights["weight"], weights.get("bias"), label=layer.name)
 
     def calibrate(self, layer: Layer, inputs: list[ndarray], output: ndarray,
                   weights: Mapping[str, ndarray]) -> dict[str, ndarray]:
         unit_output = base.kernels.unit_output
-
         return unit_output(weights, output, channel_axis=-1)

@@ -97,7 +97,6 @@ class BatchNorm(Op[None]):
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
         kernels = base.kernels
-
         return kernels.batch_norm_inference(inputs[0], weights["running_mean"],
                                             weights["running_var"], weights["weight"],
                                             weights["bias"], layer.args["eps"])
@@ -162,14 +161,12 @@ class LayerNorm(_Normalise, Op[None]):
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
         kernels = base.kernels
-
         return kernels.layer_norm(inputs[0], weights["weight"], weights["bias"], layer.args["eps"],
                                   layer.args["over"])
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         # over: all normalises with statistics of the whole sample, so every position counts.
         everywhere = base.kernels.masks.everywhere
-
         if layer.args["over"] == "all":
             return everywhere(inputs[0], layer.out_shape)
         return super().reach(layer, inputs)
@@ -214,14 +211,12 @@ class GroupNorm(_Normalise, Op[None]):
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
         kernels = base.kernels
-
         return kernels.group_norm(inputs[0], layer.args["groups"], weights["weight"],
                                   weights["bias"], layer.args["eps"])
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         # Each group's statistics span every position: all positions count.
         everywhere = base.kernels.masks.everywhere
-
         return everywhere(inputs[0], layer.out_shape)
 
 
@@ -262,7 +257,6 @@ class LocalResponseNorm(Op[None]):
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
         kernels = base.kernels
-
         a = layer.args
         return kernels.lrn(inputs[0], a["size"], a["alpha"], a["beta"], a["k"])
 

@@ -108,7 +108,6 @@ class MaxPool(_WindowPool):
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
         kernels = base.kernels
-
         w: tuple[AxisWindow, ...] = self.attrs(layer).windows
         return kernels.max_pool(inputs[0], [a.kernel for a in w], [a.stride for a in w],
                                 [(a.pad_before, a.pad_after) for a in w], [a.dilation for a in w],
@@ -137,7 +136,6 @@ class AvgPool(_WindowPool):
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
         kernels = base.kernels
-
         w: tuple[AxisWindow, ...] = self.attrs(layer).windows
         return kernels.avg_pool(inputs[0], [a.kernel for a in w], [a.stride for a in w],
                                 [(a.pad_before, a.pad_after) for a in w], w[0].ceil_mode,
@@ -158,7 +156,6 @@ class _GlobalPool(Op[None]):
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         everywhere = base.kernels.masks.everywhere
-
         return everywhere(inputs[0], layer.out_shape)
 
 
@@ -180,7 +177,6 @@ class GlobalAvgPool(_GlobalPool):
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
         kernels = base.kernels
-
         return kernels.adaptive_avg_pool(inputs[0], 1)
 
 
@@ -203,7 +199,6 @@ class GlobalMaxPool(_GlobalPool):
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
         kernels = base.kernels
-
         return kernels.adaptive_max_pool(inputs[0], 1)
 
 
@@ -253,7 +248,6 @@ class _AdaptivePool(Op[AdaptiveAttrs]):
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         # The max over each bin of a 0/1 mask: "some position of the bin is marked".
         kernels = base.kernels
-
         return kernels.adaptive_max_pool(inputs[0], self.attrs(layer).out_sizes)
 
     def workspace(self, layer: Layer) -> int:
@@ -281,9 +275,7 @@ class AdaptiveAvgPool(_AdaptivePool):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-
         kernels = base.kernels
-
         # Uneven bins come back from the kernel in channels-last memory order; PyTorch's
         # result is contiguous (and a following flatten is then a view).
         return kernels.adaptive_avg_pool(inputs[0], self.attrs(layer).out_sizes)
@@ -307,9 +299,7 @@ class AdaptiveMaxPool(_AdaptivePool):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-
         kernels = base.kernels
-
         # Uneven bins come back from the kernel in channels-last memory order; PyTorch's
         # result is contiguous (and a following flatten is then a view).
         return kernels.adaptive_max_pool(inputs[0], self.attrs(layer).out_sizes)

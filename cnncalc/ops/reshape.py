@@ -76,7 +76,6 @@ class Pad(Op[tuple[tuple[int, int], ...]]):
         import numpy as np
 
         kernels = base.kernels
-
         # Always a new tensor, as torch's F.pad: zero padding must not alias its input.
         y = kernels.pad_zeros(inputs[0], self.attrs(layer))
         return y.copy() if np.shares_memory(y, inputs[0]) else y
@@ -103,7 +102,6 @@ class ChannelShuffle(Op[None]):
         import numpy as np
 
         kernels = base.kernels
-
         # A new tensor even when the shuffle moves nothing (groups: 1), as in PyTorch.
         y = kernels.channel_shuffle(inputs[0], layer.args["groups"])
         return y.copy() if np.shares_memory(y, inputs[0]) else y

@@ -135,14 +135,11 @@ class Upsample(Op[tuple[float, ...]]):
         kind = _kind(layer)
         if kind == "nearest-exact":
             resample = base.kernels.resample
-
             return resample.nearest_exact(x, self.attrs(layer))
         if kind == "bicubic":
             resample = base.kernels.resample
-
             return resample.bicubic(x, self.attrs(layer), layer.args["align_corners"], magnitude)
         kernels = base.kernels
-
         return kernels.upsample(x, self.attrs(layer), kind,
                                 layer.args["align_corners"] if kind == "linear" else None)
 

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 
 def explanation(graph: Graph, name: str) -> list[str]:
     """The explanation of layer `name` (KeyError with a "did you mean" when unknown)."""
-
     layer = graph.layer(name)
     layout = graph.spec.layout
     cost = analyze_cost(graph).layers[layer.index]

@@ -42,7 +42,6 @@ def layer_json(rf: LayerRF) -> dict[str, Any]:
 
 def add_rf(document: dict[str, Any], result: RFResult) -> None:
     """Add "rf" to every layer of a `graph_json` document and the top-level "rf_warnings"."""
-
     for entry in document["layers"]:
         entry["rf"] = layer_json(result[entry["name"]])
     document["rf_warnings"] = [problem_json(p) for p in result.warnings]
@@ -50,7 +49,6 @@ def add_rf(document: dict[str, Any], result: RFResult) -> None:
 
 def unit_json(graph: Graph, rf: LayerRF, unit: tuple[int, ...]) -> dict[str, Any]:
     """One unit's input region (unclipped) and the input positions it depends on."""
-
     region = rf.region(unit)
     support = unit_support(graph, rf.name, unit)
     return {"layer": rf.name, "unit": list(unit), "global": rf.is_global,
@@ -128,7 +126,6 @@ def describe(graph: Graph, rf: LayerRF) -> list[str]:
 def unit_lines(graph: Graph, rf: LayerRF, unit: tuple[int, ...]) -> list[str]:
     """The input region one output unit sees (unclipped, on the infinite grid) and the input
     positions it really depends on (boundaries and gaps included)."""
-
     where = ", ".join(map(str, unit))
     lines = [f"unit ({where}) of {rf.name} {fmt_shape(rf.shape)}:"]
     if rf.is_global:

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
 
 def rf_lines(graph: Graph, result: RFResult, layer: Layer) -> list[str]:
-
     rf = result[layer.name]
     lines = ["  receptive field (r size, S stride, P padding: unit i sees [-P + i*S, -P + i*S + r - 1]):"]
     reads = layer.op.rf(layer)

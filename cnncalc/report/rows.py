@@ -45,7 +45,6 @@ class Row:
     @property
     def label_cell(self) -> Cell:
         """The label for the terminal, the plain name for CSV."""
-
         return Cell(self.label, self.name)
 
     def total(self, per_layer: Sequence[int]) -> int:

@@ -137,7 +137,6 @@ def _load(text: str, file: str, input_override: tuple[int, ...] | None,
 def _probe(expander: Expander, ref: Ref, input_shape: tuple[int, ...],
            file: str, infer: ShapeInference) -> tuple[int, ...] | None:
     """The shape of a layer declared so far, inferred from its ancestors (None if unknown)."""
-
     scratch = Problems()
     resolver = _Resolver(expander.top, scratch)
     target = resolver.resolve(ref)
