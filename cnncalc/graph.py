@@ -131,6 +131,17 @@ def load_spec(text: str, file: str, input_override: Shape | None = None) -> Spec
     return document.load_spec(text, file, input_override, infer_shapes)
 
 
+def graph_in_layout(text: str, file: str, input_shape: tuple[int, ...] | None = None) -> Graph:
+    """Load a spec's text; `input_shape` (replacing the spec's input) is written in the spec's
+    layout: C,H,W, or H,W,C for `layout: channels_last`."""
+    spec = load_spec(text, file)
+    if input_shape is None:
+        return build_graph(spec)
+    if spec.layout == "channels_last" and len(input_shape) > 1:
+        input_shape = (input_shape[-1], *input_shape[:-1])
+    return build_graph(spec, input_shape)
+
+
 def infer_shapes(spec: Spec, known: dict[str, Shape]) -> dict[str, Shape]:
     """Output shapes of a partial spec's layers, given the shapes of layers it reads that are
     `known` (spec.document's probe while a spec expands); raises SpecError."""

@@ -18,11 +18,11 @@ from cnncalc.checks.measure import Figures, run_checks
 from cnncalc.checks.model import Check, Result
 from cnncalc.checks.options import OptionChecks
 from cnncalc.checks.verification import verify_results
-from cnncalc.graph import build_graph, load_graph, load_spec
+from cnncalc.graph import graph_in_layout, load_graph
 from cnncalc.problems import Loc, Problem, SpecError, problem_json
 
 if TYPE_CHECKING:
-    from cnncalc.graph import Graph
+    pass
 
 STATUS_EXIT = {"passed": 0, "failed": 1, "invalid": 2}
 
@@ -94,17 +94,6 @@ def check_file(file: str, text: str | None = None, options: OptionChecks | None 
         results += verify_results(graph)
     return FileReport(file, results=results,
                       warnings=layout_warnings(graph) + figures.rf.warnings)
-
-
-def graph_in_layout(text: str, file: str, input_shape: tuple[int, ...] | None = None) -> Graph:
-    """Load a spec's text; `input_shape` (replacing the spec's input) is written in the spec's
-    layout: C,H,W, or H,W,C for `layout: channels_last`."""
-    spec = load_spec(text, file)
-    if input_shape is None:
-        return build_graph(spec)
-    if spec.layout == "channels_last" and len(input_shape) > 1:
-        input_shape = (input_shape[-1], *input_shape[:-1])
-    return build_graph(spec, input_shape)
 
 
 def expand_paths(paths: list[str]) -> list[str]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from cnncalc.checks.layout import layout_warnings
-from cnncalc.checks.run import graph_in_layout
+from cnncalc.graph import graph_in_layout
 from cnncalc.problems import Loc, Problem, SpecError
 from cnncalc.report.formats import text_line
 from cnncalc.report.output import TABLE_FORMATS, Output
