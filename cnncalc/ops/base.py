@@ -115,7 +115,7 @@ class Op(Generic[A]):
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1  # None: any number
 
-    # -- shapes ---------------------------------------------------------------------------
+    # -- shapes: `infer` required; `shape_formula` optional (explain) -----------------------
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, A]:
         """Return the output shape and op-specific resolved attributes (e.g. per-axis windows)."""
         raise NotImplementedError
@@ -129,7 +129,7 @@ class Op(Generic[A]):
         """Lines explaining the output shape with the numbers plugged in."""
         return [f"output = input = {fmt_shape(layer.out_shape)}"]
 
-    # -- parameters -----------------------------------------------------------------------
+    # -- parameters: optional (default: no weights) ------------------------------------------
     def tensors(self, layer: Layer) -> list[Tensor]:
         return []
 
@@ -137,7 +137,7 @@ class Op(Generic[A]):
         """The parameter count written out, e.g. '(3*3*3)*64 + 64 = 1,792'."""
         return "0"
 
-    # -- compute (analysis/cost.py) ---------------------------------------------------------
+    # -- compute (analysis/cost.py): optional (default: no arithmetic) -------------------------
     # What the op's FLOPs rule is, in words, for the "what cnncalc counts" table.
     flops_rule: ClassVar[str] = "0 (moves or copies values, no arithmetic)"
     macs_rule: ClassVar[str] = ""  # the MAC rule in words; '' for ops without MACs
@@ -155,7 +155,7 @@ class Op(Generic[A]):
         and how they were counted with the numbers plugged in. Default: none."""
         return 0, "no arithmetic"
 
-    # -- memory (analysis/memory.py) ----------------------------------------------------------
+    # -- memory (analysis/memory.py): optional (default: a new buffer, nothing saved) ----------
     # How the output is stored: "new" (a buffer of its own), "view" (shares the input's buffer,
     # no copy: flatten, slice), or "inplace" (may overwrite an input of the same shape when it
     # is that input's last reader, as PyTorch's ReLU(inplace=True) or `out += identity`).
@@ -185,7 +185,7 @@ class Op(Generic[A]):
         same = prod(layer.in_shapes[0]) == prod(layer.out_shape)
         return (0,) if self.output_storage(layer, True) is OutputStorage.VIEW and same else ()
 
-    # -- receptive field (analysis/rf.py; the map forms are in ops/rfmap.py) ------------------
+    # -- receptive field (analysis/rf.py; maps in ops/rfmap.py): required if positions move ---
     def rf(self, layer: Layer) -> list[Read]:
         """Which input positions each output position reads: one `(input index, maps)` per read,
         `maps` holding one AxisMap per output spatial axis, or GLOBAL (every position).
@@ -193,7 +193,7 @@ class Op(Generic[A]):
         an op that changes a spatial size must override this."""
         return same_position(layer.in_shapes, layer.out_shape)
 
-    # -- NumPy forward (backend/run.py runs it; the kernels: `base.kernels`, backend/kernels/) --
+    # -- NumPy forward (backend/run.py; kernels: `base.kernels`): `forward` required ----------
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
         """The output for a batch: `inputs` are (N, *shape) arrays in the layer's input order,
