@@ -192,7 +192,7 @@ def flat_spec(layers: int) -> str:
 
 def loading(sizes: list[int], repeats: int) -> None:
     """Where loading spends its time: YAML (libyaml and pure Python), expansion, shapes."""
-    from cnncalc.spec.document import load_spec
+    from cnncalc.graph import load_spec
     from cnncalc.spec.yamlload import load_text
 
     print("loading (CPU seconds): yaml with libyaml / pure-Python yaml / yaml+expand / +shapes")

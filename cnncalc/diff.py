@@ -11,7 +11,9 @@ import difflib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cnncalc.analysis.memory import analyze_memory
 from cnncalc.checks.measure import Figures as CheckFigures
+from cnncalc.report.rows import rows
 from cnncalc.spec.document import user_layout
 
 if TYPE_CHECKING:
@@ -108,8 +110,6 @@ def diff_graphs(old: Graph, new: Graph, depth: int | None = None, batch: int = 1
 
 
 def rows_of(graph: Graph, depth: int | None, figures: CheckFigures | None = None) -> list[Row]:
-    from cnncalc.report.rows import rows
-
     figures = figures or CheckFigures(graph)
     macs = {item.name: item.macs for item in figures.cost.layers}
     layout = graph.spec.layout
@@ -153,8 +153,6 @@ def _pair(a: Row, b: Row) -> RowDiff:
 
 
 def _totals(both: tuple[CheckFigures, CheckFigures], batch: int, optimizer: str) -> list[Total]:
-    from cnncalc.analysis.memory import analyze_memory
-
     figures = {}
     for side, graph_figures in zip(("old", "new"), both):
         graph, cost = graph_figures.graph, graph_figures.cost

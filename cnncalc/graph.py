@@ -14,20 +14,22 @@ from pathlib import Path
 from typing import Any
 
 from cnncalc.ops.args import REQUIRED
-from cnncalc.ops.base import Op, OpError, Shape, Tensor, fmt_shape
+from cnncalc.ops.base import Op, OpError, Shape, Tensor
 from cnncalc.ops.registry import ops
 from cnncalc.problems import Loc, Problems, SpecError, did_you_mean
-from cnncalc.spec.document import Spec, load_spec
+from cnncalc.spec import document
+from cnncalc.spec.document import Spec
 from cnncalc.spec.expand import LayerDecl
 from cnncalc.spec.expr import ExprError, evaluate_with
 from cnncalc.spec.refs import BROKEN, INPUT, Deferred
 from cnncalc.spec.source import gc_paused, read_spec
+from cnncalc.text import fmt_shape
 
 
 @dataclass(eq=False)
 class Layer:
     name: str
-    op: Op
+    op: Op[Any]
     args: dict[str, Any]
     arg_locs: dict[str, Loc]
     inputs: list[str]
@@ -123,6 +125,29 @@ def load_graph(path: str | Path, input_shape: Shape | None = None) -> Graph:
     return load_graph_text(text, file, input_shape)
 
 
+def load_spec(text: str, file: str, input_override: Shape | None = None) -> Spec:
+    """Parse and expand a spec (`spec.document.load_spec`), with this module's shape inference
+    for the blocks whose `${in_channels}` need a shape while the spec expands."""
+    return document.load_spec(text, file, input_override, infer_shapes)
+
+
+def graph_in_layout(text: str, file: str, input_shape: tuple[int, ...] | None = None) -> Graph:
+    """Load a spec's text; `input_shape` (replacing the spec's input) is written in the spec's
+    layout: C,H,W, or H,W,C for `layout: channels_last`."""
+    spec = load_spec(text, file)
+    if input_shape is None:
+        return build_graph(spec)
+    if spec.layout == "channels_last" and len(input_shape) > 1:
+        input_shape = (input_shape[-1], *input_shape[:-1])
+    return build_graph(spec, input_shape)
+
+
+def infer_shapes(spec: Spec, known: dict[str, Shape]) -> dict[str, Shape]:
+    """Output shapes of a partial spec's layers, given the shapes of layers it reads that are
+    `known` (spec.document's probe while a spec expands); raises SpecError."""
+    return {layer.name: layer.out_shape for layer in build_graph(spec, known=known).layers}
+
+
 def load_graph_text(text: str, file: str = "<string>", input_shape: Shape | None = None) -> Graph:
     with gc_paused():
         return build_graph(load_spec(text, file, input_shape))
@@ -214,7 +239,7 @@ def _cycle(decls: list[LayerDecl], index: dict[str, int], stuck: set[int]) -> li
     return [decls[i].id for i in reversed(cycle)]
 
 
-def _check_input_count(op: Op, decl: LayerDecl) -> None:
+def _check_input_count(op: Op[Any], decl: LayerDecl) -> None:
     n = len(decl.inputs)
     most = op.max_inputs
     if n < op.min_inputs or (most is not None and n > most):
@@ -223,7 +248,7 @@ def _check_input_count(op: Op, decl: LayerDecl) -> None:
                       + (" (list them: `in: [a, b]`)" if most is None else ""), "in", "inputs")
 
 
-def _arguments(op: Op, decl: LayerDecl, shapes: dict[str, Shape] | None,
+def _arguments(op: Op[Any], decl: LayerDecl, shapes: dict[str, Shape] | None,
                problems: Problems) -> dict[str, Any] | None:
     """Validate a layer's arguments against its op's declaration; None if any is wrong."""
     args: dict[str, Any] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class Loc(NamedTuple):
@@ -31,6 +31,12 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.loc}: {self.level}: {self.message}"
+
+
+def problem_json(problem: Problem) -> dict[str, Any]:
+    """A problem as plain data (the `problems` of `check --json`, the `rf_warnings` of `rf --json`)."""
+    return {"file": problem.loc.file, "line": problem.loc.line, "col": problem.loc.col,
+            "level": problem.level, "code": problem.code, "message": problem.message}
 
 
 class SpecError(Exception):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from cnncalc.checks.units import UnitError, parse_bytes, parse_count
-from cnncalc.report.text import short_bytes
+from cnncalc.text import short_bytes
 
 
 @pytest.mark.parametrize("text, value", [

@@ -183,7 +183,7 @@ FLOP_CASES: list[tuple[str, str, list[int], int, int]] = [
 def test_flops_per_op_by_hand(op: str, layers: str, shape: list[int], macs: int, flops: int) -> None:
     g = graph(f"input: {shape}\nlayers:\n  {layers}\n")
     last = analyze_cost(g).layers[-1]
-    assert last.op == op
+    assert last.op_name == op
     assert (last.macs, last.flops) == (macs, flops)
     assert last.flops == 2 * last.macs + last.other_flops
 

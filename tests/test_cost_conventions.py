@@ -64,7 +64,7 @@ def test_fvcore_skips_what_it_does_not_know() -> None:
           - gap
     """)
     peer = peer_count(g, "fvcore")
-    assert [layer.note for layer in peer.layers if layer.op in ("upsample", "gap")] == [
+    assert [layer.note for layer in peer.layers if layer.op_name in ("upsample", "gap")] == [
         "1-D/3-D upsampling unsupported", "1-D/3-D pooling unsupported"]
     # fvcore itself, on the same network: the same figure per module and in total, and the
     # ops cnncalc says it skips are the ones it reports as unsupported.

@@ -27,7 +27,7 @@ def test_ctrl_c_inside_a_command_exits_130_with_one_line(
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("cnncalc.analysis.cost.analyze_cost", interrupted)
+    monkeypatch.setattr("cnncalc.cli.summary.analyze_cost", interrupted)  # where summary calls it
     assert main(["summary", RESNET50]) == 130
     out, err = capsys.readouterr()
     assert (out, err) == ("", "cnncalc: interrupted\n")

@@ -7,7 +7,8 @@ import random
 import pytest
 from helpers import graph
 
-from cnncalc.analysis.rf import analyze_rf, unit_region
+from cnncalc.analysis.rf import analyze_rf
+from cnncalc.analysis.rfgeom import unit_region
 from cnncalc.analysis.rfwarn import _bad_units, _mostly_outside
 
 LAYERS = [

@@ -44,7 +44,7 @@ _CONV_MODULES = ("conv", "deconv")  # torch.nn.Conv*d / ConvTranspose*d: "Conv" 
 @dataclass(frozen=True)
 class PeerLayer:
     name: str
-    op: str
+    op_name: str  # the op's name (Layer.op is the Op object)
     ours: int  # cnncalc's MACs for the layer
     theirs: int  # the peer's figure for the layer
     note: str  # why they differ ('' when they agree)

@@ -22,7 +22,7 @@ class LayerCost:
     """One layer's cost at the analysed batch size."""
 
     name: str
-    op: str
+    op_name: str  # the op's name (Layer.op is the Op object)
     macs: int  # multiply-accumulates (conv, deconv, dense; 0 elsewhere)
     flops: int  # 2 * macs + other_flops
     other_flops: int  # the op's declared FLOPs besides the MACs
@@ -57,8 +57,8 @@ class CostResult:
         """op -> (MACs, FLOPs), heaviest FLOPs first: which kinds of layer the work is in."""
         totals: dict[str, tuple[int, int]] = {}
         for layer in self.layers:
-            macs, flops = totals.get(layer.op, (0, 0))
-            totals[layer.op] = (macs + layer.macs, flops + layer.flops)
+            macs, flops = totals.get(layer.op_name, (0, 0))
+            totals[layer.op_name] = (macs + layer.macs, flops + layer.flops)
         return dict(sorted(totals.items(), key=lambda item: -item[1][1]))
 
 

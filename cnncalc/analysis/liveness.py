@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from cnncalc.ops.base import OutputStorage, SavedKind
 from cnncalc.spec.refs import INPUT
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ def place(graph: Graph, nbytes: dict[str, int], training: bool, inplace: bool,
     readers = last_readers(graph)
     pinned = {INPUT, *graph.outputs}
     kept = {_saved_tensor(layer, s) for layer in graph.layers for s in saved.get(layer.name, [])
-            if s.kind != "extra"}
+            if s.kind is not SavedKind.EXTRA}
 
     def add(tensor: str, index: int) -> None:
         plan.home[tensor] = index
@@ -102,12 +103,12 @@ def place(graph: Graph, nbytes: dict[str, int], training: bool, inplace: bool,
         mode = layer.op.output_storage(layer, training)
         target = None
         source_contiguous = contiguous[layer.inputs[0]]
-        if mode == "view" and (source_contiguous or not layer.op.view_needs_contiguous):
+        if mode is OutputStorage.VIEW and (source_contiguous or not layer.op.view_needs_contiguous):
             target = plan.home[layer.inputs[0]]
             plan.placed[layer.name] = f"view of {layer.inputs[0]}"
             contiguous[layer.name] = source_contiguous and layer.op.view_is_contiguous(layer, batch)
-        elif mode == "inplace" and inplace:
-            keeps_input = any(s.kind == "input" for s in saved.get(layer.name, []))
+        elif mode is OutputStorage.INPLACE and inplace:
+            keeps_input = any(s.kind is SavedKind.INPUT for s in saved.get(layer.name, []))
             for source, shape in zip(layer.inputs, layer.in_shapes):
                 home = plan.home[source]
                 storage = plan.storages[home]
@@ -129,7 +130,7 @@ def place(graph: Graph, nbytes: dict[str, int], training: bool, inplace: bool,
 
 
 def _saved_tensor(layer: Layer, saved: Saved) -> str:
-    return layer.inputs[saved.index] if saved.kind == "input" else layer.name
+    return layer.inputs[saved.index] if saved.kind is SavedKind.INPUT else layer.name
 
 
 def add_backward(graph: Graph, plan: Plan, nbytes: dict[str, int], extra_bytes: dict[str, list[int]],
@@ -144,7 +145,7 @@ def add_backward(graph: Graph, plan: Plan, nbytes: dict[str, int], extra_bytes: 
 
     for layer in graph.layers:
         for s in saved.get(layer.name, []):
-            if s.kind != "extra":
+            if s.kind is not SavedKind.EXTRA:
                 storage = plan.storages[plan.home[_saved_tensor(layer, s)]]
                 storage.end = max(storage.end, back(layer))
         for size in extra_bytes.get(layer.name, []):

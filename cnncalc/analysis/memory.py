@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from cnncalc.analysis.liveness import add_backward, last_readers, place
 from cnncalc.gcpause import gc_paused
+from cnncalc.ops.base import SavedKind
 from cnncalc.spec.dtypes import DTYPE_BYTES, OPTIMIZER_STATES
 from cnncalc.spec.refs import INPUT
 
@@ -38,7 +39,7 @@ class LayerMemory:
     """One layer at the analysed batch and dtype."""
 
     name: str
-    op: str
+    op_name: str  # the op's name (Layer.op is the Op object)
     activation_bytes: int  # size of the output tensor
     storage: str  # at inference: "new", "view of X" or "in place on X"
     live_bytes: int  # activations live while the layer runs at inference (its inputs and output)
@@ -178,7 +179,7 @@ def _training(graph: Graph, nbytes: dict[str, int], keeps: dict[str, list[Saved]
               width: int, optimizer: str, inplace: bool) -> TrainingMemory:
     n = len(graph.layers)
     plan = place(graph, nbytes, True, inplace, keeps, 2 * n - 1, batch)
-    extras = {name: [saved_bytes(s, batch, width) for s in saved if s.kind == "extra"]
+    extras = {name: [saved_bytes(s, batch, width) for s in saved if s.kind is SavedKind.EXTRA]
               for name, saved in keeps.items()}
     add_backward(graph, plan, nbytes, extras, keeps, requires_grad(graph))
     profile = plan.profile()

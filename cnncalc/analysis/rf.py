@@ -31,13 +31,25 @@ gaps (`rf-gaps`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fractions import Fraction
 from functools import cached_property
 from itertools import combinations
 from math import lcm
 from typing import TYPE_CHECKING
 
-from cnncalc.analysis.rfgeom import AxisState, Num, apply_state, conflict, extent, half, merge, start_state
+from cnncalc.analysis.rfgeom import (
+    AxisState,
+    Num,
+    Region,
+    apply_state,
+    conflict,
+    exact,
+    extent,
+    half,
+    merge,
+    start_state,
+    unit_region,
+)
+from cnncalc.analysis.rfwarn import find_warnings
 from cnncalc.gcpause import gc_paused
 from cnncalc.ops.rfmap import IDENTITY
 from cnncalc.problems import Problem
@@ -45,9 +57,6 @@ from cnncalc.problems import Problem
 if TYPE_CHECKING:
     from cnncalc.graph import Graph, Layer
     from cnncalc.ops.base import Shape
-
-Region = tuple[Num, Num] | None
-
 
 @dataclass(frozen=True)
 class AxisRF:
@@ -79,7 +88,7 @@ class TensorRF:
 @dataclass
 class LayerRF:
     name: str
-    op: str
+    op_name: str  # the op's name (Layer.op is the Op object)
     shape: Shape
     is_global: bool
     local: tuple[AxisRF, ...] | None
@@ -138,12 +147,18 @@ class RFResult:
     def warnings(self) -> list[Problem]:
         """The receptive-field warnings (analysis/rfwarn.py), computed on first use: a table
         of sizes does not need them."""
-        from cnncalc.analysis.rfwarn import find_warnings
-
         return find_warnings(self.graph, self)
 
     def __getitem__(self, name: str) -> LayerRF:
         return self.layers[name]
+
+    def axis(self, name: str, axis: int) -> AxisRF | None:
+        """Tensor `name`'s numbers along spatial axis `axis` (1-based, its place in the shape),
+        the network input ("input": each unit sees itself) included; None when not local."""
+        if name == "input":
+            return summarize(start_state(), self.input_shape[axis])
+        seen = self[name]
+        return None if seen.local is None else seen.local[axis - 1]
 
     def last_local(self) -> LayerRF | None:
         """The last layer (in graph order) with spatial numbers: the feature map a designer sizes
@@ -208,23 +223,6 @@ def _summary(cache: dict[tuple[int, int], AxisRF], state: AxisState, n: int) -> 
     return found
 
 
-def unit_region(state: AxisState, j: int) -> Region:
-    """The union over strides of what unit j sees (inclusive ends), or None if nothing."""
-    lo: Num | None = None
-    hi: Num | None = None
-    for term in state:
-        iv = term.hull[j % term.period]
-        if iv is not None:
-            a, b = iv[0] + j * term.stride, iv[1] + j * term.stride
-            lo = a if lo is None or a < lo else lo
-            hi = b if hi is None or b > hi else hi
-    return None if lo is None or hi is None else (_exact(lo), _exact(hi))
-
-
-def _exact(value: Num) -> Num:
-    return value.numerator if isinstance(value, Fraction) and value.denominator == 1 else value
-
-
 def probe_units(state: AxisState, n: int) -> list[int]:
     """Units where the region's size can peak: within each residue class modulo the common
     period the size is convex in j (max of lines minus min of lines), so its ends suffice."""
@@ -242,8 +240,8 @@ def summarize(state: AxisState, n: int) -> AxisRF:
         term = state[0]  # the common case, uniform: unit j sees [lo + j*S, hi + j*S]
         lo, hi = term.hull[0]  # type: ignore[misc]  # (checked not None above)
         size_min = min(extent(p) for p in term.paths)
-        return AxisRF(_exact(hi - lo + 1), term.stride, _exact(-lo), half(lo + hi),
-                      _exact(size_min), True, term.aligned, term.gaps)
+        return AxisRF(exact(hi - lo + 1), term.stride, exact(-lo), half(lo + hi),
+                      exact(size_min), True, term.aligned, term.gaps)
     sizes = [(j, r) for j in probe_units(state, n) if (r := unit_region(state, j)) is not None]
     main = max(state, key=lambda t: extent(t.hull))
     if not sizes:
@@ -255,7 +253,7 @@ def summarize(state: AxisState, n: int) -> AxisRF:
     uniform = len(state) == 1 and main.period == 1
     aligned = all(t.aligned for t in state) and not any(
         conflict(x, y) for x, y in combinations(state, 2))
-    return AxisRF(size, main.stride, _exact(shift - lo), _exact(half(lo + hi) - shift),
+    return AxisRF(size, main.stride, exact(shift - lo), exact(half(lo + hi) - shift),
                   size_min, uniform, aligned, None)
 
 
@@ -277,7 +275,7 @@ def _misalignments(layer: Layer, parts: list[tuple[str, tuple[AxisState, ...]]]
                 offset = max(offset, max(known) - min(known))
         inputs = tuple((name, max(state, key=lambda t: extent(t.hull)).stride,
                         _centre(unit_region(state, 0))) for (name, _), state in zip(parts, states))
-        found.append(Misalignment(a + 1, inputs, _exact(offset)))
+        found.append(Misalignment(a + 1, inputs, exact(offset)))
     return tuple(found)
 
 

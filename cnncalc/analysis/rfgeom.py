@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from cnncalc.ops.rfmap import AxisMap
 
 Num = int | Fraction
+Region = tuple[Num, Num] | None  # what one unit sees along an axis (inclusive ends), or nothing
 Interval = tuple[Num, Num] | None
 Pattern = tuple[Interval, ...]
 MAX_CLASSES = 64  # distinct path shapes tracked per tensor; far above any real network's
@@ -275,3 +276,16 @@ def prune(paths: Iterable[Pattern]) -> tuple[Pattern, ...]:
         right = max(members, key=lambda p: sum(first(p)))
         kept.extend(dict.fromkeys((narrow, left, right)))
     return tuple(kept)
+
+
+def unit_region(state: AxisState, j: int) -> Region:
+    """The union over strides of what unit j sees (inclusive ends), or None if nothing."""
+    lo: Num | None = None
+    hi: Num | None = None
+    for term in state:
+        iv = term.hull[j % term.period]
+        if iv is not None:
+            a, b = iv[0] + j * term.stride, iv[1] + j * term.stride
+            lo = a if lo is None or a < lo else lo
+            hi = b if hi is None or b > hi else hi
+    return None if lo is None or hi is None else (exact(lo), exact(hi))

@@ -22,13 +22,15 @@ from fractions import Fraction
 from math import floor
 from typing import TYPE_CHECKING
 
+from cnncalc.analysis.rfgeom import unit_region
+from cnncalc.analysis.rfunit import TooManyGaps, count, support
 from cnncalc.gcpause import gc_paused
 from cnncalc.problems import Problem
-from cnncalc.report.rftext import number
+from cnncalc.text import number
 
 if TYPE_CHECKING:
-    from cnncalc.analysis.rf import LayerRF, Misalignment, Region, RFResult
-    from cnncalc.analysis.rfgeom import Num, Term
+    from cnncalc.analysis.rf import LayerRF, Misalignment, RFResult
+    from cnncalc.analysis.rfgeom import Num, Region, Term
     from cnncalc.graph import Graph, Layer
 
 
@@ -72,8 +74,6 @@ def find_warnings(graph: Graph, result: RFResult) -> list[Problem]:
 
 def _unread(graph: Graph, layer: Layer, spatial: tuple[int, ...]) -> str:
     """Which input positions no unit of `layer` reads, per axis ('' if none)."""
-    from cnncalc.analysis.rfunit import TooManyGaps, count, support
-
     units = layer.out_shape[1:]
     if len(units) != len(spatial):
         return ""
@@ -147,8 +147,6 @@ def _unproductive(graph: Graph, layer: Layer, rf: LayerRF, count: int) -> str:
 def _padding_units(rf: LayerRF, spatial: tuple[int, ...]) -> list[tuple[int, int, int]]:
     """(axis, bad units, units) for each axis where some unit sees more than half padding and
     the layer's region would fit inside the input (else no placement avoids padding)."""
-    from cnncalc.analysis.rf import unit_region
-
     assert rf.local is not None and rf.state.axes is not None
     out = []
     for a, (state, axis, big, n) in enumerate(zip(rf.state.axes, rf.local, spatial,

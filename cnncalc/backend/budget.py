@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from math import prod
 from typing import TYPE_CHECKING
 
+from cnncalc.analysis.memory import analyze_memory
+from cnncalc.spec.dtypes import DTYPE_BYTES
+
 if TYPE_CHECKING:
     from cnncalc.graph import Graph
 
@@ -36,8 +39,6 @@ class Estimate:
 
 def estimate(graph: Graph, batch: int, dtype: str, probe: int = 0) -> Estimate:
     """For a run of `batch` samples in `dtype` ("float32" or "float64")."""
-    from cnncalc.analysis.memory import DTYPE_BYTES, analyze_memory
-
     itemsize = DTYPE_BYTES[dtype]
     values = graph.total_params + graph.total_buffers
     largest = max((t.size for layer in graph.layers for t in layer.tensors), default=0)

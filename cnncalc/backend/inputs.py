@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cnncalc.backend.arrayfiles import ArrayFileError, Header, read_npy
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 _MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 MAX_PIXELS = 2**26  # 67M pixels (8192 x 8192): beyond any network input; checked before decoding
@@ -60,8 +62,6 @@ def load(path: str, shape: tuple[int, ...], layout: str = "channels_first", batc
 
 
 def _npy(path: str, shape: tuple[int, ...], layout: str) -> Sample:
-    from cnncalc.backend.arrayfiles import ArrayFileError, Header, read_npy
-
     last = (*shape[1:], shape[0])
     forms = [(shape, False)] + ([(last, True)] if layout == "channels_last" and last != shape else [])
 

@@ -17,8 +17,12 @@ from fractions import Fraction
 from math import ceil, gcd
 from typing import TYPE_CHECKING
 
+from cnncalc.analysis.rf import analyze_rf
 from cnncalc.backend.results import CheckResult
-from cnncalc.backend.rf_probe import Interval, Query, measure, probe_bytes
+from cnncalc.backend.rf_probe import Interval, Query, ancestors, measure, probe_bytes
+from cnncalc.backend.rfcompare import compare, period_of, predicted
+from cnncalc.graph import build_graph
+from cnncalc.problems import SpecError
 
 if TYPE_CHECKING:
     from cnncalc.analysis.rf import LayerRF, RFResult
@@ -62,8 +66,6 @@ def targets(graph: Graph, analysis: RFResult, requested: list[str]) -> list[tupl
 
 
 def _last_local(graph: Graph, analysis: RFResult, name: str) -> str | None:
-    from cnncalc.backend.rf_probe import ancestors
-
     local = [n for n in ancestors(graph, {name}) if not analysis[n].is_global and analysis[n].local]
     return local[-1] if local else None
 
@@ -100,19 +102,9 @@ def plan(graph: Graph, analysis: RFResult, names: list[tuple[str, bool]], budget
 
 
 def _slack(graph: Graph, analysis: RFResult, name: str) -> int:
-    from cnncalc.backend.rf_probe import ancestors
-
     strides = [ceil(a.stride) for n in ancestors(graph, {name}) if (local := analysis[n].local)
                for a in local]
     return max([1, *strides])  # at least 1: a stride-0 map (softmax along an axis) reaches every unit
-
-
-def period_of(rf: LayerRF, axis: int) -> int:
-    period = 1
-    if rf.state.axes is not None:
-        for term in rf.state.axes[axis]:
-            period = period * term.period // gcd(period, term.period)
-    return period
 
 
 def _centre_run(rf: LayerRF, axis: int) -> range:
@@ -153,11 +145,6 @@ def _fits(graph: Graph, rf: LayerRF) -> bool:
 
 def _enlarged(graph: Graph, analysis: RFResult, rf: LayerRF, budget: int) -> Plan | None:
     """A plan on a larger input where the centre units' regions fit, or None."""
-    from cnncalc.analysis.rf import analyze_rf
-    from cnncalc.backend.rf_probe import ancestors
-    from cnncalc.graph import build_graph
-    from cnncalc.problems import SpecError
-
     spatial = graph.input_shape[1:]
     step = []
     for axis in range(len(spatial)):  # every stride on the way must divide the growth
@@ -207,8 +194,6 @@ def _volume(shape: tuple[int, ...]) -> int:
 
 def run(plans: list[Plan]) -> list[CheckResult]:
     """Measure every plan (one probe per probed graph) and compare."""
-    from cnncalc.backend.rfcompare import compare, predicted
-
     measured: dict[tuple[int, Query], Interval] = {}
     by_graph: dict[int, list[Plan]] = {}
     for p in plans:

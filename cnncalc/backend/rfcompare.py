@@ -7,16 +7,24 @@ r, S and P, compared with the analysis at the spec's input.
 from __future__ import annotations
 
 from fractions import Fraction
-from math import ceil
+from math import ceil, gcd
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.backend.results import CheckResult
-from cnncalc.backend.rfcheck import period_of
 
 if TYPE_CHECKING:
     from cnncalc.analysis.rf import LayerRF
     from cnncalc.backend.rf_probe import Interval
     from cnncalc.backend.rfcheck import Plan
+
+
+def period_of(rf: LayerRF, axis: int) -> int:
+    """The period of the receptive-field pattern along `axis` (1: every unit alike)."""
+    period = 1
+    if rf.state.axes is not None:
+        for term in rf.state.axes[axis]:
+            period = period * term.period // gcd(period, term.period)
+    return period
 
 
 def compare(p: Plan, axis: int, seen: dict[tuple[int, ...], Interval]) -> CheckResult:
@@ -30,7 +38,7 @@ def compare(p: Plan, axis: int, seen: dict[tuple[int, ...], Interval]) -> CheckR
             wrong.append(f"unit {list(unit)}: expected {_show(_clip(want, n))}, measured "
                          f"{_show(got)}{problem}")
         elif want is not None and got == want and unit:
-            inside[unit[axis]] = got  # type: ignore[assignment]
+            inside[unit[axis]] = got
     expected, derived = _numbers(p.original, axis), _derived(p, axis, inside)
     mismatch = [k for k in ("size", "stride", "padding") if k in derived and derived[k] != expected.get(k)]
     notes = [p.note] if p.note else []

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cnncalc.backend import kernels
+from cnncalc.ops.base import OutputStorage
 from cnncalc.spec.refs import INPUT
 
 if TYPE_CHECKING:
@@ -194,7 +195,7 @@ def _overwritable(layer: Layer, inputs: list[np.ndarray], live: dict[str, np.nda
     """The input an in-place op may write into: the first one of the output's shape whose
     buffer no live tensor needs after this layer (and that is not the caller's input, an
     output or kept)."""
-    if layer.op.output_storage(layer, False) != "inplace":
+    if layer.op.output_storage(layer, False) is not OutputStorage.INPLACE:
         return None
     for index, (source, array) in enumerate(zip(layer.inputs, inputs)):
         if array.shape[1:] != layer.out_shape or not array.flags.writeable:
@@ -225,5 +226,5 @@ def _calibrated(layer: Layer, inputs: list[np.ndarray], y: np.ndarray, reads: _R
     for tensor, value in new.items():
         reads.arrays[tensor] = value
         weights[f"{layer.name}.{tensor}"] = value  # type: ignore[index]
-    output = getattr(new, "output", None)  # weights.Calibrated: the op recomputed it already
+    output = getattr(new, "output", None)  # kernels.init.Calibrated: the op recomputed it already
     return output if output is not None else layer.op.forward(layer, inputs, reads, None)

@@ -30,7 +30,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cnncalc.analysis.cost import analyze_cost
+from cnncalc.analysis.memory import analyze_memory
+from cnncalc.analysis.rf import analyze_rf
+from cnncalc.backend import rfcheck
+from cnncalc.backend import weights as W
+from cnncalc.backend.arrayfiles import MAX_AXES
+from cnncalc.backend.budget import estimate
 from cnncalc.backend.results import CheckResult
+from cnncalc.backend.rf_probe import probe_bytes
+from cnncalc.backend.run import LayerError, forward
 
 if TYPE_CHECKING:
     from cnncalc.backend.budget import Estimate
@@ -100,9 +109,6 @@ def sample_input(graph: Graph, batch: int, seed: int, dtype: Any) -> np.ndarray:
 def rf_plans(graph: Graph, layers: list[str], budget: int) -> list[Plan]:
     """Which layers' receptive fields to probe, and how (see rfcheck.py); an unknown name in
     `layers` raises KeyError with a suggestion."""
-    from cnncalc.analysis.rf import analyze_rf
-    from cnncalc.backend import rfcheck
-
     analysis = analyze_rf(graph)
     return rfcheck.plan(graph, analysis, rfcheck.targets(graph, analysis, layers), budget)
 
@@ -120,10 +126,6 @@ def prepare(graph: Graph, *, batch: int = 1, dtype: str = "float32", rf_layers: 
             limit: int) -> tuple[list[Plan], Estimate]:
     """The receptive-field plans and the memory estimate of a run; BudgetError when the
     estimate exceeds `limit` bytes. `rf_layers` None skips the receptive-field probe."""
-    from cnncalc.backend.arrayfiles import MAX_AXES
-    from cnncalc.backend.budget import estimate
-    from cnncalc.backend.rf_probe import probe_bytes
-
     if batch < 1:
         raise ValueError(f"batch must be at least 1, got {batch}")
     deepest = max((len(s) for layer in graph.layers for s in (layer.out_shape, *layer.in_shapes)),
@@ -153,9 +155,6 @@ def verify(graph: Graph, *, batch: int = 1, dtype: str = "float32", seed: int = 
     seeded random ones; `x` (N, *input shape) to a seeded random batch of `batch`. `plans`
     say which receptive fields to probe (rf_plans; None: none). `observe(layer, output)` sees
     every activation; `step(phase, done, total)` reports progress."""
-    from cnncalc.backend import weights as W
-    from cnncalc.backend.run import LayerError, forward
-
     if seed < 0:
         raise ValueError(f"the seed must be a non-negative integer, got {seed}")
     if x is not None and (x.ndim == 0 or x.shape[0] < 1):
@@ -224,8 +223,6 @@ def verify(graph: Graph, *, batch: int = 1, dtype: str = "float32", seed: int = 
     report.memory = memory
     report.results += checks
     if plans:
-        from cnncalc.backend import rfcheck
-
         began = time.perf_counter()
         if step is not None:
             step("receptive field", 0, 1)
@@ -277,8 +274,6 @@ def _weights(graph: Graph, run: RunResult) -> list[CheckResult]:
 
 
 def _macs(graph: Graph, run: RunResult, batch: int) -> list[CheckResult]:
-    from cnncalc.analysis.cost import analyze_cost
-
     cost = analyze_cost(graph, batch)
     out = []
     for layer, computed in zip(graph.layers, cost.layers):
@@ -293,9 +288,6 @@ def _macs(graph: Graph, run: RunResult, batch: int) -> list[CheckResult]:
 
 def _memory(graph: Graph, run: RunResult, batch: int, dtype: str
             ) -> tuple[MemoryFigures, list[CheckResult]]:
-    from cnncalc.analysis.memory import analyze_memory
-    from cnncalc.backend.budget import estimate
-
     predicted = analyze_memory(graph, batch, dtype)
     traces = run.layers
     peak_trace = max(traces, key=lambda t: t.live_bytes or 0)

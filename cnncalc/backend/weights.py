@@ -21,6 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cnncalc.backend.arrayfiles import ArrayFileError, read_npz, write_npz
+from cnncalc.backend.run import forward
+from cnncalc.graph import build_graph
+from cnncalc.problems import SpecError, did_you_mean
+from cnncalc.text import fmt_shape
+
 if TYPE_CHECKING:
     from cnncalc.graph import Graph, Layer
 
@@ -31,57 +37,6 @@ class WeightsError(Exception):
     def __init__(self, problems: list[str]):
         super().__init__("; ".join(problems))
         self.problems = problems
-
-
-def _uniform(rng: np.random.Generator, shape: tuple[int, ...], bound: float) -> np.ndarray:
-    """float32 uniform in [-bound, bound), drawn as float32 and scaled in place (uniform
-    float32 draws cost a sixth of normal ones: 21% of a ResNet-50 verify went to them)."""
-    values = rng.random(shape, dtype=np.float32)
-    values -= np.float32(0.5)
-    values *= np.float32(2 * bound)
-    return values
-
-
-def he_uniform(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    """Kaiming uniform: variance 2 / fan_in (bound sqrt(6 / fan_in)), fan_in = product of all
-    axes but the first; the same variance as Kaiming normal."""
-    fan_in = max(prod(shape[1:]), 1)
-    return _uniform(rng, shape, float(np.sqrt(6.0 / fan_in)))
-
-
-def small_uniform(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    return _uniform(rng, shape, 0.1)
-
-
-class Calibrated(dict):  # type: ignore[type-arg]
-    """New weights (`Op.calibrate`'s answer) that also carry the layer's output recomputed
-    for them, so the calibration pass does not run the layer a second time."""
-
-    def __init__(self, new: dict[str, np.ndarray], output: np.ndarray):
-        super().__init__(new)
-        self.output = output
-
-
-def unit_output(weights: Mapping[str, np.ndarray], output: np.ndarray,
-                channel_axis: int = 1) -> dict[str, np.ndarray]:
-    """A weight rescaled so that the layer's output (bias aside) has unit standard deviation
-    (LSUV, Mishkin & Matas 2015): He scaling assumes a ReLU after every layer, this does not.
-    For a layer linear in its weight (conv, deconv, dense) with an optional bias along
-    `channel_axis`, the output for the new weight is `output / std + bias * (1 - 1 / std)`:
-    it is rewritten in place and handed back (Calibrated) instead of a second run."""
-    w = weights["weight"]
-    std = float(np.std(output, dtype=np.float64))
-    if not np.isfinite(std) or std == 0.0:
-        return {}
-    new = {"weight": (w / w.dtype.type(std)).astype(w.dtype, copy=False)}
-    t = output.dtype.type
-    output *= t(1.0 / std)
-    if "bias" in weights:
-        shape = [1] * output.ndim
-        shape[channel_axis] = -1
-        output += (np.asarray(weights["bias"], np.float64) * (1.0 - 1.0 / std)).astype(
-            output.dtype).reshape(shape)
-    return Calibrated(new, output)
 
 
 def expected(graph: Graph) -> dict[str, tuple[Layer, tuple[int, ...]]]:
@@ -114,8 +69,6 @@ def calibration_input(graph: Graph, seed: int, dtype: Any = np.float32) -> np.nd
 
 def init_weights(graph: Graph, seed: int = 0, dtype: Any = np.float32) -> dict[str, np.ndarray]:
     """Random weights, calibrated on a seeded random input; float32 unless `dtype` says."""
-    from cnncalc.backend.run import forward
-
     if seed < 0:
         raise ValueError(f"the seed must be a non-negative integer, got {seed}")
     weights = {key: value.astype(dtype, copy=False) for key, value in random_weights(graph, seed).items()}
@@ -135,9 +88,6 @@ def calibration_graph(graph: Graph) -> Graph:
     costs what one forward pass does, and it only has to bring every layer's output to a sane
     scale, which per-channel statistics of a smaller input do as well (a quarter of the work
     in 2-D). Depends on the spec only, so `init-weights` and `verify` calibrate identically."""
-    from cnncalc.graph import build_graph
-    from cnncalc.problems import SpecError
-
     channels, *spatial = graph.input_shape
     if not spatial or min(spatial) < CALIBRATION_MIN_SIDE:
         return graph
@@ -181,9 +131,6 @@ def check(graph: Graph, arrays: Mapping[str, np.ndarray], dtype: Any = None) -> 
 
 def _problems(graph: Graph, found: Mapping[str, tuple[tuple[int, ...], np.dtype]]) -> dict[str, str]:
     """Missing, extra, mis-shaped and non-number arrays, from their shapes and dtypes alone."""
-    from cnncalc.ops.base import fmt_shape
-    from cnncalc.problems import did_you_mean
-
     want = expected(graph)
     problems = {}
     for key, (layer, shape) in want.items():
@@ -208,8 +155,6 @@ def load(path: str, graph: Graph, dtype: Any = None) -> dict[str, np.ndarray]:
     member's header is checked first: only arrays of the shapes the graph needs are read, so
     a member declaring terabytes (or holding a pickle) costs nothing. With `dtype`, values
     that overflow it are refused too."""
-    from cnncalc.backend.arrayfiles import ArrayFileError, read_npz
-
     want = expected(graph)
     headers: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
 
@@ -231,6 +176,4 @@ def load(path: str, graph: Graph, dtype: Any = None) -> dict[str, np.ndarray]:
 def save(path: str, weights: Mapping[str, np.ndarray]) -> None:
     """An .npz archive at exactly `path` (ArrayFileError when it cannot be written or a key
     cannot be an archive member name)."""
-    from cnncalc.backend.arrayfiles import write_npz
-
     write_npz(path, weights)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cnncalc.ops.base import fmt_shape
 from cnncalc.problems import Problem
 from cnncalc.spec.refs import INPUT
+from cnncalc.text import fmt_shape
 
 if TYPE_CHECKING:
     from cnncalc.graph import Graph

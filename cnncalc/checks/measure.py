@@ -10,12 +10,13 @@ from fractions import Fraction
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from cnncalc.analysis.cost import analyze_cost
+from cnncalc.analysis.memory import analyze_memory
+from cnncalc.analysis.rf import analyze_rf
 from cnncalc.checks.model import LABELS, Bound, Check, Result, miss
-from cnncalc.ops.base import fmt_shape
-from cnncalc.report.rftext import number
-from cnncalc.report.text import count, short_bytes
 from cnncalc.spec.document import user_layout
 from cnncalc.spec.refs import INPUT
+from cnncalc.text import count, fmt_shape, number, short_bytes
 
 if TYPE_CHECKING:
     from cnncalc.analysis.cost import CostResult
@@ -100,8 +101,6 @@ class Figures:
 
     @cached_property
     def cost(self) -> CostResult:
-        from cnncalc.analysis.cost import analyze_cost
-
         return analyze_cost(self.graph)
 
     def members(self, name: str) -> list[Layer]:
@@ -131,8 +130,6 @@ class Figures:
 
     @cached_property
     def rf(self) -> RFResult:
-        from cnncalc.analysis.rf import analyze_rf
-
         return analyze_rf(self.graph)
 
     def rf_sizes(self, name: str) -> tuple[int | Fraction, ...] | None:
@@ -175,8 +172,6 @@ class Figures:
         return Measured(smallest, shown, subject=subject)
 
     def _memory_figure(self, check: Check) -> Measured:
-        from cnncalc.analysis.memory import analyze_memory
-
         batch, training = check.option("batch", 1), check.option("training", False)
         optimizer, dtype = check.option("optimizer", "adam"), check.option("dtype", None)
         key = (batch, training, optimizer, dtype)

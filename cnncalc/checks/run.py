@@ -13,12 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cnncalc.checks.layout import layout_warnings
+from cnncalc.checks.measure import Figures, run_checks
 from cnncalc.checks.model import Check, Result
 from cnncalc.checks.options import OptionChecks
-from cnncalc.problems import Loc, Problem, SpecError
+from cnncalc.checks.verification import verify_results
+from cnncalc.graph import graph_in_layout, load_graph
+from cnncalc.problems import Loc, Problem, SpecError, problem_json
 
 if TYPE_CHECKING:
-    from cnncalc.graph import Graph
+    pass
 
 STATUS_EXIT = {"passed": 0, "failed": 1, "invalid": 2}
 
@@ -51,8 +55,6 @@ class FileReport:
         return sorted(found, key=lambda p: (p.loc.line, p.loc.col))
 
     def as_json(self) -> dict[str, Any]:
-        from cnncalc.report.formats import problem_json
-
         return {"file": self.file, "status": self.status,
                 "problems": [problem_json(p) for p in self.all_problems()],
                 "checks": [result.as_json() for result in self.results]}
@@ -64,8 +66,6 @@ def check_file(file: str, text: str | None = None, options: OptionChecks | None 
     """Load `file` (or `text`, shown as `file`) and run its checks plus `options`;
     `input_shape` replaces the spec's input and is written in the spec's layout (H,W,C for
     `layout: channels_last`), as `checks:` shapes and `--input` are."""
-    from cnncalc.graph import load_graph
-
     try:
         if text is None and input_shape is None:
             graph = load_graph(file)
@@ -87,31 +87,13 @@ def check_file(file: str, text: str | None = None, options: OptionChecks | None 
         if problems:
             return FileReport(file, problems=problems)
         checks += extra
-    from cnncalc.checks.layout import layout_warnings
-    from cnncalc.checks.measure import Figures, run_checks
 
     figures = Figures(graph)
     results = run_checks(graph, checks, figures)
     if verify:
-        from cnncalc.checks.verification import verify_results
-
         results += verify_results(graph)
     return FileReport(file, results=results,
                       warnings=layout_warnings(graph) + figures.rf.warnings)
-
-
-def graph_in_layout(text: str, file: str, input_shape: tuple[int, ...] | None = None) -> Graph:
-    """Load a spec's text; `input_shape` (replacing the spec's input) is written in the spec's
-    layout: C,H,W, or H,W,C for `layout: channels_last`."""
-    from cnncalc.graph import build_graph
-    from cnncalc.spec.document import load_spec
-
-    spec = load_spec(text, file)
-    if input_shape is None:
-        return build_graph(spec)
-    if spec.layout == "channels_last" and len(input_shape) > 1:
-        input_shape = (input_shape[-1], *input_shape[:-1])
-    return build_graph(spec, input_shape)
 
 
 def expand_paths(paths: list[str]) -> list[str]:

@@ -21,8 +21,9 @@ CHECK_ID = "--verify"
 
 def verify_results(graph: Graph) -> list[Result]:
     """Run the forward pass with seeded random weights and input, and report as results."""
+    # Lazy on purpose: NumPy is needed only when a spec asks for `verify: true`.
     from cnncalc.backend import verify as backend
-    from cnncalc.backend.budget import default_limit
+    from cnncalc.backend.budget import default_limit  # (NumPy-free, but only needed here)
 
     top = Loc(graph.spec.file, 1, 1)
     limit, why = default_limit()

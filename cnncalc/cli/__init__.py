@@ -47,7 +47,7 @@ class LazyGroup(click.Group):
     def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
         name = args[0] if args else ""
         if name and name not in COMMANDS and not name.startswith("-"):
-            from cnncalc.problems import did_you_mean
+            from cnncalc.problems import did_you_mean  # lazy: only a mistyped command needs it
 
             ctx.fail(f"no such command '{name}'{did_you_mean(name, COMMANDS)}")
         return super().resolve_command(ctx, args)
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         except click.exceptions.Exit as exc:
             code = exc.exit_code
         except click.ClickException as exc:
-            from cnncalc.report.escape import escape
+            from cnncalc.report.escape import escape  # lazy: only a usage error needs it
 
             exc.message = escape(exc.message, keep_newlines=True)  # type: ignore[misc]  # quotes argv
             exc.show()

@@ -18,7 +18,7 @@ from cnncalc.checks.options import BOUND_OPTIONS, OptionChecks
 from cnncalc.checks.run import FileReport, check_file, expand_paths, summarize
 from cnncalc.checks.units import UnitError, parse_bytes, parse_count
 from cnncalc.cli.common import Done, input_option, output_options, parse_shape, read_source
-from cnncalc.problems import SpecError
+from cnncalc.problems import Problem, SpecError
 from cnncalc.report.formats import FORMATS, github_line, text_line
 from cnncalc.report.output import Output, color_wanted
 from cnncalc.report.table import Cell, Table
@@ -169,8 +169,6 @@ def _stream(report: FileReport, fmt: str, verbose: bool, out: Output) -> None:
 
 def _table(reports: list[FileReport], verbose: bool) -> Table:
     """Every problem (and with -v every passed check) as a row: where, level, code, message."""
-    from cnncalc.problems import Problem
-
     table = Table([("file", "left"), ("line", "right"), ("col", "right"), ("level", "left"),
                    ("code", "left"), ("message", "left")])
     for report in reports:

@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from cnncalc.checks.layout import layout_warnings
+from cnncalc.graph import graph_in_layout
 from cnncalc.problems import Loc, Problem, SpecError
+from cnncalc.report.formats import text_line
 from cnncalc.report.output import TABLE_FORMATS, Output
 
 if TYPE_CHECKING:
@@ -158,16 +161,12 @@ def load_graph_or_raise(path: str, input_shape: tuple[int, ...] | None = None) -
 
 def graph_from_text(text: str, name: str, input_shape: tuple[int, ...] | None = None) -> Graph:
     """Load a spec's text; `input_shape` is in the spec's layout (H,W,C for channels_last)."""
-    from cnncalc.checks.run import graph_in_layout
-
     return graph_in_layout(text, name, input_shape)
 
 
 def load_or_exit(path: str, input_shape: tuple[int, ...] | None = None) -> Graph:
     """Load a spec; on problems report them and exit 2 (never a traceback). Warnings about
     the spec itself (an input that looks channels-last) are reported and loading goes on."""
-    from cnncalc.checks.layout import layout_warnings
-
     try:
         graph = load_graph_or_raise(path, input_shape)
     except SpecError as exc:
@@ -181,8 +180,6 @@ def load_or_exit(path: str, input_shape: tuple[int, ...] | None = None) -> Graph
 
 def report(problems: Iterable[Problem]) -> None:
     """Problems on stderr, one `FILE:LINE:COL: level: message` line each."""
-    from cnncalc.report.formats import text_line
-
     for problem in problems:
         click.echo(text_line(problem), err=True)
 
@@ -190,9 +187,4 @@ def report(problems: Iterable[Problem]) -> None:
 def fail(file: str, message: str, code: str = "error") -> NoReturn:
     """Report one problem with a whole file (or the command line about it) and exit 2."""
     report(file_error(shown_name(file), message, code).problems)
-    raise Done(2)
-
-
-def fail_with(exc: SpecError) -> NoReturn:
-    report(exc.problems)
     raise Done(2)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from cnncalc.checks.layout import layout_warnings
 from cnncalc.cli.common import (
     Done,
     decode,
@@ -23,8 +24,12 @@ from cnncalc.cli.common import (
     output_options,
     report,
 )
+from cnncalc.diff import diff_graphs
 from cnncalc.problems import SpecError
+from cnncalc.report import text
+from cnncalc.report.diffgraph import diff_mermaid
 from cnncalc.report.output import Output
+from cnncalc.report.table import Cell, Table, bytes_cell, count_cell
 from cnncalc.spec.dtypes import OPTIMIZER_STATES
 
 if TYPE_CHECKING:
@@ -58,8 +63,6 @@ def diff(old: str, new: str, input_shape: tuple[int, ...] | None, show_all: bool
       git show HEAD:arch.yaml | cnncalc diff - arch.yaml
       cnncalc diff origin/main:arch.cnn.yaml arch.cnn.yaml --depth 1
     """
-    from cnncalc.checks.layout import layout_warnings
-    from cnncalc.diff import diff_graphs
 
     if old == "-" and new == "-":
         raise click.UsageError("only one side can be '-' (standard input)")
@@ -80,7 +83,6 @@ def diff(old: str, new: str, input_shape: tuple[int, ...] | None, show_all: bool
     else:
         _render(out, result, show_all, depth)
         if out.format == "markdown":
-            from cnncalc.report.diffgraph import diff_mermaid
 
             out.stream.write(diff_mermaid(graphs[0], graphs[1], result, depth))
     raise Done(1 if exit_code and result.changed else 0)
@@ -111,8 +113,6 @@ def _git_show(path: str) -> bytes:
 
 
 def _render(out: Output, result: GraphDiff, show_all: bool, depth: int | None) -> None:
-    from cnncalc.report.table import Table
-
     out.line(f"{result.old_file} -> {result.new_file}")
     totals = Table([("", "left", "figure"), ("old", "right"), ("new", "right"), ("change", "right")])
     for total in result.totals:
@@ -131,7 +131,6 @@ def _render(out: Output, result: GraphDiff, show_all: bool, depth: int | None) -
     table = Table([("", "left", "status"), ("layer", "left"), ("op", "left"), ("shape", "right"),
                    ("params", "right"), ("MACs", "right"), ("RF", "right")])
     styles = {"added": "green", "removed": "red", "changed": "yellow", "unchanged": "dim"}
-    from cnncalc.report.table import Cell
 
     for row in shown:
         table.add([Cell(MARKS[row.status], row.status), row.name, *_cells(row)],
@@ -141,9 +140,6 @@ def _render(out: Output, result: GraphDiff, show_all: bool, depth: int | None) -
 
 def _csv_rows(shown: list[RowDiff]) -> Table:
     """For a spreadsheet: each figure before and after in its own column, exact."""
-    from cnncalc.report import text
-    from cnncalc.report.table import Table
-
     fields = {"name": "layer", "kind": "op", "shape": "shape", "params": "params",
               "macs": "MACs", "rf": "RF"}
     table = Table([("status", "left")] + [(f"{side} {label}", "left")
@@ -160,8 +156,6 @@ def _csv_rows(shown: list[RowDiff]) -> Table:
 
 
 def _cells(row: RowDiff) -> list[str]:
-    from cnncalc.report import text
-
     def show(field: str, value: Any) -> str:
         if field == "shape":
             return text.shape(value)
@@ -182,9 +176,6 @@ def _cells(row: RowDiff) -> list[str]:
 
 
 def _value(key: str, value: Any) -> Any:
-    from cnncalc.report import text
-    from cnncalc.report.table import Cell, bytes_cell, count_cell
-
     if key in MEMORY_KEYS:
         return bytes_cell(value)
     if key == "input":
@@ -198,9 +189,6 @@ def _value(key: str, value: Any) -> Any:
 
 def _change(total: Total) -> Any:
     """'-507,870 (-4.3%)', '-15.01 MiB (-29.3%)', '+1', 'changed' or '='."""
-    from cnncalc.report import text
-    from cnncalc.report.table import Cell
-
     if not total.changed:
         return Cell("=", 0) if total.numeric else "="
     if not total.numeric:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import click
 
 from cnncalc.cli.common import fail, input_option, load_or_exit, output_options, spec_argument
+from cnncalc.report.explain import explanation
+from cnncalc.report.jsondoc import graph_json
+from cnncalc.report.oplist import op_reference_json, op_table
+from cnncalc.report.opref import op_reference
 from cnncalc.report.output import Output
 
 
@@ -15,8 +19,6 @@ from cnncalc.report.output import Output
 @output_options(("text", "json"), "text: the explanation; json: one JSON object.")
 def explain(file: str, layer_name: str, input_shape: tuple[int, ...] | None, out: Output) -> None:
     """Explain one layer: shapes, parameters and receptive field with the numbers plugged in."""
-    from cnncalc.report.explain import explanation
-
     graph = load_or_exit(file, input_shape)
     try:
         layer = graph.layer(layer_name)
@@ -24,8 +26,6 @@ def explain(file: str, layer_name: str, input_shape: tuple[int, ...] | None, out
         fail(file, str(exc.args[0]), "unknown-layer")
     lines = explanation(graph, layer.name)
     if out.json_wanted:
-        from cnncalc.report.jsondoc import graph_json
-
         document = graph_json(graph)
         document["explain"] = {"layer": layer.name, "lines": lines}
         out.json(document)
@@ -39,9 +39,6 @@ def explain(file: str, layer_name: str, input_shape: tuple[int, ...] | None, out
 @output_options()
 def ops_command(markdown: bool, out: Output) -> None:
     """List every op with its arguments and defaults."""
-    from cnncalc.report.oplist import op_reference_json, op_table
-    from cnncalc.report.opref import op_reference
-
     if markdown and out.format in ("text", "markdown"):
         out.format = "markdown"
     elif markdown:

@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from cnncalc.analysis.conventions import explain_convention, peer_count
+from cnncalc.analysis.cost import analyze_cost
+from cnncalc.analysis.memory import analyze_memory
 from cnncalc.cli.common import (
     batch_option,
     depth_option,
@@ -18,7 +21,12 @@ from cnncalc.cli.common import (
     spec_argument,
     top_option,
 )
+from cnncalc.report import text
+from cnncalc.report.costmem import add_cost_memory, how_counted
+from cnncalc.report.jsondoc import graph_json
 from cnncalc.report.output import Output
+from cnncalc.report.rows import rows
+from cnncalc.report.table import Cell, Table, count_cell
 
 if TYPE_CHECKING:
     from cnncalc.analysis.conventions import PeerCount
@@ -43,8 +51,6 @@ BAR_WIDTH = 20
 def flops(file: str, input_shape: tuple[int, ...] | None, batch: int, top: int, depth: int | None,
           convention: str, training: bool, out: Output) -> None:
     """MACs and FLOPs per layer (FLOPs = 2 x MACs + element-wise work), heaviest layers, totals."""
-    from cnncalc.analysis.cost import analyze_cost
-
     if training and convention != "fvcore":
         raise click.UsageError("--training only applies to --convention fvcore (its batch norm "
                                "counts differ by mode); cnncalc counts one inference pass")
@@ -52,14 +58,8 @@ def flops(file: str, input_shape: tuple[int, ...] | None, batch: int, top: int, 
     cost = analyze_cost(graph, batch)
     peer = None
     if convention != "cnncalc":
-        from cnncalc.analysis.conventions import peer_count
-
         peer = peer_count(graph, convention, batch, training)
     if out.json_wanted:
-        from cnncalc.analysis.memory import analyze_memory
-        from cnncalc.report.costmem import add_cost_memory
-        from cnncalc.report.jsondoc import graph_json
-
         document = graph_json(graph)
         add_cost_memory(document, cost, analyze_memory(graph, batch))
         for entry, layer in zip(document["layers"], cost.layers):
@@ -79,11 +79,6 @@ def flops(file: str, input_shape: tuple[int, ...] | None, batch: int, top: int, 
 
 
 def _cost_table(out: Output, graph: Graph, cost: CostResult, top: int, depth: int | None) -> None:
-    from cnncalc.report import text
-    from cnncalc.report.costmem import how_counted
-    from cnncalc.report.rows import rows
-    from cnncalc.report.table import Cell, Table, count_cell
-
     out.line(f"{graph.name}: compute, batch {cost.batch}")
     table = Table([("#", "right", "rank"), ("layer", "left"), ("op", "left"), ("MACs", "right"),
                    ("FLOPs", "right"), ("share", "right"), ("", "left"), ("how", "left")])
@@ -113,10 +108,6 @@ def _cost_table(out: Output, graph: Graph, cost: CostResult, top: int, depth: in
 
 
 def _peer_table(out: Output, graph: Graph, peer: PeerCount) -> None:
-    from cnncalc.analysis.conventions import explain_convention
-    from cnncalc.report import text
-    from cnncalc.report.table import Cell, Table, count_cell
-
     out.line(f"{graph.name}: cnncalc MACs vs {peer.convention} {peer.label}, batch {peer.batch}")
     table = Table([("layer", "left"), ("op", "left"), ("cnncalc MACs", "right"),
                    (f"{peer.convention}", "right"), ("difference", "right"), ("why", "left")])
@@ -124,7 +115,7 @@ def _peer_table(out: Output, graph: Graph, peer: PeerCount) -> None:
         if not (layer.ours or layer.theirs):
             continue
         diff = layer.theirs - layer.ours
-        table.add([layer.name, layer.op, count_cell(layer.ours), count_cell(layer.theirs),
+        table.add([layer.name, layer.op_name, count_cell(layer.ours), count_cell(layer.theirs),
                    Cell(f"{diff:+,}" if diff else "=", diff), layer.note if diff else ""],
                   style="bold" if diff else None)
     out.table(table)

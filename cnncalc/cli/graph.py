@@ -4,6 +4,11 @@ from __future__ import annotations
 import click
 
 from cnncalc.cli.common import depth_option, input_option, load_or_exit, spec_argument, top_option
+from cnncalc.cli.writeout import write_document
+from cnncalc.report.dot import render_dot
+from cnncalc.report.graphmodel import build_model
+from cnncalc.report.mermaid import render_mermaid
+from cnncalc.report.svg import render_svg
 
 
 @click.command()
@@ -28,19 +33,14 @@ def graph(file: str, input_shape: tuple[int, ...] | None, depth: int | None, top
       cnncalc graph resnet50.yaml --depth 2 --format dot | dot -Tpng > resnet50.png
       cnncalc graph net.yaml --format mermaid
     """
-    from cnncalc.cli.writeout import write_document
-    from cnncalc.report.graphmodel import build_model
 
     model = build_model(load_or_exit(file, input_shape), depth, top)
     if fmt == "dot":
-        from cnncalc.report.dot import render_dot
 
         write_document(render_dot(model), output)
     elif fmt == "mermaid":
-        from cnncalc.report.mermaid import render_mermaid
 
         write_document(render_mermaid(model), output)
     else:
-        from cnncalc.report.svg import render_svg
 
         write_document(render_svg(model), output)

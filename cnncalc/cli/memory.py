@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from cnncalc.analysis.conventions import explain_convention, peer_memory
+from cnncalc.analysis.cost import analyze_cost
+from cnncalc.analysis.memory import analyze_memory
 from cnncalc.cli.common import (
     batch_option,
     depth_option,
@@ -18,7 +21,10 @@ from cnncalc.cli.common import (
     top_option,
 )
 from cnncalc.report import text
+from cnncalc.report.costmem import add_cost_memory
+from cnncalc.report.jsondoc import graph_json
 from cnncalc.report.output import Output
+from cnncalc.report.rows import rows
 from cnncalc.report.table import Cell, Table, bytes_cell, count_cell
 from cnncalc.spec.dtypes import DTYPE_BYTES, OPTIMIZER_STATES
 
@@ -50,17 +56,11 @@ def memory(file: str, input_shape: tuple[int, ...] | None, batch: int, dtype: st
            training: bool, optimizer: str, no_inplace: bool, top: int, depth: int | None,
            convention: str, out: Output) -> None:
     """Parameters, activations, inference peak (with liveness) and training memory, in bytes."""
-    from cnncalc.analysis.cost import analyze_cost
-    from cnncalc.analysis.memory import analyze_memory
-
     graph = load_or_exit(file, input_shape)
     # JSON always carries the training figures; the table shows them with --training.
     mem = analyze_memory(graph, batch, dtype, training=training or out.json_wanted,
                          optimizer=optimizer, inplace=not no_inplace)
     if out.json_wanted:
-        from cnncalc.report.costmem import add_cost_memory
-        from cnncalc.report.jsondoc import graph_json
-
         document = graph_json(graph)
         add_cost_memory(document, analyze_cost(graph, batch), mem)
         for entry, layer in zip(document["layers"], mem.layers):
@@ -69,8 +69,6 @@ def memory(file: str, input_shape: tuple[int, ...] | None, batch: int, dtype: st
             entry["saved_bytes"] = layer.saved_bytes
             entry["saved"] = list(layer.saved)
         if convention != "cnncalc":
-            from cnncalc.analysis.conventions import peer_memory
-
             peer = peer_memory(graph, convention, batch, mem.dtype, optimizer)
             document["convention"] = {"name": convention, "lines": [
                 {"label": line.label, "value": line.theirs, "cnncalc": line.ours,
@@ -88,8 +86,6 @@ def memory(file: str, input_shape: tuple[int, ...] | None, batch: int, dtype: st
 
 def _layers(out: Output, graph: Graph, mem: MemoryResult, top: int, depth: int | None,
             training: bool) -> None:
-    from cnncalc.report.rows import rows
-
     out.line(f"{graph.name}: memory, batch {mem.batch}, {mem.dtype}")
     columns: list[tuple[str, ...]] = [
         ("#", "right", "rank"), ("layer", "left"), ("op", "left"), ("output", "right"),
@@ -174,8 +170,6 @@ def _training(out: Output, mem: MemoryResult) -> None:
 
 
 def _peer(out: Output, graph: Graph, convention: str, mem: MemoryResult, optimizer: str) -> None:
-    from cnncalc.analysis.conventions import explain_convention, peer_memory
-
     peer = peer_memory(graph, convention, mem.batch, mem.dtype, optimizer)
     out.line(f"{graph.name}: {convention} memory vs cnncalc, batch {mem.batch}, {mem.dtype}")
     table = Table([(convention, "left"), ("value", "right", f"{convention} value"), ("cnncalc", "left"),

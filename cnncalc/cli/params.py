@@ -4,7 +4,10 @@ from __future__ import annotations
 import click
 
 from cnncalc.cli.common import input_option, load_or_exit, output_options, spec_argument
+from cnncalc.report import text
+from cnncalc.report.jsondoc import graph_json
 from cnncalc.report.output import Output
+from cnncalc.report.table import Cell, Table, count_cell
 
 BAR_WIDTH = 20
 
@@ -16,14 +19,9 @@ BAR_WIDTH = 20
 @output_options()
 def params(file: str, input_shape: tuple[int, ...] | None, show_all: bool, out: Output) -> None:
     """Per-layer parameters with the formula, trainable vs buffers, and share of the total."""
-    from cnncalc.report import text
-    from cnncalc.report.table import Cell, Table, count_cell
-
     graph = load_or_exit(file, input_shape)
     total = graph.total_params
     if out.json_wanted:
-        from cnncalc.report.jsondoc import graph_json
-
         document = graph_json(graph)
         for entry, layer in zip(document["layers"], graph.layers):
             entry["param_formula"] = layer.op.param_formula(layer)

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import click
 
-from cnncalc.cli.common import depth_option, input_option, load_or_exit, spec_argument, top_option
+from cnncalc.cli.common import Done, depth_option, input_option, load_or_exit, spec_argument, top_option
+from cnncalc.cli.writeout import write_document
+from cnncalc.report.html import collect, render_html
 
 
 @click.command()
@@ -28,9 +30,6 @@ def report(file: str, input_shape: tuple[int, ...] | None, depth: int | None, to
       cnncalc report resnet18.yaml -o resnet18.html
       cnncalc report net.yaml -o net.html --verify --training
     """
-    from cnncalc.cli.common import Done
-    from cnncalc.cli.writeout import write_document
-    from cnncalc.report.html import collect, render_html
 
     data = collect(load_or_exit(file, input_shape), depth, top, verify, training)
     write_document(render_html(data), output)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from cnncalc.analysis.rf import analyze_rf
 from cnncalc.cli.common import (
     depth_option,
     fail,
@@ -18,7 +19,14 @@ from cnncalc.cli.common import (
     report,
     spec_argument,
 )
+from cnncalc.report import rf as render
+from cnncalc.report import text
+from cnncalc.report.jsondoc import graph_json
 from cnncalc.report.output import Output
+from cnncalc.report.rf import add_rf, notes, table_cells, unit_json
+from cnncalc.report.rows import rows
+from cnncalc.report.table import Table
+from cnncalc.text import per_axis
 
 if TYPE_CHECKING:
     from cnncalc.analysis.rf import LayerRF, RFResult
@@ -51,8 +59,6 @@ def rf(file: str, layer_name: str | None, unit: tuple[int, ...] | None,
        input_shape: tuple[int, ...] | None, depth: int | None, out: Output) -> None:
     """Receptive field per layer and axis: size r, effective stride S, effective padding P
     (unit i sees input [-P + i*S, -P + i*S + r - 1]), and the narrowest path's r."""
-    from cnncalc.analysis.rf import analyze_rf
-
     graph = load_or_exit(file, input_shape)
     result = analyze_rf(graph)
     chosen = _chosen(file, graph, result, layer_name, unit is not None)
@@ -61,7 +67,6 @@ def rf(file: str, layer_name: str | None, unit: tuple[int, ...] | None,
     if out.json_wanted:
         _json(out, graph, result, chosen, unit)
         return
-    from cnncalc.report import rf as render
 
     if chosen is None:
         _table(graph, result, depth, out)
@@ -102,9 +107,6 @@ def _check_unit(file: str, rf: LayerRF, unit: tuple[int, ...]) -> None:
 
 def _json(out: Output, graph: Graph, result: RFResult, chosen: LayerRF | None,
           unit: tuple[int, ...] | None) -> None:
-    from cnncalc.report.jsondoc import graph_json
-    from cnncalc.report.rf import add_rf, unit_json
-
     document: dict[str, Any] = graph_json(graph)
     add_rf(document, result)
     if chosen is not None:
@@ -115,11 +117,6 @@ def _json(out: Output, graph: Graph, result: RFResult, chosen: LayerRF | None,
 
 
 def _table(graph: Graph, result: RFResult, depth: int | None, out: Output) -> None:
-    from cnncalc.report import text
-    from cnncalc.report.rf import notes, table_cells
-    from cnncalc.report.rows import rows
-    from cnncalc.report.table import Table
-
     layout = graph.spec.layout
     out.line(f"{graph.name}  input {text.shape(graph.input_shape, layout)}: receptive fields "
              "(r size, S stride, P padding: unit i sees [-P + i*S, -P + i*S + r - 1])")
@@ -134,8 +131,6 @@ def _table(graph: Graph, result: RFResult, depth: int | None, out: Output) -> No
     out.table(table)
     last = result.last_local()
     if last is not None and last.local:
-        from cnncalc.report.rftext import per_axis
-
         axes = last.local
 
         def show(key: str) -> str:

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import click
 
+from cnncalc.analysis.cost import analyze_cost
+from cnncalc.analysis.memory import analyze_memory
+from cnncalc.analysis.rf import analyze_rf
 from cnncalc.cli.common import depth_option, input_option, load_or_exit, output_options, spec_argument
+from cnncalc.report import text
+from cnncalc.report.costmem import add_cost_memory
+from cnncalc.report.jsondoc import graph_json
 from cnncalc.report.output import Output
+from cnncalc.report.rf import add_rf, size_cell
+from cnncalc.report.rows import rows
+from cnncalc.report.table import Table, bytes_cell, count_cell
 
 
 @click.command()
@@ -15,23 +24,11 @@ from cnncalc.report.output import Output
 @output_options()
 def summary(file: str, input_shape: tuple[int, ...] | None, depth: int | None, out: Output) -> None:
     """Per-layer output shapes, parameters, MACs, activation sizes and receptive fields (RF)."""
-    from cnncalc.analysis.cost import analyze_cost
-    from cnncalc.analysis.memory import analyze_memory
-    from cnncalc.analysis.rf import analyze_rf
-    from cnncalc.report import text
-    from cnncalc.report.rf import size_cell
-    from cnncalc.report.rows import rows
-    from cnncalc.report.table import Table, bytes_cell, count_cell
-
     graph = load_or_exit(file, input_shape)
     cost = analyze_cost(graph)
     mem = analyze_memory(graph, training=out.json_wanted)
     rf = analyze_rf(graph)
     if out.json_wanted:
-        from cnncalc.report.costmem import add_cost_memory
-        from cnncalc.report.jsondoc import graph_json
-        from cnncalc.report.rf import add_rf
-
         document = graph_json(graph)
         add_cost_memory(document, cost, mem)
         add_rf(document, rf)

@@ -8,6 +8,19 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from cnncalc.backend import inputs
+from cnncalc.backend import verify as V
+from cnncalc.backend import weights as W
+from cnncalc.backend.arrayfiles import (
+    ActivationWriter,
+    ArrayFileError,
+    check_member_name,
+    write_npy,
+    write_npz,
+)
+from cnncalc.backend.budget import default_limit
+from cnncalc.backend.run import LayerError
+from cnncalc.checks.units import UnitError, parse_bytes
 from cnncalc.cli.common import (
     Done,
     fail,
@@ -20,7 +33,10 @@ from cnncalc.cli.common import (
 )
 from cnncalc.problems import Loc, Problem, SpecError
 from cnncalc.report.formats import text_line
+from cnncalc.report.jsondoc import graph_json
 from cnncalc.report.output import Output
+from cnncalc.report.verifytext import render
+from cnncalc.text import binary_bytes as b
 
 if TYPE_CHECKING:
     import numpy as np
@@ -30,8 +46,6 @@ if TYPE_CHECKING:
 
 
 def _bytes(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
-    from cnncalc.checks.units import UnitError, parse_bytes
-
     if value is None:
         return None
     try:
@@ -71,9 +85,6 @@ def verify(file: str, input_shape: tuple[int, ...] | None, batch: int | None, dt
            show_all: bool, out: Output) -> None:
     """Run the network in NumPy and compare shapes, parameters, MACs, memory and receptive
     fields with what cnncalc computes. Exit 0 when every check passes, 1 otherwise."""
-    from cnncalc.backend import verify as V
-    from cnncalc.backend.budget import default_limit
-
     graph = load_or_exit(file, input_shape)
     for name in layers:
         try:
@@ -95,7 +106,6 @@ def verify(file: str, input_shape: tuple[int, ...] | None, batch: int | None, dt
         fail(file, str(exc), "unsupported")
     weights = _weights(graph, weights_file, dtype)
     observe = _saver(save_activations, x, graph) if save_activations is not None else None
-    from cnncalc.backend.arrayfiles import ArrayFileError
 
     with _progress(len(graph.layers), out.format != "text") as step:
         try:
@@ -110,14 +120,10 @@ def verify(file: str, input_shape: tuple[int, ...] | None, batch: int | None, dt
     if save_output is not None:
         _save_output(save_output, report.outputs)
     if out.json_wanted:
-        from cnncalc.report.jsondoc import graph_json
-
         document = graph_json(graph)
         document.update(report.as_json())
         out.json(document)
     else:
-        from cnncalc.report.verifytext import render
-
         render(out, graph, report, show_all)
     raise Done(0 if report.ok else 1)
 
@@ -127,12 +133,11 @@ def _input(graph: Graph, path: str | None, batch: int | None, dtype: str
     """The input batch from a file (None: verify draws a seeded random one)."""
     if path is None:
         return None, ""
-    from cnncalc.backend.inputs import InputError, load
 
     _readable(path)
     try:
-        sample = load(path, graph.input_shape, graph.spec.layout, batch, dtype)
-    except InputError as exc:
+        sample = inputs.load(path, graph.input_shape, graph.spec.layout, batch, dtype)
+    except inputs.InputError as exc:
         fail(path, str(exc), "bad-input")
     for note in sample.notes:
         click.echo(text_line(Problem(Loc(path, 1, 1), "note", "note", note)), err=True)
@@ -151,19 +156,16 @@ def _readable(path: str) -> None:
 def _weights(graph: Graph, path: str | None, dtype: str) -> dict[str, np.ndarray] | None:
     if path is None:
         return None
-    from cnncalc.backend.weights import WeightsError, load
 
     _readable(path)
     try:
-        return load(path, graph, dtype)
-    except WeightsError as exc:
+        return W.load(path, graph, dtype)
+    except W.WeightsError as exc:
         report(Problem(Loc(path, 1, 1), "error", "bad-weights", message) for message in exc.problems)
         raise Done(2) from None
 
 
 def _refusal(exc: BudgetError, why: str) -> str:
-    from cnncalc.report.text import binary_bytes as b
-
     n = exc.needed
     parts = [f"weights {b(n.weights)}", f"input {b(n.inputs)}", f"activations {b(n.activations)}",
              f"workspace {b(n.workspace)} at {n.workspace_layer}"]
@@ -176,8 +178,6 @@ def _refusal(exc: BudgetError, why: str) -> str:
 
 
 def _saver(directory: str, x: np.ndarray | None, graph: Graph) -> Any:
-    from cnncalc.backend.arrayfiles import ActivationWriter, ArrayFileError
-
     try:
         writer = ActivationWriter(directory, [layer.name for layer in graph.layers])
         if x is not None:
@@ -188,8 +188,6 @@ def _saver(directory: str, x: np.ndarray | None, graph: Graph) -> Any:
 
 
 def _save_output(path: str, outputs: dict[str, np.ndarray]) -> None:
-    from cnncalc.backend.arrayfiles import ArrayFileError, write_npy, write_npz
-
     try:
         if path.endswith(".npz"):
             write_npz(path, outputs)
@@ -244,11 +242,6 @@ def init_weights(file: str, input_shape: tuple[int, ...] | None, output: str, se
                  max_memory: int | None, out: Output) -> None:
     """Write the weights `verify` would use (He uniform, calibrated) as an .npz template keyed
     'layer.tensor': replace the arrays you know and pass it to `verify --weights`."""
-    from cnncalc.backend import verify as V
-    from cnncalc.backend import weights as W
-    from cnncalc.backend.arrayfiles import ArrayFileError, check_member_name
-    from cnncalc.backend.budget import default_limit
-
     graph = load_or_exit(file, input_shape)
     limit, why = (max_memory, "--max-memory") if max_memory is not None else default_limit()
     try:  # the calibration runs the network once, at batch 1
@@ -259,7 +252,6 @@ def init_weights(file: str, input_shape: tuple[int, ...] | None, output: str, se
         fail(file, _refusal(exc, why), "too-large")
     except (ArrayFileError, ValueError) as exc:
         fail(file, str(exc), "unsupported")
-    from cnncalc.backend.run import LayerError
 
     try:
         arrays = W.init_weights(graph, seed)

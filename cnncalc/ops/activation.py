@@ -6,7 +6,7 @@ from functools import cache
 from math import prod
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cnncalc.ops import rfmap
+from cnncalc.ops import base, rfmap
 from cnncalc.ops.args import Arg, Axis, Float
 from cnncalc.ops.base import (
     Op,
@@ -15,12 +15,12 @@ from cnncalc.ops.base import (
     Saved,
     SavedKind,
     Shape,
-    fmt_shape,
     per_value,
     saved_input,
     saved_output,
 )
 from cnncalc.ops.registry import register
+from cnncalc.text import fmt_shape
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -31,11 +31,11 @@ if TYPE_CHECKING:
     from cnncalc.ops.rfmap import Read
 
 
-class Elementwise(Op):
+class Elementwise(Op[None]):
     """An op applied to every value independently."""
 
     flops_per_value: ClassVar[int] = 0
-    keeps: ClassVar[str] = ""  # what backward needs: "input", "output" or nothing
+    keeps: ClassVar[SavedKind | None] = None  # what backward needs: the input, the output or nothing
 
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
         return inputs[0], None
@@ -45,16 +45,15 @@ class Elementwise(Op):
         return per_value(per, prod(layer.out_shape), f"{per} per value") if per else (0, "none")
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
-        if self.keeps == "input":
+        if self.keeps is SavedKind.INPUT:
             return [saved_input(layer)]
-        return [saved_output(layer)] if self.keeps == "output" else []
+        return [saved_output(layer)] if self.keeps is SavedKind.OUTPUT else []
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
         # Each activation's NumPy kernel carries the op's name (kernels.relu, kernels.gelu, ...)
         # and takes the op's arguments by name (leaky_relu's slope).
-        from cnncalc.backend import kernels
-
+        kernels = base.kernels
         x = inputs[0]
         if self.storage is OutputStorage.VIEW:  # identity, and dropout at inference: the input itself
             return x
@@ -88,7 +87,8 @@ def _activation(op_name: str, text: str, args: tuple[Arg, ...] = (), *, flops: i
                 base: type[Elementwise] = Elementwise) -> type[Elementwise]:
     """Declare an element-wise op: `flops` per value (`how` says which), what backward `keeps`,
     and whether it may run in place (`storage`, see Op.storage)."""
-    rules = {"flops_per_value": flops, "keeps": keeps, "storage": OutputStorage(storage),
+    rules = {"flops_per_value": flops, "keeps": SavedKind(keeps) if keeps else None,
+             "storage": OutputStorage(storage),
              "flops_rule": f"{flops} per value ({how})" if flops else f"0 ({how})"}
     if keeps:
         rules["saves_rule"] = keeps
@@ -142,7 +142,7 @@ def normalise_axis(axis: int, shape: Shape) -> int:
 
 
 @register
-class Softmax(Op):
+class Softmax(Op[int]):
     name = "softmax"
     aliases = ("Softmax", "softmax2d")
     summary = "softmax along one axis"
@@ -154,7 +154,7 @@ class Softmax(Op):
     def rf(self, layer: Layer) -> list[Read]:
         # Along a spatial softmax axis every unit reads the whole axis (exact, not global:
         # the other axes stay local).
-        axis: int = layer.attrs
+        axis = self.attrs(layer)
         shape = layer.in_shapes[0]
         return [(0, tuple(rfmap.whole_axis(shape[a]) if a == axis else rfmap.IDENTITY
                           for a in range(1, len(shape))))]
@@ -170,16 +170,15 @@ class Softmax(Op):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        from cnncalc.backend import kernels
-
-        return kernels.softmax(inputs[0], axis=layer.attrs + 1)  # attrs: the batchless axis
+        kernels = base.kernels
+        return kernels.softmax(inputs[0], axis=self.attrs(layer) + 1)  # attrs: the batchless axis
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         # Along a spatial axis every value depends on the whole axis; across channels the
         # collapsed mask is already the union.
         import numpy as np
 
-        axis: int = layer.attrs
+        axis = self.attrs(layer)
         if axis == 0:
             return inputs[0]
         mask = inputs[0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from typing import Any
 
 from cnncalc.ops.base import Op
 from cnncalc.ops.registry import ops
@@ -42,7 +43,7 @@ def op_for(word: str) -> str | None:
     return name if name != word else None
 
 
-def arg_for(op: Op, word: str) -> str | None:
+def arg_for(op: Op[Any], word: str) -> str | None:
     """The argument of `op` another framework calls `word`, if any."""
     key = normalise(word)
     for arg in op.arguments:
@@ -57,7 +58,7 @@ def op_hint(word: str) -> str:
     return f" (did you mean '{name}'? cnncalc's word for {word})" if name else ""
 
 
-def arg_hint(op: Op | None, word: str) -> str:
+def arg_hint(op: Op[Any] | None, word: str) -> str:
     """' (did you mean 'filters'? cnncalc's word for out_channels)', a note for an argument
     cnncalc does not need (in_channels), or ''."""
     if not isinstance(word, str):

@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from cnncalc.problems import did_you_mean
+
 REQUIRED: Any = object()  # sentinel default: the argument must be given
 
 # Sizes, strides and indices are int64 in PyTorch (and in NumPy's shapes): a larger value
@@ -166,8 +168,6 @@ class Choice(ArgType):
 
     def check(self, value: Any) -> str:
         if not isinstance(value, str) or value not in self.options:
-            from cnncalc.problems import did_you_mean
-
             hint = did_you_mean(value, self.options) if isinstance(value, str) else ""
             raise ValueError(f"expected one of {', '.join(self.options)}, got {_type_name(value)}{hint}")
         return value

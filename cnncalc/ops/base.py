@@ -11,13 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from math import prod
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
+
+from cnncalc.ops.rfmap import same_position
+from cnncalc.text import fmt_int, fmt_shape
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from numpy import ndarray
 
+    from cnncalc.backend import kernels as kernels  # at run time: __getattr__ below
     from cnncalc.graph import Layer
     from cnncalc.ops.args import Arg
     from cnncalc.ops.rfmap import Read
@@ -88,8 +92,18 @@ class Tensor:
         return prod(self.shape)
 
 
-class Op:
-    """Base class for ops. Subclasses set the class variables and override the rules they need."""
+A = TypeVar("A")  # an op's resolved attributes: what its `infer` returns besides the shape
+
+
+class Op(Generic[A]):
+    """Base class for ops: `class Conv(Op[ConvAttrs])`, `Op[None]` for an op without attributes.
+
+    Required: `name`, `summary`, `arguments` and `infer`; for `verify`, `forward`. Every other
+    member has a default that fits an op which keeps its input's shape and positions, has no
+    weights and does no arithmetic; override the ones that do not fit. The members come in
+    sections: declaration and shapes, parameters, compute, memory, receptive field, NumPy
+    forward (docs/adding-an-op.md says what each needs and which tests cover it).
+    """
 
     name: ClassVar[str]
     summary: ClassVar[str] = ""
@@ -101,16 +115,21 @@ class Op:
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1  # None: any number
 
-    # -- shapes ---------------------------------------------------------------------------
-    def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
+    # -- shapes: `infer` required; `shape_formula` optional (explain) -----------------------
+    def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, A]:
         """Return the output shape and op-specific resolved attributes (e.g. per-axis windows)."""
         raise NotImplementedError
+
+    def attrs(self, layer: Layer) -> A:
+        """The attributes `infer` resolved for `layer` (stored untyped on the Layer), typed
+        for this op, so the rules below read them without annotating them again."""
+        return cast(A, layer.attrs)
 
     def shape_formula(self, layer: Layer) -> list[str]:
         """Lines explaining the output shape with the numbers plugged in."""
         return [f"output = input = {fmt_shape(layer.out_shape)}"]
 
-    # -- parameters -----------------------------------------------------------------------
+    # -- parameters: optional (default: no weights) ------------------------------------------
     def tensors(self, layer: Layer) -> list[Tensor]:
         return []
 
@@ -118,7 +137,7 @@ class Op:
         """The parameter count written out, e.g. '(3*3*3)*64 + 64 = 1,792'."""
         return "0"
 
-    # -- compute (analysis/cost.py) ---------------------------------------------------------
+    # -- compute (analysis/cost.py): optional (default: no arithmetic) -------------------------
     # What the op's FLOPs rule is, in words, for the "what cnncalc counts" table.
     flops_rule: ClassVar[str] = "0 (moves or copies values, no arithmetic)"
     macs_rule: ClassVar[str] = ""  # the MAC rule in words; '' for ops without MACs
@@ -136,7 +155,7 @@ class Op:
         and how they were counted with the numbers plugged in. Default: none."""
         return 0, "no arithmetic"
 
-    # -- memory (analysis/memory.py) ----------------------------------------------------------
+    # -- memory (analysis/memory.py): optional (default: a new buffer, nothing saved) ----------
     # How the output is stored: "new" (a buffer of its own), "view" (shares the input's buffer,
     # no copy: flatten, slice), or "inplace" (may overwrite an input of the same shape when it
     # is that input's last reader, as PyTorch's ReLU(inplace=True) or `out += identity`).
@@ -166,24 +185,23 @@ class Op:
         same = prod(layer.in_shapes[0]) == prod(layer.out_shape)
         return (0,) if self.output_storage(layer, True) is OutputStorage.VIEW and same else ()
 
-    # -- receptive field (analysis/rf.py; the map forms are in ops/rfmap.py) ------------------
+    # -- receptive field (analysis/rf.py; maps in ops/rfmap.py): required if positions move ---
     def rf(self, layer: Layer) -> list[Read]:
         """Which input positions each output position reads: one `(input index, maps)` per read,
         `maps` holding one AxisMap per output spatial axis, or GLOBAL (every position).
         Default: same position (each input at the unit's own position, size-1 axes broadcast);
         an op that changes a spatial size must override this."""
-        from cnncalc.ops.rfmap import same_position
-
         return same_position(layer.in_shapes, layer.out_shape)
 
-    # -- NumPy forward (backend/run.py runs it; the kernels are in backend/kernels/) -------
+    # -- NumPy forward (backend/run.py; kernels: `base.kernels`): `forward` required ----------
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
         """The output for a batch: `inputs` are (N, *shape) arrays in the layer's input order,
         `weights` maps the names of `tensors(layer)` to arrays. `overwrite` is the index of an
         input nobody needs afterwards (this layer is the last reader of its buffer): an op whose
         storage is "inplace" writes its result there, as the memory analysis assumes; other
-        ops ignore it. Import NumPy inside: `cnncalc summary` must never load it."""
+        ops ignore it. Reach the kernels as `base.kernels.NAME`, and import NumPy (`np`) inside the method:
+        `cnncalc summary` must never load it."""
         raise NotImplementedError(f"op '{self.name}' has no NumPy forward")
 
     def workspace(self, layer: Layer) -> int:
@@ -198,9 +216,8 @@ class Op:
         collapsed (a tensor's receptive field is the union over its channels). Returns a
         non-negative (N, 1, *output spatial) array, positive exactly where an output position
         depends on a marked one. Default: same position, as `rf`'s default."""
-        from cnncalc.backend.masks import same_position
-
-        return same_position(layer, inputs)
+        mask: ndarray = _load_kernels().masks.same_position(layer, inputs)
+        return mask
 
     def initial_weights(self, layer: Layer, rng: Any) -> dict[str, ndarray]:
         """Random float32 values for `tensors(layer)` from the NumPy Generator `rng`. Default:
@@ -208,9 +225,9 @@ class Op:
         the first (a conv's Cin/groups x kernel, a dense layer's inputs), which keeps ReLU
         networks' activations at the same scale layer after layer; 1-D tensors (biases)
         uniform in +-0.1, small but not zero so the bias path is exercised."""
-        from cnncalc.backend.weights import he_uniform, small_uniform
-
-        return {t.name: he_uniform(rng, t.shape) if len(t.shape) > 1 else small_uniform(rng, t.shape)
+        kernels = _load_kernels()
+        return {t.name: kernels.he_uniform(rng, t.shape) if len(t.shape) > 1
+                else kernels.small_uniform(rng, t.shape)
                 for t in self.tensors(layer)}
 
     def calibrate(self, layer: Layer, inputs: list[ndarray], output: ndarray,
@@ -221,12 +238,23 @@ class Op:
         return {}
 
 
-def fmt_shape(shape: Sequence[int]) -> str:
-    return "[" + ", ".join(str(n) for n in shape) + "]"
+def _load_kernels() -> Any:
+    """The NumPy side of the ops (backend/kernels: compute kernels, `reach` masks, weight
+    initialisation), imported on first use. The one way an op reaches NumPy: analysing a spec
+    (`cnncalc summary`) never loads it, and the kernels package imports no op, so there is no
+    cycle. Ops write `base.kernels.conv(...)`: at run time `__getattr__` below answers it once,
+    type checkers see the TYPE_CHECKING import instead."""
+    from cnncalc.backend import kernels  # lazy on purpose: NumPy is not needed to analyse
+
+    globals()["kernels"] = kernels
+    return kernels
 
 
-def fmt_int(value: int) -> str:
-    return f"{value:,}"
+if not TYPE_CHECKING:
+    def __getattr__(name: str) -> Any:
+        if name == "kernels":
+            return _load_kernels()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def per_value(per: int, values: int, what: str) -> tuple[int, str]:

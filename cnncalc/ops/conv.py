@@ -6,22 +6,12 @@ from dataclasses import dataclass
 from math import prod
 from typing import TYPE_CHECKING, Any
 
-from cnncalc.ops import rfmap
+from cnncalc.ops import base, rfmap
 from cnncalc.ops.args import Arg, Bool, Groups, Int, Padding, PerAxis
-from cnncalc.ops.base import (
-    Op,
-    OpError,
-    Saved,
-    Shape,
-    Tensor,
-    fmt_int,
-    per_axis,
-    per_value,
-    saved_input,
-    spatial_rank,
-)
+from cnncalc.ops.base import Op, OpError, Saved, Shape, Tensor, per_axis, per_value, saved_input, spatial_rank
 from cnncalc.ops.registry import register
 from cnncalc.ops.window import AxisWindow, check_out_sizes, resolve_pads, window_attrs
+from cnncalc.text import fmt_int
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -70,7 +60,7 @@ def _param_formula(kernel: Sequence[int], per_group_in: int, filters: int, bias:
     return f"{text} = {fmt_int(weights)} (no bias)"
 
 
-class _ConvBase(Op):
+class _ConvBase(Op[ConvAttrs]):
     """What conv and deconv share: weights, parameter formula, cost, memory and calibration.
     They differ in the weight layout (`_weight_shape`) and in what MACs count (`_mac_terms`)."""
 
@@ -85,17 +75,16 @@ class _ConvBase(Op):
         raise NotImplementedError
 
     def tensors(self, layer: Layer) -> list[Tensor]:
-        weight = Tensor("weight", self._weight_shape(layer.attrs))
-        return [weight, Tensor("bias", (layer.attrs.out_channels,))] if layer.args["bias"] else [weight]
+        weight = Tensor("weight", self._weight_shape(self.attrs(layer)))
+        return [weight, Tensor("bias", (self.attrs(layer).out_channels,))] if layer.args["bias"] else [weight]
 
     def param_formula(self, layer: Layer) -> str:
-        a: ConvAttrs = layer.attrs
+        a = self.attrs(layer)
         return _param_formula(a.kernel, a.in_channels // a.groups, a.out_channels, layer.args["bias"])
 
     def calibrate(self, layer: Layer, inputs: list[ndarray], output: ndarray,
                   weights: Mapping[str, ndarray]) -> dict[str, ndarray]:
-        from cnncalc.backend.weights import unit_output
-
+        unit_output = base.kernels.unit_output
         return unit_output(weights, output)
 
     def macs(self, layer: Layer) -> int:
@@ -155,7 +144,7 @@ class Conv(_ConvBase):
         return (filters, *sizes), ConvAttrs(shape[0], filters, groups, windows)
 
     def shape_formula(self, layer: Layer) -> list[str]:
-        attrs: ConvAttrs = layer.attrs
+        attrs = self.attrs(layer)
         lines = [f"spatial axis {i}: {w.formula()}" for i, w in enumerate(attrs.windows, start=1)]
         return [f"channels: filters = {attrs.out_channels}", *lines]
 
@@ -166,18 +155,17 @@ class Conv(_ConvBase):
 
     def _mac_terms(self, layer: Layer) -> tuple[list[int], int, list[int]]:
         # Every output value is one dot product over its group's input channels x the kernel.
-        a: ConvAttrs = layer.attrs
+        a = self.attrs(layer)
         return list(layer.out_shape), a.in_channels // a.groups, list(a.kernel)
 
     def rf(self, layer: Layer) -> list[Read]:
         # Groups and depthwise only split channels: every axis reads the same window.
-        return [(0, tuple(rfmap.window(w) for w in layer.attrs.windows))]
+        return [(0, tuple(rfmap.window(w) for w in self.attrs(layer).windows))]
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        from cnncalc.backend import kernels
-
-        a: ConvAttrs = layer.attrs
+        kernels = base.kernels
+        a = self.attrs(layer)
         strides, pads, dilations = _geometry(a)
         return kernels.conv(inputs[0], weights["weight"], weights.get("bias"), strides, pads,
                             dilations, a.groups, label=layer.name)
@@ -186,16 +174,15 @@ class Conv(_ConvBase):
         # A unit depends on a position when some tap of its window lands there: the max of
         # the 0/1 mask over the same window (strides, pads, dilation; padding never counts).
         # Max pooling reduces the window axis by axis, far cheaper than an im2col.
-        from cnncalc.backend import kernels
-
-        a: ConvAttrs = layer.attrs
+        kernels = base.kernels
+        a = self.attrs(layer)
         strides, pads, dilations = _geometry(a)
         return kernels.max_pool(inputs[0], a.kernel, strides, pads, dilations)
 
     def workspace(self, layer: Layer) -> int:
         # The zero-padded copy of the input and the im2col columns (input channels x kernel
         # volume x output positions; a strided 1x1 conv copies the sampled positions).
-        a: ConvAttrs = layer.attrs
+        a = self.attrs(layer)
         padded = 0
         if any(w.pad_before or w.pad_after for w in a.windows):
             padded = a.in_channels * prod(w.size + w.pad_before + w.pad_after for w in a.windows)
@@ -257,7 +244,7 @@ class Deconv(_ConvBase):
         return (filters, *sizes), ConvAttrs(shape[0], filters, groups, tuple(windows), tuple(extras))
 
     def shape_formula(self, layer: Layer) -> list[str]:
-        a: ConvAttrs = layer.attrs
+        a = self.attrs(layer)
         lines = [f"channels: filters = {a.out_channels}"]
         for i, (w, op) in enumerate(zip(a.windows, a.output_padding), start=1):
             span = f"{w.kernel}" if w.dilation == 1 else f"{w.dilation}*({w.kernel}-1) + 1"
@@ -274,18 +261,17 @@ class Deconv(_ConvBase):
     def _mac_terms(self, layer: Layer) -> tuple[list[int], int, list[int]]:
         # Every input value is scattered into its group's output channels x the kernel (the
         # taps cropped by `padding` are still computed, as PyTorch and torchvision count them).
-        a: ConvAttrs = layer.attrs
+        a = self.attrs(layer)
         return list(layer.in_shapes[0]), a.out_channels // a.groups, list(a.kernel)
 
     def rf(self, layer: Layer) -> list[Read]:
         # output_padding only appends output units; their taps follow the same pattern.
-        return [(0, tuple(rfmap.transposed(w) for w in layer.attrs.windows))]
+        return [(0, tuple(rfmap.transposed(w) for w in self.attrs(layer).windows))]
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        from cnncalc.backend import kernels
-
-        a: ConvAttrs = layer.attrs
+        kernels = base.kernels
+        a = self.attrs(layer)
         strides, pads, dilations = _geometry(a)
         return kernels.conv_transpose(inputs[0], weights["weight"], weights.get("bias"), strides,
                                       pads, a.output_padding, dilations, a.groups,
@@ -294,9 +280,8 @@ class Deconv(_ConvBase):
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         import numpy as np
 
-        from cnncalc.backend import kernels
-
-        a: ConvAttrs = layer.attrs
+        kernels = base.kernels
+        a = self.attrs(layer)
         strides, pads, dilations = _geometry(a)
         ones = np.ones((1, 1, *a.kernel), inputs[0].dtype)
         return kernels.conv_transpose(inputs[0], ones, None, strides, pads, a.output_padding,
@@ -305,7 +290,7 @@ class Deconv(_ConvBase):
     def workspace(self, layer: Layer) -> int:
         # GEMM columns (every input position x output channels x kernel volume) and the
         # uncropped col2im buffer (at most the full output plus the cropped border).
-        a: ConvAttrs = layer.attrs
+        a = self.attrs(layer)
         cols = a.out_channels * prod(a.kernel) * prod(layer.in_shapes[0][1:])
         full = prod((w.size - 1) * w.stride + w.span + w.pad_before + w.pad_after + extra
                     for w, extra in zip(a.windows, a.output_padding))

@@ -4,9 +4,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from cnncalc.ops import base
 from cnncalc.ops.args import Arg, Bool, Int
-from cnncalc.ops.base import Op, OpError, Saved, Shape, Tensor, fmt_int, fmt_shape, per_value, saved_input
+from cnncalc.ops.base import Op, OpError, Saved, Shape, Tensor, per_value, saved_input
 from cnncalc.ops.registry import register
+from cnncalc.text import fmt_int, fmt_shape
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
 
 
 @register
-class Dense(Op):
+class Dense(Op[None]):
     name = "dense"
     aliases = ("Linear", "fc", "FullyConnected", "InnerProduct", "Gemm")
     summary = "fully connected layer on a flat [N] input"
@@ -74,12 +76,10 @@ class Dense(Op):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        from cnncalc.backend import kernels
-
+        kernels = base.kernels
         return kernels.dense(inputs[0], weights["weight"], weights.get("bias"), label=layer.name)
 
     def calibrate(self, layer: Layer, inputs: list[ndarray], output: ndarray,
                   weights: Mapping[str, ndarray]) -> dict[str, ndarray]:
-        from cnncalc.backend.weights import unit_output
-
+        unit_output = base.kernels.unit_output
         return unit_output(weights, output, channel_axis=-1)

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from cnncalc.ops import rfmap
 from cnncalc.ops.activation import normalise_axis
 from cnncalc.ops.args import Arg, Axis
-from cnncalc.ops.base import Op, OpError, OutputStorage, Saved, Shape, fmt_shape, per_value, saved_input
+from cnncalc.ops.base import Op, OpError, OutputStorage, Saved, Shape, per_value, saved_input
 from cnncalc.ops.registry import register
+from cnncalc.text import fmt_shape
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -36,7 +37,7 @@ def broadcast(shapes: Sequence[Shape]) -> Shape:
     return tuple(out)
 
 
-class _Broadcasting(Op):
+class _Broadcasting(Op[None]):
     """Element-wise ops over 2+ inputs of NumPy-broadcastable shapes."""
 
     min_inputs, max_inputs = 2, None
@@ -113,7 +114,7 @@ class Multiply(_Broadcasting):
 
 
 @register
-class Concat(Op):
+class Concat(Op[int]):
     name = "concat"
     aliases = ("Concatenate", "cat")
     summary = "join 2+ inputs along one axis"
@@ -141,7 +142,7 @@ class Concat(Op):
         return tuple(range(len(layer.inputs)))  # each input's gradient is a slice of the output's
 
     def shape_formula(self, layer: Layer) -> list[str]:
-        axis = layer.attrs
+        axis = self.attrs(layer)
         parts = " + ".join(str(s[axis]) for s in layer.in_shapes)
         return [f"axis {axis}: {parts} = {layer.out_shape[axis]}; other axes unchanged"]
 
@@ -149,20 +150,20 @@ class Concat(Op):
                 overwrite: int | None = None) -> ndarray:
         import numpy as np
 
-        return np.concatenate(inputs, axis=layer.attrs + 1)  # attrs: the batchless axis
+        return np.concatenate(inputs, axis=self.attrs(layer) + 1)  # attrs: the batchless axis
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         # Across channels the output position depends on every input there; along a spatial
         # axis the masks are joined like the values.
         import numpy as np
 
-        if layer.attrs == 0:
+        if self.attrs(layer) == 0:
             return super().reach(layer, inputs)
-        return np.concatenate(inputs, axis=layer.attrs + 1)
+        return np.concatenate(inputs, axis=self.attrs(layer) + 1)
 
     def rf(self, layer: Layer) -> list[Read]:
         # Along a spatial concat axis each input fills its own range of output units.
-        axis: int = layer.attrs
+        axis = self.attrs(layer)
         if axis == 0:
             return super().rf(layer)
         total, offset = layer.out_shape[axis], 0

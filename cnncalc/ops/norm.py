@@ -5,10 +5,11 @@ from collections.abc import Sequence
 from math import prod
 from typing import TYPE_CHECKING, Any
 
-from cnncalc.ops import rfmap
+from cnncalc.ops import base, rfmap
 from cnncalc.ops.args import Arg, Choice, Float, Int
-from cnncalc.ops.base import Op, OpError, Saved, SavedKind, Shape, Tensor, fmt_int, per_value, saved_input
+from cnncalc.ops.base import Op, OpError, Saved, SavedKind, Shape, Tensor, per_value, saved_input
 from cnncalc.ops.registry import register
+from cnncalc.text import fmt_int
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -62,7 +63,7 @@ def _affine_weights(rng: Any, shape: Shape) -> dict[str, ndarray]:
 
 
 @register
-class BatchNorm(Op):
+class BatchNorm(Op[None]):
     name = "bn"
     aliases = ("BatchNorm2d", "BatchNormalization", "batch_norm", "SyncBatchNorm")
     summary = "batch normalisation (inference uses the running statistics)"
@@ -95,8 +96,7 @@ class BatchNorm(Op):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        from cnncalc.backend import kernels
-
+        kernels = base.kernels
         return kernels.batch_norm_inference(inputs[0], weights["running_mean"],
                                             weights["running_var"], weights["weight"],
                                             weights["bias"], layer.args["eps"])
@@ -125,7 +125,7 @@ class BatchNorm(Op):
 
 
 @register
-class LayerNorm(_Normalise, Op):
+class LayerNorm(_Normalise, Op[None]):
     name = "layernorm"
     aliases = ("LayerNormalization", "layer_norm")
     summary = "layer normalisation over the channels at each position, or over the whole sample"
@@ -160,22 +160,20 @@ class LayerNorm(_Normalise, Op):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        from cnncalc.backend import kernels
-
+        kernels = base.kernels
         return kernels.layer_norm(inputs[0], weights["weight"], weights["bias"], layer.args["eps"],
                                   layer.args["over"])
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         # over: all normalises with statistics of the whole sample, so every position counts.
-        from cnncalc.backend.masks import everywhere
-
+        everywhere = base.kernels.masks.everywhere
         if layer.args["over"] == "all":
             return everywhere(inputs[0], layer.out_shape)
         return super().reach(layer, inputs)
 
 
 @register
-class GroupNorm(_Normalise, Op):
+class GroupNorm(_Normalise, Op[None]):
     name = "groupnorm"
     aliases = ("GroupNormalization", "group_norm")
     summary = "group normalisation"
@@ -212,20 +210,18 @@ class GroupNorm(_Normalise, Op):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        from cnncalc.backend import kernels
-
+        kernels = base.kernels
         return kernels.group_norm(inputs[0], layer.args["groups"], weights["weight"],
                                   weights["bias"], layer.args["eps"])
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         # Each group's statistics span every position: all positions count.
-        from cnncalc.backend.masks import everywhere
-
+        everywhere = base.kernels.masks.everywhere
         return everywhere(inputs[0], layer.out_shape)
 
 
 @register
-class LocalResponseNorm(Op):
+class LocalResponseNorm(Op[None]):
     name = "lrn"
     aliases = ("LocalResponseNorm", "LocalResponseNormalization", "local_response_norm")
     summary = "local response normalisation across channels (PyTorch LocalResponseNorm)"
@@ -260,8 +256,7 @@ class LocalResponseNorm(Op):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        from cnncalc.backend import kernels
-
+        kernels = base.kernels
         a = layer.args
         return kernels.lrn(inputs[0], a["size"], a["alpha"], a["beta"], a["k"])
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from math import gcd, prod
 from typing import TYPE_CHECKING, Any
 
-from cnncalc.ops import rfmap
+from cnncalc.ops import base, rfmap
 from cnncalc.ops.args import AdaptiveOutput, Arg, Bool, Padding, PerAxis
 from cnncalc.ops.base import (
     Op,
@@ -14,8 +14,6 @@ from cnncalc.ops.base import (
     Saved,
     SavedKind,
     Shape,
-    fmt_int,
-    fmt_shape,
     per_axis,
     per_value,
     saved_input,
@@ -23,6 +21,7 @@ from cnncalc.ops.base import (
 )
 from cnncalc.ops.registry import register
 from cnncalc.ops.window import AxisWindow, check_out_sizes, window_attrs
+from cnncalc.text import fmt_int, fmt_shape
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -38,7 +37,7 @@ class PoolAttrs:
     windows: tuple[AxisWindow, ...]
 
 
-class _WindowPool(Op):
+class _WindowPool(Op[PoolAttrs]):
     """maxpool / avgpool: a window slid over every spatial axis, channels untouched."""
 
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
@@ -56,13 +55,13 @@ class _WindowPool(Op):
         return (shape[0], *sizes), PoolAttrs(windows)
 
     def shape_formula(self, layer: Layer) -> list[str]:
-        windows = layer.attrs.windows
+        windows = self.attrs(layer).windows
         return [f"channels: unchanged = {layer.out_shape[0]}",
                 *(f"spatial axis {i}: {w.formula()}" for i, w in enumerate(windows, start=1))]
 
     def rf(self, layer: Layer) -> list[Read]:
         # ceil_mode adds a last window but changes no window's position.
-        return [(0, tuple(rfmap.window(w) for w in layer.attrs.windows))]
+        return [(0, tuple(rfmap.window(w) for w in self.attrs(layer).windows))]
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         # On 0/1 masks a max is exactly "any tap marked" and an average (positive weights)
@@ -71,7 +70,7 @@ class _WindowPool(Op):
 
     def workspace(self, layer: Layer) -> int:
         # The padded copy, and one axis-reduced intermediate no larger than it.
-        windows: tuple[AxisWindow, ...] = layer.attrs.windows
+        windows: tuple[AxisWindow, ...] = self.attrs(layer).windows
         padded = layer.in_shapes[0][0] * prod(w.size + w.pad_before + w.pad_after + w.stride
                                                for w in windows)
         return 2 * padded + prod(layer.out_shape)
@@ -99,7 +98,7 @@ class MaxPool(_WindowPool):
     saves_rule = "input, + the argmax indices (int64 per output value)"
 
     def flops(self, layer: Layer) -> tuple[int, str]:
-        kvol = prod(w.kernel for w in layer.attrs.windows)
+        kvol = prod(w.kernel for w in self.attrs(layer).windows)
         return per_value(kvol - 1, prod(layer.out_shape), f"{kvol} - 1 compares per output")
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
@@ -108,9 +107,8 @@ class MaxPool(_WindowPool):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        from cnncalc.backend import kernels
-
-        w: tuple[AxisWindow, ...] = layer.attrs.windows
+        kernels = base.kernels
+        w: tuple[AxisWindow, ...] = self.attrs(layer).windows
         return kernels.max_pool(inputs[0], [a.kernel for a in w], [a.stride for a in w],
                                 [(a.pad_before, a.pad_after) for a in w], [a.dilation for a in w],
                                 w[0].ceil_mode)
@@ -129,7 +127,7 @@ class AvgPool(_WindowPool):
     saves_rule = "input (PyTorch keeps it for its shape)"
 
     def flops(self, layer: Layer) -> tuple[int, str]:
-        kvol = prod(w.kernel for w in layer.attrs.windows)
+        kvol = prod(w.kernel for w in self.attrs(layer).windows)
         return per_value(kvol, prod(layer.out_shape), f"{kvol} per output")
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
@@ -137,15 +135,14 @@ class AvgPool(_WindowPool):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        from cnncalc.backend import kernels
-
-        w: tuple[AxisWindow, ...] = layer.attrs.windows
+        kernels = base.kernels
+        w: tuple[AxisWindow, ...] = self.attrs(layer).windows
         return kernels.avg_pool(inputs[0], [a.kernel for a in w], [a.stride for a in w],
                                 [(a.pad_before, a.pad_after) for a in w], w[0].ceil_mode,
                                 layer.args["count_include_pad"])
 
 
-class _GlobalPool(Op):
+class _GlobalPool(Op[None]):
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
         rank = spatial_rank(inputs[0], self.name)
         return (inputs[0][0],) + (1,) * rank, None
@@ -158,8 +155,7 @@ class _GlobalPool(Op):
         return [(0, rfmap.GLOBAL)]
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
-        from cnncalc.backend.masks import everywhere
-
+        everywhere = base.kernels.masks.everywhere
         return everywhere(inputs[0], layer.out_shape)
 
 
@@ -180,8 +176,7 @@ class GlobalAvgPool(_GlobalPool):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        from cnncalc.backend import kernels
-
+        kernels = base.kernels
         return kernels.adaptive_avg_pool(inputs[0], 1)
 
 
@@ -203,8 +198,7 @@ class GlobalMaxPool(_GlobalPool):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        from cnncalc.backend import kernels
-
+        kernels = base.kernels
         return kernels.adaptive_max_pool(inputs[0], 1)
 
 
@@ -221,14 +215,14 @@ class AdaptiveAttrs:
     out_sizes: tuple[int, ...]
 
 
-class _AdaptivePool(Op):
+class _AdaptivePool(Op[AdaptiveAttrs]):
     arguments = (Arg("output", AdaptiveOutput(), doc="output size per spatial axis",
                      aliases=("output_size",)),)
 
     def _window_values(self, layer: Layer) -> int:
         """Input values read over all output bins, per channel. Bins are separable, so this is
         the product over axes of the summed bin lengths (bins overlap when n % o != 0)."""
-        a: AdaptiveAttrs = layer.attrs
+        a = self.attrs(layer)
         return prod(bin_lengths(n, o) for n, o in zip(a.in_sizes, a.out_sizes))
 
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
@@ -239,27 +233,26 @@ class _AdaptivePool(Op):
         return (shape[0], *sizes), AdaptiveAttrs(tuple(shape[1:]), sizes)
 
     def shape_formula(self, layer: Layer) -> list[str]:
-        a: AdaptiveAttrs = layer.attrs
+        a = self.attrs(layer)
         return [f"spatial axis {i}: {n} -> {o} (bin i covers [floor(i*{n}/{o}), ceil((i+1)*{n}/{o})))"
                 for i, (n, o) in enumerate(zip(a.in_sizes, a.out_sizes), start=1)]
 
     def rf(self, layer: Layer) -> list[Read]:
         # Output 1 everywhere is global pooling; otherwise the bins are an exact periodic map
         # (identity when the sizes agree, as torchvision's 7x7 pool after VGG's 7x7 features).
-        a: AdaptiveAttrs = layer.attrs
+        a = self.attrs(layer)
         if all(o == 1 for o in a.out_sizes):
             return [(0, rfmap.GLOBAL)]
         return [(0, tuple(rfmap.bins(n, o) for n, o in zip(a.in_sizes, a.out_sizes)))]
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         # The max over each bin of a 0/1 mask: "some position of the bin is marked".
-        from cnncalc.backend import kernels
-
-        return kernels.adaptive_max_pool(inputs[0], layer.attrs.out_sizes)
+        kernels = base.kernels
+        return kernels.adaptive_max_pool(inputs[0], self.attrs(layer).out_sizes)
 
     def workspace(self, layer: Layer) -> int:
         # Uneven bins gather a window of the largest bin length at every bin start.
-        a: AdaptiveAttrs = layer.attrs
+        a = self.attrs(layer)
         longest = prod(-(-n // o) + 1 for n, o in zip(a.in_sizes, a.out_sizes))
         return 3 * layer.out_shape[0] * longest * prod(a.out_sizes) + 2 * prod(layer.in_shapes[0])
 
@@ -282,12 +275,10 @@ class AdaptiveAvgPool(_AdaptivePool):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-
-        from cnncalc.backend import kernels
-
+        kernels = base.kernels
         # Uneven bins come back from the kernel in channels-last memory order; PyTorch's
         # result is contiguous (and a following flatten is then a view).
-        return kernels.adaptive_avg_pool(inputs[0], layer.attrs.out_sizes)
+        return kernels.adaptive_avg_pool(inputs[0], self.attrs(layer).out_sizes)
 
 
 @register
@@ -308,9 +299,7 @@ class AdaptiveMaxPool(_AdaptivePool):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-
-        from cnncalc.backend import kernels
-
+        kernels = base.kernels
         # Uneven bins come back from the kernel in channels-last memory order; PyTorch's
         # result is contiguous (and a following flatten is then a view).
-        return kernels.adaptive_max_pool(inputs[0], layer.attrs.out_sizes)
+        return kernels.adaptive_max_pool(inputs[0], self.attrs(layer).out_sizes)

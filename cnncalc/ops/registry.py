@@ -1,11 +1,11 @@
 """The op registry: op name -> op object. Family modules register their ops on import."""
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from cnncalc.ops.base import Op
 
-_OPS: dict[str, Op] = {}
+_OPS: dict[str, Op[Any]] = {}
 _FAMILIES = ("conv", "pool", "dense", "norm", "activation", "merge", "reshape", "upsample")
 _loaded = False
 
@@ -21,7 +21,7 @@ def register(cls: T) -> T:
     return cls
 
 
-def ops() -> dict[str, Op]:
+def ops() -> dict[str, Op[Any]]:
     """Every op, by name (imports the op family modules once)."""
     global _loaded
     if not _loaded:

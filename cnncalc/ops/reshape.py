@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from math import prod
 from typing import TYPE_CHECKING, Any
 
-from cnncalc.ops import rfmap
+from cnncalc.ops import base, rfmap
 from cnncalc.ops.activation import normalise_axis
 from cnncalc.ops.args import Arg, Axis, Int, OptionalInt, Padding
-from cnncalc.ops.base import Op, OpError, OutputStorage, Shape, fmt_shape, spatial_rank
+from cnncalc.ops.base import Op, OpError, OutputStorage, Shape, spatial_rank
 from cnncalc.ops.registry import register
 from cnncalc.ops.window import resolve_pads
+from cnncalc.text import fmt_shape
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 
 @register
-class Flatten(Op):
+class Flatten(Op[None]):
     name = "flatten"
     aliases = ("Flatten", "reshape_flat")
     summary = "[C, ...] -> [C*...] (channels-first order, as PyTorch)"
@@ -44,7 +45,7 @@ class Flatten(Op):
 
 
 @register
-class Pad(Op):
+class Pad(Op[tuple[tuple[int, int], ...]]):
     name = "pad"
     aliases = ("ZeroPad2d", "ZeroPadding2D", "ConstantPad2d")
     summary = "zero padding of the spatial axes"
@@ -64,20 +65,19 @@ class Pad(Op):
 
     def shape_formula(self, layer: Layer) -> list[str]:
         return [f"spatial axis {i}: {n} + {b} + {a} = {n + b + a}"
-                for i, (n, (b, a)) in enumerate(zip(layer.in_shapes[0][1:], layer.attrs), start=1)]
+                for i, (n, (b, a)) in enumerate(zip(layer.in_shapes[0][1:], self.attrs(layer)), start=1)]
 
     def rf(self, layer: Layer) -> list[Read]:
         # Output unit o is input unit o - before: the same region, shifted.
-        return [(0, tuple(rfmap.shift(-before) for before, _ in layer.attrs))]
+        return [(0, tuple(rfmap.shift(-before) for before, _ in self.attrs(layer)))]
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
         import numpy as np
 
-        from cnncalc.backend import kernels
-
+        kernels = base.kernels
         # Always a new tensor, as torch's F.pad: zero padding must not alias its input.
-        y = kernels.pad_zeros(inputs[0], layer.attrs)
+        y = kernels.pad_zeros(inputs[0], self.attrs(layer))
         return y.copy() if np.shares_memory(y, inputs[0]) else y
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
@@ -85,7 +85,7 @@ class Pad(Op):
 
 
 @register
-class ChannelShuffle(Op):
+class ChannelShuffle(Op[None]):
     name = "channel_shuffle"
     aliases = ("ChannelShuffle", "shuffle")
     summary = "interleave channel groups (ShuffleNet)"
@@ -101,8 +101,7 @@ class ChannelShuffle(Op):
                 overwrite: int | None = None) -> ndarray:
         import numpy as np
 
-        from cnncalc.backend import kernels
-
+        kernels = base.kernels
         # A new tensor even when the shuffle moves nothing (groups: 1), as in PyTorch.
         y = kernels.channel_shuffle(inputs[0], layer.args["groups"])
         return y.copy() if np.shares_memory(y, inputs[0]) else y
@@ -116,7 +115,7 @@ class SliceAttrs:
 
 
 @register
-class Slice(Op):
+class Slice(Op[SliceAttrs]):
     name = "slice"
     aliases = ("narrow", "Slice", "crop")
     summary = "a contiguous part of one axis (channel split or spatial crop)"
@@ -128,7 +127,7 @@ class Slice(Op):
     def view_is_contiguous(self, layer: Layer, batch: int) -> bool:
         # (N, *shape)[..., start:stop, ...] stays contiguous only when every axis before the
         # sliced one has size 1 (or the slice takes the whole axis).
-        a: SliceAttrs = layer.attrs
+        a = self.attrs(layer)
         whole = a.stop - a.start == layer.in_shapes[0][a.axis]
         return whole or batch * prod(layer.in_shapes[0][: a.axis]) == 1
     arguments = (
@@ -154,12 +153,12 @@ class Slice(Op):
         return tuple(out), SliceAttrs(axis, start, stop)
 
     def shape_formula(self, layer: Layer) -> list[str]:
-        a: SliceAttrs = layer.attrs
+        a = self.attrs(layer)
         return [f"axis {a.axis}: [{a.start}:{a.stop}] -> {a.stop - a.start}; other axes unchanged"]
 
     def rf(self, layer: Layer) -> list[Read]:
         # A spatial crop: output unit o is input unit o + start along the sliced axis.
-        a: SliceAttrs = layer.attrs
+        a = self.attrs(layer)
         if a.axis == 0:
             return super().rf(layer)
         return [(0, tuple(rfmap.shift(a.start) if axis == a.axis else rfmap.IDENTITY
@@ -167,9 +166,9 @@ class Slice(Op):
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
-        a: SliceAttrs = layer.attrs
+        a = self.attrs(layer)
         return inputs[0][(slice(None),) * (a.axis + 1) + (slice(a.start, a.stop),)]  # a view
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
-        a: SliceAttrs = layer.attrs
+        a = self.attrs(layer)
         return inputs[0] if a.axis == 0 else self.forward(layer, inputs, {})

@@ -25,9 +25,6 @@ if TYPE_CHECKING:
     from cnncalc.ops.window import AxisWindow
 
 GLOBAL = "global"
-Taps = tuple[int, ...] | range
-
-
 Taps = Sequence[int]  # ascending input units (a tuple, or a range for a long window)
 
 

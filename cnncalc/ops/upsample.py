@@ -11,7 +11,7 @@ from fractions import Fraction
 from math import floor, prod
 from typing import TYPE_CHECKING, Any
 
-from cnncalc.ops import rfmap
+from cnncalc.ops import base, rfmap
 from cnncalc.ops.args import Arg, Bool, Choice, Scale
 from cnncalc.ops.base import Op, OpError, Shape, per_value, spatial_rank
 from cnncalc.ops.registry import register
@@ -51,7 +51,7 @@ def _out_size(n: int, s: float, scale: Any) -> int:
 
 
 @register
-class Upsample(Op):
+class Upsample(Op[tuple[float, ...]]):
     name = "upsample"
     aliases = ("Upsample", "UpSampling2D", "interpolate", "Resize", "UpsamplingNearest2d",
                "UpsamplingBilinear2d")
@@ -108,14 +108,14 @@ class Upsample(Op):
 
     def shape_formula(self, layer: Layer) -> list[str]:
         return [f"spatial axis {i}: floor({n} * {s}) = {o}"
-                for i, (n, s, o) in enumerate(zip(layer.in_shapes[0][1:], layer.attrs,
+                for i, (n, s, o) in enumerate(zip(layer.in_shapes[0][1:], self.attrs(layer),
                                                   layer.out_shape[1:]), start=1)]
 
     def rf(self, layer: Layer) -> list[Read]:
         # Exact rational scales (1.5 -> 3/2), so the fractional effective stride is exact too.
         kind, align = _kind(layer), layer.args["align_corners"]
         maps = []
-        for n_in, scale, n_out in zip(layer.in_shapes[0][1:], layer.attrs, layer.out_shape[1:]):
+        for n_in, scale, n_out in zip(layer.in_shapes[0][1:], self.attrs(layer), layer.out_shape[1:]):
             exact = Fraction(str(scale))
             if kind == "nearest":
                 maps.append(rfmap.nearest(exact))
@@ -134,16 +134,13 @@ class Upsample(Op):
     def _run(self, layer: Layer, x: ndarray, magnitude: bool) -> ndarray:
         kind = _kind(layer)
         if kind == "nearest-exact":
-            from cnncalc.backend import resample
-
-            return resample.nearest_exact(x, layer.attrs)
+            resample = base.kernels.resample
+            return resample.nearest_exact(x, self.attrs(layer))
         if kind == "bicubic":
-            from cnncalc.backend import resample
-
-            return resample.bicubic(x, layer.attrs, layer.args["align_corners"], magnitude)
-        from cnncalc.backend import kernels
-
-        return kernels.upsample(x, layer.attrs, kind,
+            resample = base.kernels.resample
+            return resample.bicubic(x, self.attrs(layer), layer.args["align_corners"], magnitude)
+        kernels = base.kernels
+        return kernels.upsample(x, self.attrs(layer), kind,
                                 layer.args["align_corners"] if kind == "linear" else None)
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cnncalc.report.svg import esc
+from cnncalc.report.text import short
 
 W, H = 920.0, 230.0
 LEFT, RIGHT, TOP, BOTTOM = 64.0, 16.0, 26.0, 30.0
@@ -58,7 +59,6 @@ def _linear(top: float, unit: tuple[float, str] | None = None
             ) -> tuple[Callable[[float], float], list[tuple[float, str]]]:
     """A linear scale from 0 to `top` and round ticks; `unit` (size, name), e.g. (2**20,
     'MiB'), puts the ticks at round numbers of that unit."""
-    from cnncalc.report.text import short
 
     size, name = unit or (1.0, "")
     top = top or size

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cnncalc.analysis.cost import analyze_cost
+from cnncalc.analysis.memory import analyze_memory
+from cnncalc.analysis.rf import analyze_rf
 from cnncalc.report import text
+from cnncalc.report.rfexplain import rf_lines
 
 if TYPE_CHECKING:
     from cnncalc.analysis.cost import CostResult
@@ -20,11 +24,6 @@ def explanation(graph: Graph, name: str, cost_result: CostResult | None = None,
                 mem: MemoryResult | None = None, rf: RFResult | None = None) -> list[str]:
     """The explanation of layer `name` (KeyError with a "did you mean" when unknown); the
     analyses can be passed in when explaining many layers (the HTML report)."""
-    from cnncalc.analysis.cost import analyze_cost
-    from cnncalc.analysis.memory import analyze_memory
-    from cnncalc.analysis.rf import analyze_rf
-    from cnncalc.report.rfexplain import rf_lines
-
     layer = graph.layer(name)
     layout = graph.spec.layout
     cost = (cost_result or analyze_cost(graph)).layers[layer.index]

@@ -7,10 +7,10 @@ as every other cnncalc command prints them.
 """
 from __future__ import annotations
 
-from typing import Any
-
-from cnncalc.problems import Problem
+from cnncalc.problems import Problem, problem_json  # problem_json: the JSON way, re-exported
 from cnncalc.report.escape import escape
+
+__all__ = ["FORMATS", "github_line", "is_check_code", "problem_json", "text_line"]
 
 FORMATS = ("text", "json", "github", "csv", "markdown")
 
@@ -26,11 +26,6 @@ def text_line(problem: Problem) -> str:
     escaped, never sent to the terminal."""
     line = escape(str(problem))
     return f"{line} [{problem.code}]" if is_check_code(problem.code) else line
-
-
-def problem_json(problem: Problem) -> dict[str, Any]:
-    return {"file": problem.loc.file, "line": problem.loc.line, "col": problem.loc.col,
-            "level": problem.level, "code": problem.code, "message": problem.message}
 
 
 def github_line(problem: Problem) -> str:

@@ -10,7 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from cnncalc.analysis.cost import analyze_cost
+from cnncalc.analysis.rf import analyze_rf
 from cnncalc.report import text
+from cnncalc.report.rf import size_cell
+from cnncalc.report.rows import rows
 from cnncalc.spec.refs import INPUT
 
 if TYPE_CHECKING:
@@ -79,10 +83,6 @@ def shape_text(dims: tuple[int, ...], layout: str) -> str:
 def build_model(graph: Graph, depth: int | None = None, top: int = 5,
                 cost: CostResult | None = None, rf: RFResult | None = None) -> GraphModel:
     """The model of `graph`, folded at `depth`, with the `top` heaviest nodes (by MACs) marked."""
-    from cnncalc.analysis.cost import analyze_cost
-    from cnncalc.analysis.rf import analyze_rf
-    from cnncalc.report.rf import size_cell
-    from cnncalc.report.rows import rows
 
     cost = cost or analyze_cost(graph)
     rf = rf or analyze_rf(graph)

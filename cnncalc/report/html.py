@@ -12,9 +12,17 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from cnncalc.analysis.memory import analyze_memory
+from cnncalc.checks.layout import layout_warnings
+from cnncalc.checks.measure import Figures, run_checks
+from cnncalc.checks.verification import verify_results
 from cnncalc.report import text
 from cnncalc.report.charts import COLORS, Series, bar_chart, log_points_chart
-from cnncalc.report.svg import esc
+from cnncalc.report.explain import explanation
+from cnncalc.report.graphmodel import build_model
+from cnncalc.report.htmlassets import CSP, CSS, JS
+from cnncalc.report.rf import size_cell
+from cnncalc.report.svg import esc, render_svg
 
 if TYPE_CHECKING:
     from cnncalc.analysis.cost import CostResult
@@ -43,17 +51,12 @@ class ReportData:
 
 def collect(graph: Graph, depth: int | None = None, top: int = 5, verify: bool = False,
             training: bool = False) -> ReportData:
-    from cnncalc.analysis.memory import analyze_memory
-    from cnncalc.checks.layout import layout_warnings
-    from cnncalc.checks.measure import Figures, run_checks
-    from cnncalc.report.graphmodel import build_model
 
     figures = Figures(graph)
     cost, rf = figures.cost, figures.rf
     results = run_checks(graph, list(graph.spec.parsed_checks), figures)
     verified = None
     if verify:
-        from cnncalc.checks.verification import verify_results
 
         verified = verify_results(graph)
     return ReportData(graph, build_model(graph, depth, top, cost, rf), cost,
@@ -62,8 +65,6 @@ def collect(graph: Graph, depth: int | None = None, top: int = 5, verify: bool =
 
 
 def render_html(data: ReportData) -> str:
-    from cnncalc.report.htmlassets import CSP, CSS, JS
-    from cnncalc.report.svg import render_svg
 
     graph = data.graph
     parts = [f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
@@ -97,7 +98,6 @@ def render_html(data: ReportData) -> str:
 def _header(data: ReportData) -> str:
     graph, mem, cost = data.graph, data.mem, data.cost
     last = data.rf.last_local()
-    from cnncalc.report.rf import size_cell
 
     training = mem.training
     totals = [("params", text.short(graph.total_params), f"{text.count(graph.total_params)}"),
@@ -116,7 +116,6 @@ def _header(data: ReportData) -> str:
 
 
 def _table(data: ReportData) -> str:
-    from cnncalc.report.rf import size_cell
 
     graph, layout = data.graph, data.graph.spec.layout
     heads = [("layer", "l"), ("op", "l"), ("output shape", "l"), ("params", "n"), ("MACs", "n"),
@@ -215,7 +214,6 @@ def _results(results: list[Result], empty: str) -> str:
 
 
 def _explanations(data: ReportData) -> dict[str, str]:
-    from cnncalc.report.explain import explanation
 
     graph, mem = data.graph, data.mem
     out = {"input": f"input: {text.shape(graph.input_shape, graph.spec.layout)}"}

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cnncalc.ops.base import fmt_shape
-from cnncalc.report.rftext import json_number, number, per_axis
+from cnncalc.analysis.rfunit import unit_spans, unit_support
+from cnncalc.problems import problem_json
+from cnncalc.text import fmt_shape, json_number, number, per_axis
 
 if TYPE_CHECKING:
     from cnncalc.analysis.rf import AxisRF, LayerRF, RFResult
@@ -41,8 +42,6 @@ def layer_json(rf: LayerRF) -> dict[str, Any]:
 
 def add_rf(document: dict[str, Any], result: RFResult) -> None:
     """Add "rf" to every layer of a `graph_json` document and the top-level "rf_warnings"."""
-    from cnncalc.report.formats import problem_json
-
     for entry in document["layers"]:
         entry["rf"] = layer_json(result[entry["name"]])
     document["rf_warnings"] = [problem_json(p) for p in result.warnings]
@@ -50,8 +49,6 @@ def add_rf(document: dict[str, Any], result: RFResult) -> None:
 
 def unit_json(graph: Graph, rf: LayerRF, unit: tuple[int, ...]) -> dict[str, Any]:
     """One unit's input region (unclipped) and the input positions it depends on."""
-    from cnncalc.analysis.rfunit import unit_support
-
     region = rf.region(unit)
     support = unit_support(graph, rf.name, unit)
     return {"layer": rf.name, "unit": list(unit), "global": rf.is_global,
@@ -94,7 +91,7 @@ def table_cells(rf: LayerRF) -> list[str]:
 
 def describe(graph: Graph, rf: LayerRF) -> list[str]:
     """One layer in words: per axis r, S, P, centre, narrowest path, and what a unit sees."""
-    lines = [f"{rf.name}: {rf.op}, output {fmt_shape(rf.shape)}"]
+    lines = [f"{rf.name}: {rf.op_name}, output {fmt_shape(rf.shape)}"]
     if rf.is_global:
         lines.append("  global: every unit depends on the whole input (global pooling, flatten or "
                      "a gate computed from the whole input)")
@@ -129,8 +126,6 @@ def describe(graph: Graph, rf: LayerRF) -> list[str]:
 def unit_lines(graph: Graph, rf: LayerRF, unit: tuple[int, ...]) -> list[str]:
     """The input region one output unit sees (unclipped, on the infinite grid) and the input
     positions it really depends on (boundaries and gaps included)."""
-    from cnncalc.analysis.rfunit import unit_spans
-
     where = ", ".join(map(str, unit))
     lines = [f"unit ({where}) of {rf.name} {fmt_shape(rf.shape)}:"]
     if rf.is_global:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cnncalc.ops.rfmap import IDENTITY, AxisMap
-from cnncalc.report.rftext import number
+from cnncalc.text import number
 
 if TYPE_CHECKING:
     from cnncalc.analysis.rf import AxisRF, RFResult
@@ -18,9 +18,6 @@ if TYPE_CHECKING:
 
 
 def rf_lines(graph: Graph, result: RFResult, layer: Layer) -> list[str]:
-    from cnncalc.analysis.rf import summarize
-    from cnncalc.analysis.rfgeom import start_state
-
     rf = result[layer.name]
     lines = ["  receptive field (r size, S stride, P padding: unit i sees [-P + i*S, -P + i*S + r - 1]):"]
     reads = layer.op.rf(layer)
@@ -42,12 +39,6 @@ def rf_lines(graph: Graph, result: RFResult, layer: Layer) -> list[str]:
     if not rf.state.axes:
         return lines + ["    no spatial axes"]
 
-    def axis_rf(name: str, axis: int) -> AxisRF | None:
-        if name == "input":
-            return summarize(start_state(), graph.input_shape[axis])
-        seen = result[name]
-        return None if seen.local is None else seen.local[axis - 1]
-
     per_axis: list[list[str]] = []
     for a in range(1, len(layer.out_shape)):
         out = rf.local[a - 1] if rf.local else None
@@ -58,7 +49,7 @@ def rf_lines(graph: Graph, result: RFResult, layer: Layer) -> list[str]:
         contributions = [(src, m) for src, m in contributions
                          if src == "input" or result[src].state.axes is not None]
         for source, amap in contributions:
-            before = axis_rf(source, a)
+            before = result.axis(source, a)
             if before is not None:
                 body += _one_read(source, amap, before, len(contributions) > 1)
         if len(contributions) > 1:

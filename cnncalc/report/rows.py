@@ -5,6 +5,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from cnncalc.report.table import Cell
+
 if TYPE_CHECKING:
     from cnncalc.analysis.cost import CostResult
     from cnncalc.graph import Graph, Layer
@@ -43,8 +45,6 @@ class Row:
     @property
     def label_cell(self) -> Cell:
         """The label for the terminal, the plain name for CSV."""
-        from cnncalc.report.table import Cell
-
         return Cell(self.label, self.name)
 
     def total(self, per_layer: Sequence[int]) -> int:

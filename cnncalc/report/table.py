@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cnncalc.report.escape import escape
+from cnncalc.text import binary_bytes, count
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -34,15 +35,11 @@ CellLike = str | int | Cell  # an int is shown as written: use count_cell for 1,
 
 def count_cell(value: int, zero: str | None = None) -> Cell:
     """11689512 shown as '11,689,512' (or `zero` for 0), written to CSV as 11689512."""
-    from cnncalc.report.text import count
-
     return Cell(zero if zero is not None and value == 0 else count(value), value)
 
 
 def bytes_cell(value: int, suffix: str = "") -> Cell:
     """1536 shown as '1.50 KiB' (plus `suffix`), written to CSV as 1536."""
-    from cnncalc.report.text import binary_bytes
-
     return Cell(binary_bytes(value) + suffix, value)
 
 

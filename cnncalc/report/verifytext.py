@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.report import text
-from cnncalc.report.rftext import number
 from cnncalc.report.table import Table
+from cnncalc.text import number
 
 if TYPE_CHECKING:
     from cnncalc.backend.results import CheckResult

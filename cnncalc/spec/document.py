@@ -1,6 +1,7 @@
 """A whole spec file: top-level keys, the input, then expansion and name resolution."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cnncalc.checks.model import Check
@@ -51,17 +52,26 @@ class Spec:
     parsed_checks: list[Check] = field(default_factory=list)  # `checks:`, validated
 
 
-def load_spec(text: str, file: str, input_override: tuple[int, ...] | None = None) -> Spec:
+# Infers the shapes of a partial spec's layers (given the shapes already `known`): the graph
+# builder (cnncalc.graph.infer_shapes), handed down so that this layer does not import it.
+ShapeInference = Callable[["Spec", dict[str, tuple[int, ...]]], dict[str, tuple[int, ...]]]
+
+
+def load_spec(text: str, file: str, input_override: tuple[int, ...] | None = None,
+              infer: ShapeInference | None = None) -> Spec:
     """Parse and expand a spec, or raise SpecError on problems that stop the expansion.
 
     `input_override` replaces the spec's input shape (the expansion may depend on it when a
     `repeat` uses in_channels). Problems that leave only holes are kept in `Spec.problems`.
+    `infer` gives the shapes a block's `${in_channels}` needs while the spec expands; without
+    it they are unknown. `cnncalc.graph.load_spec` passes the graph builder: use that one.
     """
     with gc_paused():
-        return _load(text, file, input_override)
+        return _load(text, file, input_override, infer)
 
 
-def _load(text: str, file: str, input_override: tuple[int, ...] | None) -> Spec:
+def _load(text: str, file: str, input_override: tuple[int, ...] | None,
+          infer: ShapeInference | None) -> Spec:
     root = load_text(text, file)
     problems = Problems()
     start = Loc(file, 1, 1)
@@ -96,7 +106,8 @@ def _load(text: str, file: str, input_override: tuple[int, ...] | None) -> Spec:
         problems.error(where, "no-layers", "the spec needs a non-empty 'layers' list")
         raise SpecError(problems.errors)
     expander = Expander(blocks, problems)
-    expander.probe = lambda ref, loc: _probe(expander, ref, input_shape, file)
+    if infer is not None:
+        expander.probe = lambda ref, loc: _probe(expander, ref, input_shape, file, infer)
     try:
         last = expander.expand(layers, expander.top, LayerRef(INPUT), ())
     except _Abort:
@@ -124,10 +135,8 @@ def _load(text: str, file: str, input_override: tuple[int, ...] | None) -> Spec:
 
 
 def _probe(expander: Expander, ref: Ref, input_shape: tuple[int, ...],
-           file: str) -> tuple[int, ...] | None:
+           file: str, infer: ShapeInference) -> tuple[int, ...] | None:
     """The shape of a layer declared so far, inferred from its ancestors (None if unknown)."""
-    from cnncalc.graph import build_graph  # the graph builder is the one shape inference
-
     scratch = Problems()
     resolver = _Resolver(expander.top, scratch)
     target = resolver.resolve(ref)
@@ -159,8 +168,7 @@ def _probe(expander: Expander, ref: Ref, input_shape: tuple[int, ...],
                    outputs=[], aliases={}, groups={}, checks=None, checks_loc=Loc(file, 1, 1),
                    input_loc=Loc(file, 1, 1))
     try:
-        graph = build_graph(partial, known=known)
-        known.update((layer.name, layer.out_shape) for layer in graph.layers)
+        known.update(infer(partial, known))
         return known[target]
     except SpecError:
         return None  # the full build reports what is wrong with those layers

@@ -225,7 +225,7 @@ class Expander:
         raise AssertionError
 
     def _arguments(self, op_name: str, raw: Any, raw_loc: Loc, declared: list[str],
-                   op: Op | None = None) -> tuple[dict[str, Any], dict[str, Loc]]:
+                   op: Op[Any] | None = None) -> tuple[dict[str, Any], dict[str, Loc]]:
         if raw is None:
             return {}, {}
         if not isinstance(raw, LMap):

@@ -14,12 +14,17 @@ Conventions
 
 Modules: ``counter`` (MAC instrumentation), ``args`` (argument normalisation), ``window``
 (padding, window views), ``conv`` (conv, conv_transpose, dense), ``pool``, ``upsample``,
-``norm``, ``activation``, ``special`` (erf, erfc), ``reshape`` (channel shuffle). Callers use
-the names re-exported here.
+``norm``, ``activation``, ``special`` (erf, erfc), ``reshape`` (channel shuffle), ``resample``
+(interpolation), ``masks`` (the ops' `reach` dependency masks), ``init`` (weight initialisation
+and calibration rules). Callers use the names re-exported here.
+
+This package is a leaf: it imports NumPy and nothing from cnncalc outside it, so ops reach it
+through `ops.base.kernels` (imported on first use) without a cycle (docs/architecture.md).
 """
 
 from __future__ import annotations
 
+from cnncalc.backend.kernels import masks, resample
 from cnncalc.backend.kernels.activation import (
     gelu,
     hardsigmoid,
@@ -34,6 +39,7 @@ from cnncalc.backend.kernels.activation import (
 )
 from cnncalc.backend.kernels.conv import conv, conv_transpose, dense
 from cnncalc.backend.kernels.counter import MacCounter, MacRecord, count_macs
+from cnncalc.backend.kernels.init import Calibrated, he_uniform, small_uniform, unit_output
 from cnncalc.backend.kernels.norm import batch_norm_inference, group_norm, layer_norm, lrn
 from cnncalc.backend.kernels.pool import adaptive_avg_pool, adaptive_max_pool, avg_pool, max_pool
 from cnncalc.backend.kernels.reshape import channel_shuffle
@@ -42,6 +48,12 @@ from cnncalc.backend.kernels.upsample import upsample
 from cnncalc.backend.kernels.window import out_size, pad_zeros, windows
 
 __all__ = [
+    "masks",
+    "resample",
+    "Calibrated",
+    "he_uniform",
+    "small_uniform",
+    "unit_output",
     "MacCounter",
     "MacRecord",
     "count_macs",

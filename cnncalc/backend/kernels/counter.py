@@ -63,10 +63,6 @@ class MacCounter:
             out[r.label] = out.get(r.label, 0) + r.macs
         return out
 
-    def reset(self) -> None:
-        self.records.clear()
-
-
 # The single global checked by the kernels; empty list => instrumentation off.
 ACTIVE: list[MacCounter] = []
 
