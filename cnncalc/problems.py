@@ -30,7 +30,11 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.loc}: {self.level}: {self.message}"
+        # Escaped as the CLI prints it: a message (or file name) quoting the user's YAML may
+        # hold terminal codes, and library users print problems too. (escape is a leaf module.)
+        from cnncalc.report.escape import escape
+
+        return escape(f"{self.loc}: {self.level}: {self.message}")
 
 
 class SpecError(Exception):
