@@ -280,7 +280,8 @@ def test_devices_are_refused_and_pipes_read(tmp_path: Path,
 
     code, _, err = run(capsys, "summary", "/dev/zero")
     assert code == 2
-    assert err == "/dev/zero:1:1: error: cannot read the file: not a regular file or a pipe\n"
+    assert err == ("/dev/zero:1:1: error: cannot read the file: it is a device, not a regular "
+                   "file or a pipe\n")
     fifo = tmp_path / "spec.fifo"
     os.mkfifo(fifo)
     writer = threading.Thread(target=lambda: fifo.write_text(Path(SMALL).read_text()))
@@ -292,7 +293,7 @@ def test_devices_are_refused_and_pipes_read(tmp_path: Path,
 
 def test_a_file_over_the_size_limit_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("cnncalc.cli.common.MAX_SOURCE_BYTES", 2**20)
+    monkeypatch.setattr("cnncalc.spec.source.MAX_BYTES", 2**20)
     big = tmp_path / "big.yaml"
     big.write_text(Path(SMALL).read_text() + "#" * 2**20)
     code, _, err = run(capsys, "summary", str(big))

@@ -14,7 +14,6 @@ import click
 
 from cnncalc.cli.common import (
     Done,
-    decode,
     depth_option,
     file_error,
     graph_from_text,
@@ -86,6 +85,8 @@ def _load(path: str, input_shape: tuple[int, ...] | None) -> Graph:
     """A file, standard input, or `REV:PATH` from git when no such file exists."""
     if path == "-" or os.path.exists(path) or ":" not in path:
         return load_graph_or_raise(path, input_shape)
+    from cnncalc.spec.source import decode
+
     return graph_from_text(decode(_git_show(path), path), path, input_shape)
 
 

@@ -14,7 +14,6 @@ from cnncalc.cli.common import (
     input_option,
     load_or_exit,
     output_options,
-    read_bytes,
     report,
     spec_argument,
 )
@@ -140,9 +139,12 @@ def _input(graph: Graph, path: str | None, batch: int | None, dtype: str
 
 
 def _readable(path: str) -> None:
-    """The same refusal for a missing or unreadable file as every command gives."""
+    """The same refusal for a missing or unreadable file as every command gives (a regular
+    file: the loaders seek in it)."""
+    from cnncalc.spec.source import readable
+
     try:
-        read_bytes(path, limit=0)
+        readable(path)
     except SpecError as exc:
         report(exc.problems)
         raise Done(2) from None
