@@ -94,7 +94,7 @@ def apply(stride: Num, pattern: Pattern, amap: AxisMap) -> tuple[Num, Pattern]:
         lo: Num | None = None
         hi: Num | None = None
         taps = amap.taps(phase)
-        if isinstance(taps, range) and len(taps) > 2 * m:
+        if isinstance(taps, range) and _count(taps) > 2 * m:
             # Evenly spaced: the first m taps meet every phase of the pattern they meet at all,
             # first (smallest lo), and the last m last (largest hi).
             taps = (*taps[:m], *taps[-m:])
@@ -110,6 +110,11 @@ def apply(stride: Num, pattern: Pattern, amap: AxisMap) -> tuple[Num, Pattern]:
             offset = phase * new_stride
             out.append((exact(lo - offset), exact(hi - offset)))
     return new_stride, shrink(tuple(out))
+
+
+def _count(taps: range) -> int:
+    """len(taps) for any size (len() stops at sys.maxsize: an axis of 10^40 units)."""
+    return max(0, (taps.stop - taps.start + taps.step - (1 if taps.step > 0 else -1)) // taps.step)
 
 
 def union(a: Pattern, b: Pattern) -> Pattern:
