@@ -295,6 +295,38 @@ def test_every_argument_survives_odd_values(tmp: Path, op: str, arg: str) -> Non
         check_text(tmp, one_argument(op, arg, value), ["summary", "rf"])
 
 
+MAGNITUDES = ["1" + "0" * 6, "1" + "0" * 12, "1" + "0" * 40]
+NUMERIC = [(op, arg) for op, arg in ARGUMENTS if any(word in ops()[op].arguments[
+    [a.name for a in ops()[op].arguments].index(arg)].type.doc for word in ("int", "number", "scale"))]
+
+
+def test_the_numeric_arguments_are_found() -> None:
+    assert {("upsample", "scale"), ("deconv", "stride"), ("adaptive_avgpool", "output"),
+            ("pad", "padding"), ("conv", "dilation")} <= set(NUMERIC)
+
+
+@pytest.mark.parametrize("op, arg", NUMERIC, ids=[f"{o}.{a}" for o, a in NUMERIC])
+def test_magnitudes_in_any_argument_do_not_hang(tmp: Path, op: str, arg: str) -> None:
+    # Issue 9 item 8: work must not scale with a number in the spec. Every size, scale, stride
+    # and padding at 10^6, 10^12 and 10^40, followed by a conv and a concat along a spatial axis
+    # (which read whatever period the op left): an answer or a clean refusal, within the alarm.
+    # The receptive field of a period too long to follow is "not computed", never a guess.
+    for value in MAGNITUDES:
+        text = one_argument(op, arg, value) + (
+            "  - conv: {filters: 2, kernel: 3, padding: 1, name: c}\n"
+            "  - concat: {in: [c, c], axis: 1}\n")
+        check_text(tmp, text, ["summary", "rf", "memory", "flops"])
+
+
+@pytest.mark.parametrize("size", MAGNITUDES)
+def test_magnitudes_of_the_input_do_not_hang(tmp: Path, size: str) -> None:
+    text = (f"input: [1, {size}]\nlayers:\n  - upsample: {{scale: 3, mode: linear}}\n"
+            "  - adaptive_avgpool: 7\n  - conv: {filters: 1, kernel: 3, padding: 1}\n"
+            "  - deconv: {filters: 1, kernel: 3, stride: 5}\n")
+    for o in check_text(tmp, text, ["summary", "rf", "memory", "flops"]):
+        assert o.code in (0, 2)
+
+
 @pytest.mark.parametrize("op", sorted(ops()))
 def test_every_op_refuses_wrong_shapes_of_its_own_value(tmp: Path, op: str) -> None:
     # `op: VALUE` shorthand, `op: [list]`, `op: {unknown: 1}` and an op with no arguments at all

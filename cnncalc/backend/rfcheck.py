@@ -75,6 +75,8 @@ def plan(graph: Graph, analysis: RFResult, names: list[tuple[str, bool]], budget
     plans = []
     for name, auto in names:
         rf = analysis[name]
+        if rf.not_computed:  # nothing to compare with (the report says why)
+            continue
         here = Plan(name, graph, rf, rf, slack=_slack(graph, analysis, name))
         here.units = _units(graph, rf)
         plans.append(here)
