@@ -287,7 +287,9 @@ def test_devices_are_refused_and_pipes_read(tmp_path: Path,
     writer = threading.Thread(target=lambda: fifo.write_text(Path(SMALL).read_text()))
     writer.start()
     code, out, _ = run(capsys, "summary", str(fifo), "--json")
-    writer.join()
+    if writer.is_alive():  # the reader gave up first: release the writer's open, then fail
+        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+    writer.join(10)
     assert code == 0 and json.loads(out)["total_params"] == 2_116_801
 
 

@@ -331,3 +331,11 @@ def test_a_period_too_long_to_follow_is_not_computed_never_guessed() -> None:
     assert result["gap1"].is_global and not result["gap1"].not_computed
     (outcome,) = run_checks(g, g.spec.parsed_checks)
     assert not outcome.passed and "not computed" in outcome.message
+
+
+def test_docs_give_the_phase_limit_of_the_code() -> None:
+    from helpers import ROOT
+
+    from cnncalc.analysis.rfgeom import MAX_PHASES
+
+    assert f"Past {MAX_PHASES:,} phases" in (ROOT / "docs" / "rf.md").read_text()

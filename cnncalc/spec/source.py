@@ -5,9 +5,10 @@ same located message everywhere. Regular files and pipes are read (process subst
 `cnncalc diff <(git show HEAD:a.yaml) a.yaml`, hands over a pipe); a device such as
 `/dev/zero`, a directory or a socket is refused before anything is read, and never more than
 `MAX_BYTES` are read: a spec is a small text file. A named pipe is opened without waiting for
-a writer (a FIFO nobody writes to reads as empty, and gets the empty-file error, instead of
-hanging), then read blocking up to the limit. `readable` checks another file a command will
-read (verify's weights and input) with the same reasons.
+a writer, given two seconds for one to connect, then read blocking up to the limit (a FIFO
+nobody writes to reads as empty, and gets the empty-file error, instead of hanging).
+`readable` checks another file a command will read (verify's weights and input) with the
+same reasons.
 """
 from __future__ import annotations
 
@@ -45,6 +46,8 @@ def read_spec(path: str | os.PathLike[str]) -> tuple[str, str]:
             return _limit_text(sys.stdin.read(MAX_BYTES + 1), STDIN), STDIN
         return decode(_read_limited(stdin, STDIN), STDIN), STDIN
     fd = _open(file, pipes=True)
+    if stat.S_ISFIFO(os.fstat(fd).st_mode):
+        _await_writer(fd)
     os.set_blocking(fd, True)  # opened without waiting for a writer; now read what comes
     with os.fdopen(fd, "rb") as handle:
         try:
@@ -52,6 +55,18 @@ def read_spec(path: str | os.PathLike[str]) -> tuple[str, str]:
         except OSError as exc:
             raise _unreadable(file, _REASONS.get(exc.errno or 0, exc.strerror or str(exc))) from None
     return decode(data, file), file
+
+
+def _await_writer(fd: int, seconds: float = 2.0) -> None:
+    """Give a named pipe's writer a moment to connect (a writer started together with cnncalc
+    may open it just after us): reading a FIFO nobody holds open ends at once, empty. A pipe
+    from process substitution has its writer already and does not wait."""
+    import select
+
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        poller.poll(int(seconds * 1000))
 
 
 def readable(path: str | os.PathLike[str], pipes: bool = False) -> None:
