@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from cnncalc.escape import escape
+
 
 class Loc(NamedTuple):
     """A position in a source file (1-based line and column, as editors show them).
@@ -30,7 +32,10 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.loc}: {self.level}: {self.message}"
+        # Escaped as the CLI prints it: a message (or file name) quoting the user's YAML may
+        # hold terminal codes, and library users print problems too. (escape is a leaf module.)
+
+        return escape(f"{self.loc}: {self.level}: {self.message}")
 
 
 def problem_json(problem: Problem) -> dict[str, Any]:

@@ -14,7 +14,3 @@ settings.register_profile("default")
 _profile = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "default")
 settings.load_profile(_profile)
 
-
-def pytest_configure(config) -> None:  # type: ignore[no-untyped-def]
-    config.addinivalue_line("markers", "known_broken: a known-broken hostile sub-class "
-                            "(tests/test_fuzz_hostile.py KNOWN_BROKEN): shorter hang budget")

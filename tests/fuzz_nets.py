@@ -78,13 +78,12 @@ def _conv(d: Draw, c: int, sp: Shape) -> tuple[str, dict[str, Any], Shape, tuple
     dil = [d.pick([1, 2]) if 2 * (kk - 1) + 1 <= h else 1 for kk, h in zip(k, sp)]
     ext = [di * (kk - 1) + 1 for di, kk in zip(dil, k)]
     stride = d.int(1, 2)
-    dilated = max(dil) > 1  # KNOWN_BUGS["dilated-padding-rf"]: no padding with dilation (yet)
-    if stride == 1 and not dilated and d.int(0, 3) == 0:
+    if stride == 1 and d.int(0, 3) == 0:
         pad: Any = "same"  # PyTorch: total padding dilation*(K-1), the extra one at the end
         out = sp
         pad_arg = pad
     else:
-        p = [0 if dilated else d.int(0, (e - 1) // 2) for e in ext]
+        p = [d.int(0, (e - 1) // 2) for e in ext]
         out = tuple((h + 2 * pp - e) // stride + 1 for h, pp, e in zip(sp, p, ext))
         pad_arg = _axes(p)
     args: dict[str, Any] = {"kernel": _axes(k), "stride": stride, "padding": pad_arg,
@@ -114,9 +113,8 @@ def _deconv(d: Draw, c: int, sp: Shape) -> tuple[str, dict[str, Any], Shape, tup
     k = [d.int(1, 3) for _ in sp]
     stride = d.int(1, 2)
     # PyTorch: padding <= (K-1)/2 here, output_padding < stride.
-    # KNOWN_BUGS["deconv-crop-memory"]: both 0 (yet), except 2-D with one padding everywhere.
-    p = [d.int(0, (kk - 1) // 2) for kk in k] if len(sp) == 2 and len(set(k)) == 1 else [0 for _ in k]
-    op = [0 for _ in sp]
+    p = [d.int(0, (kk - 1) // 2) for kk in k]
+    op = [d.int(0, stride - 1) for _ in sp]
     out = tuple((h - 1) * stride - 2 * pp + (kk - 1) + o + 1 for h, pp, kk, o in zip(sp, p, k, op))
     c_out = d.int(1, 4)
     bias = bool(d.int(0, 1))
@@ -196,8 +194,8 @@ def _reshape(d: Draw, c: int, sp: Shape) -> tuple[str, dict[str, Any], Shape, tu
         scale = d.int(1, 2)
         mode = d.pick(["nearest", "linear"])
         args: dict[str, Any] = {"scale": scale, "mode": mode}
-        if mode == "linear":  # KNOWN_BUGS["align-corners-size-1"]: not on a size-1 axis (yet)
-            args["align_corners"] = bool(d.int(0, 1)) and min(sp) > 1
+        if mode == "linear":
+            args["align_corners"] = bool(d.int(0, 1))
         return "upsample", args, (c, *(h * scale for h in sp)), (0, 0), 0
     if op == "global":
         return d.pick(["gap", "gmp"]), {}, (c, *(1 for _ in sp)), (0, 0), 0
@@ -213,12 +211,7 @@ def _reshape(d: Draw, c: int, sp: Shape) -> tuple[str, dict[str, Any], Shape, tu
 # Sub-classes the generator avoids because cnncalc gets them wrong today; each has a strict
 # xfail reproducer in tests/test_fuzz.py. Remove the restriction with the fix.
 KNOWN_BUGS = {
-    "dilated-padding-rf": "verify: rf region of a dilated conv with padding includes a gap at the border",
     "adaptive-uneven-rf": "rf: size after adaptive pooling to a size that does not divide the input",
-    "deconv-crop-memory": "verify: a deconv that crops (output_padding, or padding in 1-D / per axis) "
-                          "keeps the uncropped buffer alive: measured memory > predicted",
-    "align-corners-size-1": "verify: ZeroDivisionError planning the rf probe of a linear upsample with "
-                            "align_corners on a size-1 axis",
 }
 
 SPATIAL = [_conv, _conv, _conv, _deconv, _pool, _pool, _norm, _pointwise, _pointwise, _reshape]

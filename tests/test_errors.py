@@ -197,3 +197,12 @@ def test_garbage_never_tracebacks(tmp_path, capsys, content) -> None:
 def test_missing_file(capsys) -> None:
     assert main(["summary", "/nonexistent/arch.yaml"]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_a_problem_prints_control_characters_escaped() -> None:
+    # str(Problem) is what a library user prints: no terminal code from the YAML reaches the
+    # terminal, and it reads as the CLI's line does.
+    from cnncalc.problems import Loc, Problem
+
+    problem = Problem(Loc("a\x1bb.yaml", 3, 5), "error", "bad-value", "got '\x1b[2J\x07' here\n")
+    assert str(problem) == "a\\x1bb.yaml:3:5: error: got '\\x1b[2J\\x07' here\\x0a"

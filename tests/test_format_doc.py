@@ -72,3 +72,48 @@ def test_the_dtypes_and_special_keys_are_documented() -> None:
 def test_the_examples_load(block: str) -> None:
     g = graph(block)
     assert g.layers
+
+
+def _section(title: str) -> str:
+    return DOC.split(f"## {title}\n")[1].split("\n## ")[0]
+
+
+def test_the_documented_limits_are_the_code_s() -> None:
+    from cnncalc.spec import expand, expr, names, source, yamlload
+
+    rows = dict(re.findall(r"^\| (.+?) \| ([0-9,; ]+(?: MiB)?) \|$", _section("YAML, files and limits"),
+                           flags=re.M))
+
+    def number(text: str) -> list[int]:
+        return [int(part.replace(",", "").removesuffix(" MiB")) * (2**20 if "MiB" in part else 1)
+                for part in text.split("; ")]
+
+    found = {key: number(value) for key, value in rows.items()}
+    expected = [[yamlload.MAX_NODES], [yamlload.MAX_DEPTH], [expand.MAX_NESTING], [expand.MAX_WORK],
+                [expand.MAX_LAYERS], [yamlload.MAX_DIGITS], [expr.MAX_DIGITS, expr.MAX_NESTING],
+                [names.MAX_LENGTH], [source.MAX_BYTES]]
+    assert list(found.values()) == expected, found
+    flat = " ".join(DOC.split())  # the prose says the same numbers
+    for claim in (f"at most {source.MAX_BYTES // 2**20} MiB", f"at most {names.MAX_LENGTH} characters",
+                  f"at most {expr.MAX_DIGITS} digits", f"at most {expr.MAX_NESTING} levels",
+                  f"at most {yamlload.MAX_DIGITS} digits", f"`repeat` is at most {expand.MAX_LAYERS:,}"):
+        assert claim in flat, claim
+
+
+def test_the_expression_language_is_documented_in_full() -> None:
+    from cnncalc.spec import blocks, expr
+
+    table = _section("Blocks, `$arg`, `$in` and `${expr}`")
+    for word in [*expr.KEYWORDS, *expr._COMPARE, "+", "-", "*", "//", "%"]:
+        assert f"`{word}" in table or f" {word} " in table, word
+    for function in expr.FUNCTIONS:
+        assert f"`{function}(" in table, function
+    for hint in expr._HINTS:
+        assert f"`{hint}`" in table or hint in ("=", "?"), hint
+    reserved = re.search(r"not (`name`.*?`in_channels`)", table, flags=re.S)
+    assert reserved and re.findall(r"`(\w+)`", reserved.group(1)) == list(blocks._RESERVED)
+
+
+def test_the_if_example_does_what_it_says() -> None:
+    example = _section("Layers").split("```text\n")[1].split("```")[0]
+    assert [layer.name for layer in graph(example).layers] == ["res1.body", "res1.add1", "res2.body"]

@@ -151,23 +151,17 @@ FOUND = {
                              "  - upsample: {scale: 1, mode: linear, align_corners: true}\n"),
     "deconv-crop-memory": ("input: [1, 4]\nlayers:\n"
                            "  - deconv: {filters: 1, kernel: 3, stride: 2, padding: 1}\n"),
+    # a crop, then padding: the conv's padding taps are not the cropped-away input positions
+    "crop-padding-rf": ("input: [3, 12]\nlayers:\n  - slice: {axis: 1, start: 1, stop: -2}\n"
+                        "  - conv: {filters: 2, kernel: 3, padding: 1}\n"),
 }
 
 
 @pytest.mark.parametrize("bug", [
-    pytest.param("dilated-padding-rf", marks=pytest.mark.xfail(strict=True, reason=(
-        "rf: unit 0 of a kernel-2 dilation-2 conv with padding 1 reads only input 1 (its other "
-        "tap is padding), but the analysed region clipped to the input is [0, 1]: the gap "
-        "position 0 is counted, so verify reports the rf check failed"))),
+    "dilated-padding-rf", "align-corners-size-1", "deconv-crop-memory", "crop-padding-rf",
     pytest.param("adaptive-uneven-rf", marks=pytest.mark.xfail(strict=True, reason=(
         "rf: adaptive pooling 10 -> 9 then two 3-wide convs: every unit sees at most 6 inputs "
         "(5 bins of 2 starting at floor(9j/10)), the analysis says r = 7"))),
-    pytest.param("align-corners-size-1", marks=pytest.mark.xfail(strict=True, reason=(
-        "verify (also `cnncalc verify` on the CLI): ZeroDivisionError traceback in "
-        "rfcheck._enlarged: the upsample's rf stride is 0 on an axis of size 1"))),
-    pytest.param("deconv-crop-memory", marks=pytest.mark.xfail(strict=True, reason=(
-        "backend: a 1-D deconv with padding (also output_padding, or per-axis paddings) returns "
-        "a view of the uncropped output, which stays alive: measured 104 B vs predicted 88 B"))),
 ])
 def test_fuzzer_findings(bug: str) -> None:
     from cnncalc.backend.verify import rf_plans, verify

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -343,12 +344,29 @@ def test_missing_file_is_one_located_message(tmp_path: Path, capsys) -> None:  #
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
-def test_devices_directories_and_fifos_are_refused(tmp_path: Path) -> None:
-    fifo = tmp_path / "pipe.yaml"
-    os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
-    for path, reason in (("/dev/zero", "device"), (tmp_path, "directory"), (fifo, "pipe")):
-        with pytest.raises(SpecError, match=f"cannot read the file: .*{reason}"):
+def test_devices_and_directories_are_refused_a_fifo_without_writer_is_empty(tmp_path: Path) -> None:
+    for path, reason in (("/dev/zero", "it is a device"), (tmp_path, "it is a directory")):
+        with pytest.raises(SpecError, match=f"cannot read the file: {reason}, not a regular file "
+                                            "or a pipe"):
             load_graph(path)
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)  # a blocking open would wait for a writer forever
+    with pytest.raises(SpecError, match="the file is empty"):
+        load_graph(fifo)
+
+
+def test_verify_files_are_checked_with_the_same_reasons(tmp_path: Path) -> None:
+    from cnncalc.spec.source import readable
+
+    fifo = tmp_path / "w.npz"
+    os.mkfifo(fifo)
+    for path, reason in ((tmp_path / "none.npz", "no such file"), (tmp_path, "it is a directory"),
+                         (fifo, "it is a pipe, not a regular file")):
+        with pytest.raises(SpecError, match=f"^{re.escape(str(path))}:1:1: error: cannot read "
+                                            f"the file: {reason}"):
+            readable(path)
+    (tmp_path / "ok.npz").write_bytes(b"x")
+    readable(tmp_path / "ok.npz")
 
 
 def test_oversized_file_is_refused(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "cnncalc"
 
 # Lowest first. A module belongs to the layer of the longest prefix naming it.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("text", ("cnncalc.text", "cnncalc.problems", "cnncalc.gcpause")),
+    ("text", ("cnncalc.text", "cnncalc.escape", "cnncalc.problems", "cnncalc.gcpause")),
     ("kernels", ("cnncalc.backend.kernels",)),
     ("ops", ("cnncalc.ops",)),
     ("spec", ("cnncalc.spec", "cnncalc.checks.model", "cnncalc.checks.parse", "cnncalc.checks.units")),

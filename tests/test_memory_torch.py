@@ -246,3 +246,28 @@ def test_training_weights_gradients_and_adam_state_equal_pytorch() -> None:
     assert t is not None
     assert (t.params_bytes, t.gradients_bytes, t.optimizer_bytes, t.buffers_bytes) == (
         params, grads, moments, buffers)
+
+
+@pytest.mark.parametrize("padding, output_padding", [(1, 0), (0, 1), (1, 1)])
+def test_a_cropping_deconv_holds_only_its_output(padding: int, output_padding: int) -> None:
+    # PyTorch's transposed conv writes into an output of the cropped size (its scratch is freed
+    # inside the kernel); cnncalc predicts that, and the NumPy kernel (verify) must not keep the
+    # uncropped buffer alive behind a view of it.
+    from cnncalc.backend.verify import verify
+
+    spec = (f"input: [1, 4]\nlayers:\n  - deconv: {{filters: 1, kernel: 3, stride: 2, "
+            f"padding: {padding}, output_padding: {output_padding}}}\n")
+    net = nn.ConvTranspose1d(1, 1, 3, stride=2, padding=padding,
+                             output_padding=output_padding).double()
+    x = torch.randn(1, 1, 4, dtype=torch.float64)
+
+    def forward() -> None:
+        with torch.no_grad():
+            net(x)
+
+    measured = Measured(forward)
+    g = graph(spec)
+    predicted = analyze_memory(g, batch=1, dtype="float64").inference_peak_bytes
+    assert nbytes(x) + measured.between == predicted
+    report = verify(g, dtype="float64")
+    assert [r for r in report.failures if r.check == "memory"] == []

@@ -189,7 +189,7 @@ def test_text_from_files_is_escaped_everywhere(tmp_path: Path,
 
 
 def test_escape_shows_controls_and_reordering_characters() -> None:
-    from cnncalc.report.escape import escape
+    from cnncalc.escape import escape
 
     assert escape("a\x1b[2Jb\x07\u202ec\x9b\u200b") == "a\\x1b[2Jb\\x07\\u202ec\\x9b\\u200b"
     assert escape("line\nnext\t") == "line\\x0anext\\x09"
@@ -282,19 +282,22 @@ def test_devices_are_refused_and_pipes_read(tmp_path: Path,
 
     code, _, err = run(capsys, "summary", "/dev/zero")
     assert code == 2
-    assert err == "/dev/zero:1:1: error: cannot read the file: not a regular file or a pipe\n"
+    assert err == ("/dev/zero:1:1: error: cannot read the file: it is a device, not a regular "
+                   "file or a pipe\n")
     fifo = tmp_path / "spec.fifo"
     os.mkfifo(fifo)
     writer = threading.Thread(target=lambda: fifo.write_text(Path(SMALL).read_text()))
     writer.start()
     code, out, _ = run(capsys, "summary", str(fifo), "--json")
-    writer.join()
+    if writer.is_alive():  # the reader gave up first: release the writer's open, then fail
+        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+    writer.join(10)
     assert code == 0 and json.loads(out)["total_params"] == 2_116_801
 
 
 def test_a_file_over_the_size_limit_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("cnncalc.cli.common.MAX_SOURCE_BYTES", 2**20)
+    monkeypatch.setattr("cnncalc.spec.source.MAX_BYTES", 2**20)
     big = tmp_path / "big.yaml"
     big.write_text(Path(SMALL).read_text() + "#" * 2**20)
     code, _, err = run(capsys, "summary", str(big))

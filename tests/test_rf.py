@@ -309,3 +309,33 @@ def test_unread_input_tail_is_warned() -> None:
                         "  - conv: {filters: 1, kernel: 2, stride: 2, padding: [[1, 0]]}\n")
     [warning] = [w for w in analyze_rf(g).warnings if w.code == "rf-unread"]
     assert "[5, 5]" in warning.message
+
+
+def test_a_period_too_long_to_follow_is_not_computed_never_guessed() -> None:
+    # Nearest upsampling by p then a 3-wide conv: a unit at a block boundary reads 2 input
+    # units, so r = 2 for any p >= 2, computed exactly up to MAX_PHASES; beyond, the layer and
+    # every layer reading it locally say why their numbers are missing, and a check fails.
+    from cnncalc.analysis.rf import analyze_rf
+    from cnncalc.analysis.rfgeom import MAX_PHASES
+    from cnncalc.checks.measure import run_checks
+
+    spec = ("input: [1, 4]\nlayers:\n  - upsample: {{scale: {p}}}\n"
+            "  - conv: {{filters: 1, kernel: 3, padding: 1}}\n  - gap\n"
+            "checks:\n  rf: {{min: 1}}\n")
+    for p in (2, 7, MAX_PHASES):
+        assert analyze_rf(graph(spec.format(p=p)))["conv1"].size == (2,)
+    g = graph(spec.format(p=MAX_PHASES + 1))
+    result = analyze_rf(g)
+    for name in ("upsample1", "conv1"):
+        assert result[name].size is None and f"{MAX_PHASES + 1:,} positions" in result[name].not_computed
+    assert result["gap1"].is_global and not result["gap1"].not_computed
+    (outcome,) = run_checks(g, g.spec.parsed_checks)
+    assert not outcome.passed and "not computed" in outcome.message
+
+
+def test_docs_give_the_phase_limit_of_the_code() -> None:
+    from helpers import ROOT
+
+    from cnncalc.analysis.rfgeom import MAX_PHASES
+
+    assert f"Past {MAX_PHASES:,} phases" in (ROOT / "docs" / "rf.md").read_text()

@@ -27,6 +27,11 @@ layer's location: misaligned merges (`rf-misaligned`, details in `LayerRF.misali
 layers whose narrowest path already exceeds the input (`rf-unproductive`), layers whose
 units see mostly padding (`rf-padding`) and a last feature map whose receptive field still has
 gaps (`rf-gaps`).
+
+The work does not grow with the numbers in the spec except through the period with which
+units repeat along an axis (upsampling by p/q, a transposed conv's stride, adaptive bins, a
+concat along a spatial axis): past `rfgeom.MAX_PHASES` a layer, and every layer reading it
+locally, gets no numbers and `LayerRF.not_computed` says why (never an approximation).
 """
 from __future__ import annotations
 
@@ -40,7 +45,9 @@ from cnncalc.analysis.rfgeom import (
     AxisState,
     Num,
     Region,
+    TooManyPhases,
     apply_state,
+    bounded,
     conflict,
     exact,
     extent,
@@ -94,6 +101,7 @@ class LayerRF:
     local: tuple[AxisRF, ...] | None
     state: TensorRF = field(repr=False)
     misaligned: tuple[Misalignment, ...] = ()
+    not_computed: str = ""  # why the local numbers are unknown (then `local` is None)
 
     def _pick(self, key: str) -> tuple[Num, ...] | None:
         if self.is_global or self.local is None:
@@ -163,8 +171,10 @@ class RFResult:
     def last_local(self) -> LayerRF | None:
         """The last layer (in graph order) with spatial numbers: the feature map a designer sizes
         the receptive field of. Usually not global (ResNet's layer4 before gap); in a gated
-        network (EfficientNet) it is global through its gates and `local` holds the numbers."""
-        return next((rf for rf in reversed(list(self.layers.values())) if rf.local), None)
+        network (EfficientNet) it is global through its gates and `local` holds the numbers.
+        A layer whose numbers are not computed counts too (its `not_computed` says why)."""
+        return next((rf for rf in reversed(list(self.layers.values()))
+                     if rf.local or rf.not_computed), None)
 
 
 @gc_paused()
@@ -174,16 +184,30 @@ def analyze_rf(graph: Graph) -> RFResult:
     states: dict[str, TensorRF] = {"input": TensorRF(tuple(start_state() for _ in spatial), False)}
     layers: dict[str, LayerRF] = {}
     summaries: dict[tuple[int, int], AxisRF] = {}  # element-wise layers pass a state on as is
+    unknown: dict[str, str] = {}  # layers whose receptive field is not computed, and why
     for layer in graph.layers:
-        state, parts = _propagate(layer, states)
+        why = next((unknown[source] for index, maps in layer.op.rf(layer)
+                    if not isinstance(maps, str) and (source := layer.inputs[index]) in unknown), "")
+        try:
+            if why:
+                raise _Unknown(why)
+            state, parts = _propagate(layer, states)
+            misaligned = _misalignments(layer, parts) if len(parts) > 1 else ()
+            local = None
+            if state.axes is not None:
+                local = tuple(_summary(summaries, axis, n)
+                              for axis, n in zip(state.axes, layer.out_shape[1:]))
+        except (TooManyPhases, _Unknown) as exc:
+            why = unknown[layer.name] = str(exc) if why else f"at {layer.op_name} '{layer.name}': {exc}"
+            state, misaligned, local = TensorRF(None, False), (), None
         states[layer.name] = state
-        misaligned = _misalignments(layer, parts) if len(parts) > 1 else ()
-        local = None
-        if state.axes is not None:
-            local = tuple(_summary(summaries, axis, n) for axis, n in zip(state.axes, layer.out_shape[1:]))
         layers[layer.name] = LayerRF(layer.name, layer.op_name, layer.out_shape, state.is_global,
-                                     local, state, misaligned)
+                                     local, state, misaligned, why)
     return RFResult(graph.input_shape, layers, graph)
+
+
+class _Unknown(Exception):
+    """A layer reads an input whose receptive field is not computed."""
 
 
 def rf_warnings(graph: Graph) -> list[Problem]:
@@ -228,7 +252,7 @@ def probe_units(state: AxisState, n: int) -> list[int]:
     period the size is convex in j (max of lines minus min of lines), so its ends suffice."""
     period = 1
     for term in state:
-        period = lcm(period, term.period)
+        period = bounded(lcm(period, term.period))
     if len(state) == 1:
         return list(range(min(period, n)))
     return sorted(set(range(min(period, n))) | set(range(max(n - period, 0), n)))
@@ -290,7 +314,7 @@ def _disagree(states: list[AxisState]) -> bool:
     period = 1
     for state in states:
         for term in state:
-            period = lcm(period, term.period)
+            period = bounded(lcm(period, term.period))
     for j in range(period):
         keys: set[tuple[Num, Num]] = set()
         readers = 0

@@ -30,6 +30,29 @@ Region = tuple[Num, Num] | None  # what one unit sees along an axis (inclusive e
 Interval = tuple[Num, Num] | None
 Pattern = tuple[Interval, ...]
 MAX_CLASSES = 64  # distinct path shapes tracked per tensor; far above any real network's
+# Phases followed one by one. Units repeat with a period set by the numbers in the spec
+# (upsampling by 10^6, a transposed conv of stride 10^6, 10^6 adaptive bins, a concat along
+# an axis of 10^6 units); past this the receptive field is reported as not computed, never
+# approximated. Real networks stay far below (an upsampling by 32 has period 32).
+MAX_PHASES = 1 << 14
+
+
+class TooManyPhases(Exception):
+    """The units of a tensor repeat with a period longer than MAX_PHASES along an axis."""
+
+    def __init__(self, period: int):
+        super().__init__(f"its units repeat only every {period:,} positions along an axis "
+                         "(set by an upsampling scale, a transposed convolution's stride, an "
+                         "adaptive output size or a concatenation along a spatial axis), more "
+                         f"than the {MAX_PHASES:,} phases the analysis follows one by one")
+        self.period = period
+
+
+def bounded(period: int) -> int:
+    """`period`, or TooManyPhases when it is too long to follow phase by phase."""
+    if period > MAX_PHASES:
+        raise TooManyPhases(period)
+    return period
 
 
 def exact(value: Num) -> Num:
@@ -89,13 +112,13 @@ def apply(stride: Num, pattern: Pattern, amap: AxisMap) -> tuple[Num, Pattern]:
     else:
         new_stride = exact(Fraction(stride) * amap.period_in / amap.period_out)
     m = len(pattern)
-    period = amap.period_out * m // gcd(m, amap.period_in)
+    period = bounded(amap.period_out * m // gcd(m, amap.period_in))
     out: list[Interval] = []
     for phase in range(period):
         lo: Num | None = None
         hi: Num | None = None
         taps = amap.taps(phase)
-        if isinstance(taps, range) and len(taps) > 2 * m:
+        if isinstance(taps, range) and _count(taps) > 2 * m:
             # Evenly spaced: the first m taps meet every phase of the pattern they meet at all,
             # first (smallest lo), and the last m last (largest hi).
             taps = (*taps[:m], *taps[-m:])
@@ -113,8 +136,13 @@ def apply(stride: Num, pattern: Pattern, amap: AxisMap) -> tuple[Num, Pattern]:
     return new_stride, shrink(tuple(out))
 
 
+def _count(taps: range) -> int:
+    """len(taps) for any size (len() stops at sys.maxsize: an axis of 10^40 units)."""
+    return max(0, (taps.stop - taps.start + taps.step - (1 if taps.step > 0 else -1)) // taps.step)
+
+
 def union(a: Pattern, b: Pattern) -> Pattern:
-    period = lcm(len(a), len(b))
+    period = bounded(lcm(len(a), len(b)))
     out: list[Interval] = []
     for x, y in zip(expand(a, period), expand(b, period)):
         if x is None or y is None:
@@ -125,6 +153,9 @@ def union(a: Pattern, b: Pattern) -> Pattern:
 
 
 DENSE = -1  # support mask meaning "every position of the region" (no bits to carry along)
+# Gaps are tracked as one bit per position of the region: past this many positions (a
+# dilation of 10^12) they are unknown (None) rather than a mask the size of the number.
+MAX_MASK_BITS = 1 << 20
 
 
 def _bits(mask: int, size: int) -> int:
@@ -167,6 +198,9 @@ class Term:
         taps, size = amap.phases[0], int(iv[1] - iv[0]) + 1
         if self.mask == DENSE and isinstance(taps, range) and taps.step * self.stride <= size:
             return DENSE  # evenly spaced copies that touch: no gap, whatever the kernel
+        end = hull[0][1] - hull[0][0] + 1
+        if end > MAX_MASK_BITS or (isinstance(taps, range) and _count(taps) > MAX_MASK_BITS):
+            return None
         return spread(self.mask, size, [(t - taps[0]) * self.stride for t in taps])
 
     @property
@@ -188,7 +222,7 @@ class Term:
             return True
         period = 1
         for p in self.paths:
-            period = lcm(period, len(p))
+            period = bounded(lcm(period, len(p)))
         first = centres(self.paths[0], period)
         for p in self.paths[1:]:
             other = centres(p, period)
@@ -203,7 +237,7 @@ AxisState = tuple[Term, ...]  # one Term per distinct stride, sorted by stride
 def conflict(a: Term, b: Term) -> bool:
     """Whether some unit reads both terms' regions with different centres or strides (the
     pieces of a spatial concat never share a unit, so they never conflict)."""
-    period = lcm(a.period, b.period)
+    period = bounded(lcm(a.period, b.period))
     for j in range(period):
         x, y = a.hull[j % a.period], b.hull[j % b.period]
         if x is not None and y is not None and (a.stride != b.stride or x[0] + x[1] != y[0] + y[1]):
@@ -236,6 +270,8 @@ def merge(terms: Iterable[Term]) -> AxisState:
 
 def _union_mask(a: Term, b: Term, hull: Pattern) -> int | None:
     if a.mask is None or b.mask is None or len(hull) != 1 or len(a.hull) != 1 or len(b.hull) != 1:
+        return None
+    if hull[0] is None or hull[0][1] - hull[0][0] + 1 > MAX_MASK_BITS:
         return None
     out = 0
     for term in (a, b):

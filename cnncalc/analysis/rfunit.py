@@ -21,7 +21,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import TYPE_CHECKING
 
-from cnncalc.ops.rfmap import IDENTITY
+from cnncalc.ops.rfmap import IDENTITY, whole_axis
 from cnncalc.spec.refs import INPUT
 
 if TYPE_CHECKING:
@@ -51,10 +51,14 @@ def unit_spans(graph: Graph, name: str, unit: tuple[int, ...]) -> tuple[Spans, .
     return support(graph, name, [[(u, u)] for u in unit])
 
 
-def support(graph: Graph, name: str, units: list[Spans]) -> tuple[Spans, ...] | None:
+def support(graph: Graph, name: str, units: list[Spans],
+            with_global: bool = False) -> tuple[Spans, ...] | None:
     """Like `unit_support`, as spans, for every combination of the given units per axis (the
     dependencies are separable per axis): e.g. `[[(0, n - 1)], ...]` for all units at once.
-    Raises TooManyGaps when a read would have to list more than MAX_SPANS gaps."""
+    `with_global`: a global read (a gate, flatten) depends on every unit of its input instead
+    of being a constant. Raises TooManyGaps when a read would have to list more than MAX_SPANS
+    gaps."""
+
     target = graph.layer(name)
     pending: dict[str, list[tuple[tuple[AxisMap, ...], list[Spans]]]] = {}
     needed: list[Spans] | None = [normalize(s) for s in units]
@@ -64,8 +68,13 @@ def support(graph: Graph, name: str, units: list[Spans]) -> tuple[Spans, ...] | 
         if needed is None:
             continue
         for index, maps in layer.op.rf(layer):
-            if not isinstance(maps, str):  # GLOBAL: a constant for the local dependency
-                pending.setdefault(layer.inputs[index], []).append((maps, needed))
+            source = layer.inputs[index]
+            if not isinstance(maps, str):
+                pending.setdefault(source, []).append((maps, needed))
+            elif with_global:  # every unit of the source (else a constant for the local part)
+                sizes = graph.shape_of(source)[1:]
+                pending.setdefault(source, []).append(
+                    (tuple(whole_axis(n) for n in sizes), [[(0, 0)] for _ in sizes]))
     reads = pending.pop(INPUT, [])
     return None if not reads else _as_tuple(_collect(reads, graph.input_shape[1:]))
 

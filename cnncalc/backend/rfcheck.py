@@ -77,6 +77,8 @@ def plan(graph: Graph, analysis: RFResult, names: list[tuple[str, bool]], budget
     plans = []
     for name, auto in names:
         rf = analysis[name]
+        if rf.not_computed:  # nothing to compare with (the report says why)
+            continue
         here = Plan(name, graph, rf, rf, slack=_slack(graph, analysis, name))
         here.units = _units(graph, rf)
         plans.append(here)
@@ -153,7 +155,8 @@ def _enlarged(graph: Graph, analysis: RFResult, rf: LayerRF, budget: int) -> Pla
             local = analysis[name].local
             if local is not None:
                 s = Fraction(local[axis].stride).numerator
-                lcm = lcm * s // gcd(lcm, s)
+                if s:  # a stride-0 map (broadcast, align_corners to one unit) sets no step
+                    lcm = lcm * s // gcd(lcm, s)
         step.append(lcm)
     assert rf.local is not None
     # Room for the region plus a period of neighbouring units (and one unit either side).

@@ -1,8 +1,11 @@
 """Compare one probed layer's measured intervals with its analytic regions, axis by axis.
 
-A unit's region is exact where it lies inside the input. An end that reaches into the padding
-is only an upper bound (see `_mismatch`). Units whose whole region is inside give the measured
-r, S and P, compared with the analysis at the spec's input.
+Each unit is compared with what the analysis says it reads: the first and last input position
+it depends on through the real, finite tensors (analysis/rfunit.py: padding taps dropped, also
+where a crop would map them onto existing input positions, and gaps of a dilation kept), which
+must be met exactly and lie inside the unit's region on the infinite grid (analysis/rf.py).
+Units whose whole region is inside the input and read in full give the measured r, S and P,
+compared with the analysis at the spec's input.
 """
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from fractions import Fraction
 from math import ceil, gcd
 from typing import TYPE_CHECKING, Any
 
+from cnncalc.analysis.rfunit import TooManyGaps, support
 from cnncalc.backend.results import CheckResult
 
 if TYPE_CHECKING:
@@ -31,11 +35,17 @@ def compare(p: Plan, axis: int, seen: dict[tuple[int, ...], Interval]) -> CheckR
     n = p.graph.input_shape[1 + axis]
     wrong = []
     inside: dict[int, tuple[int, int]] = {}
+    reads: dict[tuple[int, ...], Interval] = {}
     for unit, got in seen.items():
         want = (-1, n) if p.rf.is_global else _axis_region(p.rf, unit, axis)
-        problem = _mismatch(want, got, n, p.slack)
+        exact = _exact_reads(p, unit, axis)
+        if exact is not False:
+            reads[unit] = exact
+        problem = (_mismatch(want, got, n, p.slack) if exact is False
+                   else _mismatch_exact(want, exact, got, n))
         if problem:
-            wrong.append(f"unit {list(unit)}: expected {_show(_clip(want, n))}, measured "
+            shown = _clip(want, n) if exact is False else exact
+            wrong.append(f"unit {list(unit)}: expected {_show(shown)}, measured "
                          f"{_show(got)}{problem}")
         elif want is not None and got == want and unit:
             inside[unit[axis]] = got
@@ -51,8 +61,9 @@ def compare(p: Plan, axis: int, seen: dict[tuple[int, ...], Interval]) -> CheckR
         notes.append(unread)
     measured: dict[str, Any] = dict(derived)
     measured["units"] = {_key(u): list(v) if v else None for u, v in seen.items()}
-    expected["units"] = {_key(u): list(v) if (v := _clip((0, n - 1) if p.rf.is_global else
-                                                          _axis_region(p.rf, u, axis), n)) else None
+    expected["units"] = {_key(u): list(v) if (v := reads[u] if u in reads else
+                                              _clip((0, n - 1) if p.rf.is_global else
+                                                    _axis_region(p.rf, u, axis), n)) else None
                          for u in seen}
     return CheckResult("rf", f"{p.layer} axis {axis + 1}", expected, measured,
                        not wrong and not mismatch, "; ".join(notes))
@@ -77,6 +88,31 @@ def _mismatch(want: tuple[Any, Any] | None, got: Interval, n: int, slack: int) -
         return " (low end)"
     if (want[1] <= n - 1 and hi != want[1]) or (want[1] > n - 1 and hi <= n - 1 - slack):
         return " (high end)"
+    return ""
+
+
+def _exact_reads(p: Plan, unit: tuple[int, ...], axis: int) -> Interval | bool:
+    """The first and last input position the unit depends on along the axis (None: none), by
+    the analysis's walk through the finite tensors (for a global layer, its global reads
+    included); False where that is not known (a walk that would list too many gaps)."""
+
+    try:  # a global layer depends on every unit its global reads reach
+        spans = support(p.graph, p.layer, [[(u, u)] for u in unit], with_global=p.rf.is_global)
+    except TooManyGaps:
+        return False
+    if spans is None or not spans[axis]:
+        return None
+    return (spans[axis][0][0], spans[axis][-1][1])
+
+
+def _mismatch_exact(want: tuple[Any, Any] | None, exact: Interval, got: Interval, n: int) -> str:
+    """Why a measured interval contradicts the positions the unit reads ('' if it does not):
+    they must be equal, and inside the unit's region."""
+    if got != exact:
+        return " (no dependency expected)" if exact is None else " (what the unit reads)"
+    clipped = _clip(want, n)
+    if exact is not None and (clipped is None or exact[0] < clipped[0] or exact[1] > clipped[1]):
+        return f" (outside the region {_show(clipped)})"
     return ""
 
 

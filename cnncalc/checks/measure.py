@@ -48,6 +48,10 @@ def run_checks(graph: Graph, checks: list[Check], figures: Figures | None = None
                                   "spatial axes", check.loc, None,
                                   {b.op: b.value for b in check.bounds}))
             continue
+        except _NotComputed as exc:
+            results.append(Result(check, False, f"{exc}; the check cannot be decided", check.loc,
+                                  None, {b.op: b.value for b in check.bounds}))
+            continue
         for bound in check.bounds:
             results.append(_bound_result(graph, check, bound, measured))
     return results
@@ -90,6 +94,10 @@ def _word(subject: str, bound: Bound, measured: Measured, passed: bool) -> str:
 
 class _NoSpatialAxes(Exception):
     """A receptive field was asked of a tensor without spatial axes (e.g. a 1-D input)."""
+
+
+class _NotComputed(Exception):
+    """A receptive field the analysis does not compute (analysis/rfgeom.py MAX_PHASES)."""
 
 
 class Figures:
@@ -138,11 +146,16 @@ class Figures:
         if target == INPUT:
             return tuple(1 for _ in self.graph.input_shape[1:])
         found = self.rf[target]
+        if found.not_computed:
+            raise _NotComputed(f"the receptive field of '{name}' is not computed: {found.not_computed}")
         return None if found.is_global else tuple(found.size or ())
 
     def rf_text(self, name: str) -> str:
-        """'7x7', '211x99', 'global', or '-' for a layer without spatial axes."""
-        sizes = self.rf_sizes(name)
+        """'7x7', '211x99', 'global', 'not computed', or '-' for a layer without spatial axes."""
+        try:
+            sizes = self.rf_sizes(name)
+        except _NotComputed:
+            return "not computed"
         if sizes is None:
             return "global"
         return "x".join(number(n) for n in sizes) or "-"

@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         except click.exceptions.Exit as exc:
             code = exc.exit_code
         except click.ClickException as exc:
-            from cnncalc.report.escape import escape  # lazy: only a usage error needs it
+            from cnncalc.escape import escape  # lazy: only a usage error needs it
 
             exc.message = escape(exc.message, keep_newlines=True)  # type: ignore[misc]  # quotes argv
             exc.show()

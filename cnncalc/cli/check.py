@@ -17,12 +17,13 @@ from cnncalc.checks.model import LABELS
 from cnncalc.checks.options import BOUND_OPTIONS, OptionChecks
 from cnncalc.checks.run import FileReport, check_file, expand_paths, summarize
 from cnncalc.checks.units import UnitError, parse_bytes, parse_count
-from cnncalc.cli.common import Done, input_option, output_options, parse_shape, read_source
+from cnncalc.cli.common import Done, input_option, output_options, parse_shape
 from cnncalc.problems import Problem, SpecError
 from cnncalc.report.formats import FORMATS, github_line, text_line
 from cnncalc.report.output import Output, color_wanted
 from cnncalc.report.table import Cell, Table
 from cnncalc.spec.dtypes import OPTIMIZER_STATES
+from cnncalc.spec.source import read_spec
 
 
 def _units(parse: Any) -> Any:
@@ -137,8 +138,9 @@ def check(files: tuple[str, ...], output_shape: tuple[int, ...] | None,
 def _check(file: str, options: OptionChecks, spec_checks: bool, verify: bool,
            input_shape: tuple[int, ...] | None) -> FileReport:
     name = "<stdin>" if file == "-" else file
+
     try:
-        text = read_source(file)
+        text, _ = read_spec(file)
     except SpecError as exc:
         return FileReport(name, problems=exc.problems)
     return check_file(name, text, options, spec_checks, verify, input_shape)

@@ -1,16 +1,14 @@
 """What every command shares: options, reading files, loading a spec, reporting problems.
 
-Every file a command reads goes through `read_source`, and every problem it reports goes
+Every spec a command reads goes through `cnncalc.spec.source.read_spec` (one policy, one
+wording: regular files and pipes, a size limit), and every problem it reports goes
 through `report` (the one problem formatter, which escapes what came from a file), so a
 missing file or a bad value reads the same whichever command met it.
 """
 from __future__ import annotations
 
 import functools
-import os
 import re
-import stat
-import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -21,13 +19,10 @@ from cnncalc.graph import graph_in_layout
 from cnncalc.problems import Loc, Problem, SpecError
 from cnncalc.report.formats import text_line
 from cnncalc.report.output import TABLE_FORMATS, Output
+from cnncalc.spec.source import read_spec
 
 if TYPE_CHECKING:
     from cnncalc.graph import Graph
-
-# A spec of 100,000 layers is a few MB; anything far larger is not a spec (or is /dev/zero).
-MAX_SOURCE_BYTES = 64 * 2**20
-
 
 class Done(click.exceptions.Exit):
     """Leave a command with an exit code (0 ok, 1 checks failed, 2 bad input)."""
@@ -103,52 +98,6 @@ def shown_name(path: str) -> str:
     return "<stdin>" if path == "-" else path
 
 
-def read_source(path: str) -> str:
-    """A spec's text from a file or `-` (stdin); SpecError located at the file otherwise."""
-    name = shown_name(path)
-    if path == "-":
-        data = sys.stdin.buffer.read(MAX_SOURCE_BYTES + 1) if hasattr(sys.stdin, "buffer") \
-            else sys.stdin.read().encode("utf-8", "surrogateescape")
-    else:
-        data = read_bytes(path)
-    if len(data) > MAX_SOURCE_BYTES:
-        raise file_error(name, f"cannot read the file: larger than {MAX_SOURCE_BYTES // 2**20} MiB")
-    return decode(data, name)
-
-
-def read_bytes(path: str, limit: int | None = None) -> bytes:
-    """A regular file's bytes (at most limit + 1 of them), or a SpecError saying why not."""
-    limit = MAX_SOURCE_BYTES if limit is None else limit
-    try:
-        info = os.stat(path)
-        if stat.S_ISDIR(info.st_mode):
-            raise file_error(path, "cannot read the file: it is a directory")
-        # A pipe is fine (`cnncalc diff <(git show HEAD:a.yaml) a.yaml`), read up to the
-        # limit; a device such as /dev/zero never ends and is refused.
-        if not (stat.S_ISREG(info.st_mode) or stat.S_ISFIFO(info.st_mode)):
-            raise file_error(path, "cannot read the file: not a regular file or a pipe")
-        with open(path, "rb") as handle:
-            return handle.read(limit + 1)
-    except FileNotFoundError:
-        raise file_error(path, "cannot read the file: no such file") from None
-    except PermissionError:
-        raise file_error(path, "cannot read the file: permission denied") from None
-    except OSError as exc:
-        raise file_error(path, f"cannot read the file: {exc.strerror or exc}") from None
-
-
-def decode(data: bytes, name: str) -> str:
-    """UTF-8 text, or a SpecError at the line and column of the first byte that is not."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise SpecError([Problem(Loc(name, line, col), "error", "unreadable",
-                                 f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot start "
-                                 "or continue a character (is it a binary file?)")]) from None
-
-
 def file_error(name: str, message: str, code: str = "unreadable") -> SpecError:
     """A problem with a whole file (reported at its first line, like every other problem)."""
     return SpecError([Problem(Loc(name, 1, 1), "error", code, message)])
@@ -156,7 +105,9 @@ def file_error(name: str, message: str, code: str = "unreadable") -> SpecError:
 
 def load_graph_or_raise(path: str, input_shape: tuple[int, ...] | None = None) -> Graph:
     """Read and load a spec; `input_shape` is in the spec's layout (as --input takes it)."""
-    return graph_from_text(read_source(path), shown_name(path), input_shape)
+
+    text, name = read_spec(path)
+    return graph_from_text(text, name, input_shape)
 
 
 def graph_from_text(text: str, name: str, input_shape: tuple[int, ...] | None = None) -> Graph:

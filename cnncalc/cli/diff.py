@@ -15,7 +15,6 @@ import click
 from cnncalc.checks.layout import layout_warnings
 from cnncalc.cli.common import (
     Done,
-    decode,
     depth_option,
     file_error,
     graph_from_text,
@@ -31,6 +30,7 @@ from cnncalc.report.diffgraph import diff_mermaid
 from cnncalc.report.output import Output
 from cnncalc.report.table import Cell, Table, bytes_cell, count_cell
 from cnncalc.spec.dtypes import OPTIMIZER_STATES
+from cnncalc.spec.source import decode
 
 if TYPE_CHECKING:
     from cnncalc.diff import GraphDiff, RowDiff, Total
@@ -92,6 +92,7 @@ def _load(path: str, input_shape: tuple[int, ...] | None) -> Graph:
     """A file, standard input, or `REV:PATH` from git when no such file exists."""
     if path == "-" or os.path.exists(path) or ":" not in path:
         return load_graph_or_raise(path, input_shape)
+
     return graph_from_text(decode(_git_show(path), path), path, input_shape)
 
 

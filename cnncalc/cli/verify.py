@@ -27,7 +27,6 @@ from cnncalc.cli.common import (
     input_option,
     load_or_exit,
     output_options,
-    read_bytes,
     report,
     spec_argument,
 )
@@ -36,6 +35,7 @@ from cnncalc.report.formats import text_line
 from cnncalc.report.jsondoc import graph_json
 from cnncalc.report.output import Output
 from cnncalc.report.verifytext import render
+from cnncalc.spec.source import readable
 from cnncalc.text import binary_bytes as b
 
 if TYPE_CHECKING:
@@ -145,9 +145,11 @@ def _input(graph: Graph, path: str | None, batch: int | None, dtype: str
 
 
 def _readable(path: str) -> None:
-    """The same refusal for a missing or unreadable file as every command gives."""
+    """The same refusal for a missing or unreadable file as every command gives (a regular
+    file: the loaders seek in it)."""
+
     try:
-        read_bytes(path, limit=0)
+        readable(path)
     except SpecError as exc:
         report(exc.problems)
         raise Done(2) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 from cnncalc.cli.common import fail
-from cnncalc.report.escape import escape
+from cnncalc.escape import escape
 
 
 def write_document(document: str, path: str | None) -> None:

@@ -7,8 +7,8 @@ as every other cnncalc command prints them.
 """
 from __future__ import annotations
 
+from cnncalc.escape import escape
 from cnncalc.problems import Problem, problem_json  # problem_json: the JSON way, re-exported
-from cnncalc.report.escape import escape
 
 __all__ = ["FORMATS", "github_line", "is_check_code", "problem_json", "text_line"]
 

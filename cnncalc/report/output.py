@@ -12,7 +12,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from cnncalc.report.escape import escape
+from cnncalc.escape import escape
 
 if TYPE_CHECKING:
     from rich.console import Console

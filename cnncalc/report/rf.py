@@ -31,6 +31,8 @@ def layer_json(rf: LayerRF) -> dict[str, Any]:
     out.update({"aligned": rf.aligned, "global": rf.is_global, "uniform": rf.uniform})
     if rf.is_global and rf.local is not None:
         out.update({f"{key}_local": _values(rf.local, key) for key in KEYS})
+    if rf.not_computed:
+        out["not_computed"] = rf.not_computed
     if rf.misaligned:
         out["misaligned"] = [{"axis": m.axis, "offset": json_number(m.offset),
                               "inputs": [{"name": name, "stride": json_number(stride),
@@ -59,7 +61,9 @@ def unit_json(graph: Graph, rf: LayerRF, unit: tuple[int, ...]) -> dict[str, Any
 
 
 def size_cell(rf: LayerRF) -> str:
-    """The r column: '212', '7x5', 'global', 'global (local 851)'."""
+    """The r column: '212', '7x5', 'global', 'global (local 851)', 'not computed'."""
+    if rf.not_computed:
+        return "not computed"
     if not rf.is_global:
         return per_axis(rf.size)
     if rf.local is None or not rf.local:
@@ -69,6 +73,8 @@ def size_cell(rf: LayerRF) -> str:
 
 def notes(rf: LayerRF) -> str:
     out = []
+    if rf.not_computed:
+        out.append("too many phases to follow (rf --layer says why)")
     if rf.misaligned:
         out.append("misaligned merge")
     elif not rf.aligned:
@@ -92,6 +98,8 @@ def table_cells(rf: LayerRF) -> list[str]:
 def describe(graph: Graph, rf: LayerRF) -> list[str]:
     """One layer in words: per axis r, S, P, centre, narrowest path, and what a unit sees."""
     lines = [f"{rf.name}: {rf.op_name}, output {fmt_shape(rf.shape)}"]
+    if rf.not_computed:
+        return lines + [f"  receptive field not computed: {rf.not_computed}"]
     if rf.is_global:
         lines.append("  global: every unit depends on the whole input (global pooling, flatten or "
                      "a gate computed from the whole input)")

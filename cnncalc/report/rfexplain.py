@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 def rf_lines(graph: Graph, result: RFResult, layer: Layer) -> list[str]:
     rf = result[layer.name]
     lines = ["  receptive field (r size, S stride, P padding: unit i sees [-P + i*S, -P + i*S + r - 1]):"]
+    if rf.not_computed:
+        return lines + [f"    not computed: {rf.not_computed}"]
     reads = layer.op.rf(layer)
     local: list[tuple[int, tuple[AxisMap, ...]]] = []
     for i, maps in reads:

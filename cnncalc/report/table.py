@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from cnncalc.report.escape import escape
+from cnncalc.escape import escape
 from cnncalc.text import binary_bytes, count
 
 if TYPE_CHECKING:

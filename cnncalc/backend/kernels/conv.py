@@ -179,7 +179,9 @@ def conv_transpose(
     crop = tuple(slice(fr + pb, fr + pb + ol) for fr, (pb, _), ol in zip(front, pp, out_len))
     y = buf[(slice(None), slice(None)) + crop]
     if y.shape != buf.shape:
-        y = np.ascontiguousarray(y)
+        # A copy, even when the crop is contiguous already (ascontiguousarray would return the
+        # view, which keeps the whole uncropped buffer alive): PyTorch holds only the output.
+        y = y.copy()
     if b is not None:
         with RowBroadcast(math.prod(out_len)):
             y += np.asarray(b, dtype=x.dtype).reshape((cout,) + (1,) * d)
