@@ -27,6 +27,7 @@ COMMANDS = {
     "check": "cnncalc.cli.check:check",
     "diff": "cnncalc.cli.diff:diff",
     "ops": "cnncalc.cli.explain:ops_command",
+    "paths": "cnncalc.cli.paths:paths",
 }
 
 
