@@ -8,6 +8,7 @@ error, not a cascade.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -116,16 +117,19 @@ class Graph:
         return sum(layer.buffers for layer in self.layers)
 
 
-def load_graph(path: str | Path, input_shape: Shape | None = None) -> Graph:
+def load_graph(path: str | Path, input_shape: Shape | None = None,
+               variables: Mapping[str, int | float] | None = None) -> Graph:
     """Read a spec file (`-`: standard input) and build its graph; raises SpecError listing
-    every problem, a file that cannot be read included."""
+    every problem, a file that cannot be read included. `variables` override the spec's
+    `vars:` (as `--set NAME=VALUE` does)."""
     text, file = read_spec(path)
-    return load_graph_text(text, file, input_shape)
+    return load_graph_text(text, file, input_shape, variables)
 
 
-def load_graph_text(text: str, file: str = "<string>", input_shape: Shape | None = None) -> Graph:
+def load_graph_text(text: str, file: str = "<string>", input_shape: Shape | None = None,
+                    variables: Mapping[str, int | float] | None = None) -> Graph:
     with gc_paused():
-        return build_graph(load_spec(text, file, input_shape))
+        return build_graph(load_spec(text, file, input_shape, variables))
 
 
 def build_graph(spec: Spec, input_shape: Shape | None = None,
@@ -142,7 +146,7 @@ def build_graph(spec: Spec, input_shape: Shape | None = None,
 def _build(spec: Spec, input_shape: Shape | None, known: dict[str, Shape] | None) -> Graph:
     if input_shape is not None and tuple(input_shape) != spec.input_shape and spec.text:
         # Expansion can depend on the input shape (repeat with in_channels): expand again.
-        spec = load_spec(spec.text, spec.file, tuple(input_shape))
+        spec = load_spec(spec.text, spec.file, tuple(input_shape), spec.overrides)
     problems = Problems()
     problems.items.extend(spec.problems)
     shape_in = tuple(input_shape) if input_shape is not None else spec.input_shape
@@ -252,7 +256,7 @@ def _arguments(op: Op, decl: LayerDecl, shapes: dict[str, Shape] | None,
     return args if ok else None
 
 
-def evaluate_deferred(value: Deferred, shapes: dict[str, Shape]) -> int | bool:
+def evaluate_deferred(value: Deferred, shapes: dict[str, Shape]) -> int | float | bool:
     """An expression that needed `in_channels`, now that the block input's shape is known."""
     env = {k: evaluate_deferred(v, shapes) if isinstance(v, Deferred) else v for k, v in value.env}
     source = value.block_input.id  # type: ignore[union-attr]
