@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cnncalc.cli.common import depth_option, input_option, load_or_exit, output_options, spec_argument
+from cnncalc.cli.device import device_option, resolve_device, roofline_or_exit
 from cnncalc.report.output import Output
 
 
@@ -12,8 +13,10 @@ from cnncalc.report.output import Output
 @spec_argument
 @input_option
 @depth_option
+@device_option
 @output_options()
-def summary(file: str, input_shape: tuple[int, ...] | None, depth: int | None, out: Output) -> None:
+def summary(file: str, input_shape: tuple[int, ...] | None, depth: int | None, device: str | None,
+            out: Output) -> None:
     """Per-layer output shapes, parameters, MACs, activation sizes and receptive fields (RF)."""
     from cnncalc.analysis.cost import analyze_cost
     from cnncalc.analysis.memory import analyze_memory
@@ -23,8 +26,10 @@ def summary(file: str, input_shape: tuple[int, ...] | None, depth: int | None, o
     from cnncalc.report.rows import rows
     from cnncalc.report.table import Table, bytes_cell, count_cell
 
+    target = resolve_device(device)
     graph = load_or_exit(file, input_shape)
     cost = analyze_cost(graph)
+    roof = roofline_or_exit(graph, target) if target is not None else None
     mem = analyze_memory(graph, training=out.json_wanted)
     rf = analyze_rf(graph)
     if out.json_wanted:
@@ -35,6 +40,10 @@ def summary(file: str, input_shape: tuple[int, ...] | None, depth: int | None, o
         document = graph_json(graph)
         add_cost_memory(document, cost, mem)
         add_rf(document, rf)
+        if roof is not None:
+            from cnncalc.report.roofline import add_roofline
+
+            add_roofline(document, roof)
         out.json(document)
         return
     layout = graph.spec.layout
@@ -58,3 +67,7 @@ def summary(file: str, input_shape: tuple[int, ...] | None, depth: int | None, o
     outputs = ", ".join(f"{name} {text.shape(shape, layout)}"
                         for name, shape in graph.output_shapes.items())
     out.line(f"output: {outputs}")
+    if roof is not None:
+        from cnncalc.report.roofline import totals_line
+
+        out.line(totals_line(roof))
