@@ -28,6 +28,7 @@ COMMANDS = {
     "diff": "cnncalc.cli.diff:diff",
     "ops": "cnncalc.cli.explain:ops_command",
     "paths": "cnncalc.cli.paths:paths",
+    "fit": "cnncalc.cli.fit:fit",
 }
 
 
