@@ -29,6 +29,7 @@ COMMANDS = {
     "ops": "cnncalc.cli.explain:ops_command",
     "paths": "cnncalc.cli.paths:paths",
     "fit": "cnncalc.cli.fit:fit",
+    "sweep": "cnncalc.cli.sweep:sweep",
 }
 
 
