@@ -93,17 +93,12 @@ def _check_names(text: str, name: str, values: dict[str, Any]) -> None:
     from cnncalc.spec.document import load_spec
 
     try:
-        load_spec(text, name, variables=values)
+        problems = load_spec(text, name, variables=values).problems
     except SpecError as exc:
-        unknown = [p for p in exc.problems if p.code == "unknown-var"]
-        if unknown:
-            report(unknown)
-            raise Done(2) from None
-        return
-    spec_problems = [p for p in load_spec(text, name, variables=values).problems
-                     if p.code == "unknown-var"]
-    if spec_problems:
-        report(spec_problems)
+        problems = exc.problems
+    unknown = [p for p in problems if p.code == "unknown-var"]
+    if unknown:
+        report(unknown)
         raise Done(2)
 
 
