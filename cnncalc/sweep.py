@@ -36,6 +36,7 @@ class Job:
     values: dict[str, Number]
     device: Device | None = None
     optimizer: str = "adam"
+    input_shape: tuple[int, ...] | None = None  # replaces the spec's, in the spec's layout
 
 
 def grid(axes: Sequence[tuple[str, Sequence[Number]]], zipped: bool = False) -> list[dict[str, Number]]:
@@ -57,11 +58,11 @@ def analyze_variant(job: Job) -> dict[str, Any]:
     """One row of the sweep (runs in a worker process)."""
     from cnncalc.analysis.memory import analyze_memory
     from cnncalc.checks.measure import Figures, run_checks
-    from cnncalc.graph import load_graph_text
+    from cnncalc.checks.run import graph_in_layout
 
     row: dict[str, Any] = {"values": dict(job.values)}
     try:
-        graph = load_graph_text(job.text, job.file, variables=job.values)
+        graph = graph_in_layout(job.text, job.file, job.input_shape, job.values)
     except SpecError as exc:
         first = exc.problems[0]
         row.update(dict.fromkeys(METRICS), rf_layer=None, checks=None, failed_checks=[],

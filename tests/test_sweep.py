@@ -87,6 +87,10 @@ def test_pareto_and_device_in_the_cli(capsys) -> None:  # type: ignore[no-untype
     front = [(r["values"]["width"], r["values"]["res"]) for r in doc["variants"] if r["pareto"]]
     assert front == [(0.5, 32), (0.5, 64)]
     assert all(r["latency_bound_s"] > 0 for r in doc["variants"])
+    doc = json.loads(run_ok(capsys, "sweep", str(SPEC), "--set", "width=0.5,1", "--input", "3,16,16",
+                            "--json"))
+    assert [r["inference_peak_bytes"] for r in doc["variants"]] == [
+        analyze_memory(load_graph(SPEC, (3, 16, 16), {"width": w})).inference_peak_bytes for w in (0.5, 1)]
     csv = run_ok(capsys, "sweep", str(SPEC), "--set", "width=0.5,1", "--format", "csv")
     assert csv.splitlines()[0].startswith("width,params,MACs,RF")
 

@@ -6,7 +6,15 @@ from typing import Any
 
 import click
 
-from cnncalc.cli.common import Done, output_options, read_source, report, shown_name, spec_argument
+from cnncalc.cli.common import (
+    Done,
+    output_options,
+    parse_shape,
+    read_source,
+    report,
+    shown_name,
+    spec_argument,
+)
 from cnncalc.cli.device import device_option, resolve_device
 from cnncalc.report.output import Output
 from cnncalc.spec.dtypes import OPTIMIZER_STATES
@@ -31,6 +39,10 @@ def _axes(values: tuple[str, ...]) -> list[tuple[str, list[int | float]]]:
 
 @click.command()
 @spec_argument
+@click.option("--input", "input_shape", metavar="SHAPE", callback=lambda c, p, v: parse_shape(v),
+              help="Override the spec's input shape for every variant, without batch, in the "
+                   "spec's layout: C,H,W (e.g. 3,224,224), or H,W,C for a `layout: channels_last` "
+                   "spec.")
 @click.option("--set", "assignments", metavar="NAME=V1,V2,...", multiple=True,
               help="Values of one of the spec's vars: (repeatable; the grid is their product).")
 @click.option("--zip", "zipped", is_flag=True, help="Pair the i-th values of every --set "
@@ -48,7 +60,8 @@ def _axes(values: tuple[str, ...]) -> list[tuple[str, list[int | float]]]:
               show_default=True, help="Optimizer whose state training_bytes counts.")
 @device_option
 @output_options()
-def sweep(file: str, assignments: tuple[str, ...], zipped: bool, jobs: int, executor: str,
+def sweep(file: str, input_shape: tuple[int, ...] | None, assignments: tuple[str, ...], zipped: bool,
+          jobs: int, executor: str,
           scheduler: str | None, pareto: str | None, optimizer: str, device: str | None,
           out: Output) -> None:
     """Every variant of a grid of vars: values: params, MACs, RF, memory, latency bound, checks."""
@@ -73,7 +86,7 @@ def sweep(file: str, assignments: tuple[str, ...], zipped: bool, jobs: int, exec
         report(exc.problems)
         raise Done(2) from None
     _check_names(text, name, variants[0])
-    work = [Job(text, name, values, target, optimizer) for values in variants]
+    work = [Job(text, name, values, target, optimizer, input_shape) for values in variants]
     if executor == "dask":
         try:
             rows = list(run_dask(work, scheduler))
