@@ -8,6 +8,7 @@ error, not a cascade.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -118,23 +119,28 @@ class Graph:
         return sum(layer.buffers for layer in self.layers)
 
 
-def load_graph(path: str | Path, input_shape: Shape | None = None) -> Graph:
+def load_graph(path: str | Path, input_shape: Shape | None = None,
+               variables: Mapping[str, int | float] | None = None) -> Graph:
     """Read a spec file (`-`: standard input) and build its graph; raises SpecError listing
-    every problem, a file that cannot be read included."""
+    every problem, a file that cannot be read included. `variables` override the spec's
+    `vars:` (as `--set NAME=VALUE` does)."""
     text, file = read_spec(path)
-    return load_graph_text(text, file, input_shape)
+    return load_graph_text(text, file, input_shape, variables)
 
 
-def load_spec(text: str, file: str, input_override: Shape | None = None) -> Spec:
+def load_spec(text: str, file: str, input_override: Shape | None = None,
+              variables: Mapping[str, int | float] | None = None) -> Spec:
     """Parse and expand a spec (`spec.document.load_spec`), with this module's shape inference
-    for the blocks whose `${in_channels}` need a shape while the spec expands."""
-    return document.load_spec(text, file, input_override, infer_shapes)
+    for the blocks whose `${in_channels}` need a shape while the spec expands; `variables`
+    override the spec's `vars:` (as `--set` does)."""
+    return document.load_spec(text, file, input_override, infer_shapes, variables)
 
 
-def graph_in_layout(text: str, file: str, input_shape: tuple[int, ...] | None = None) -> Graph:
+def graph_in_layout(text: str, file: str, input_shape: tuple[int, ...] | None = None,
+                    variables: Mapping[str, int | float] | None = None) -> Graph:
     """Load a spec's text; `input_shape` (replacing the spec's input) is written in the spec's
     layout: C,H,W, or H,W,C for `layout: channels_last`."""
-    spec = load_spec(text, file)
+    spec = load_spec(text, file, variables=variables)
     if input_shape is None:
         return build_graph(spec)
     if spec.layout == "channels_last" and len(input_shape) > 1:
@@ -148,9 +154,10 @@ def infer_shapes(spec: Spec, known: dict[str, Shape]) -> dict[str, Shape]:
     return {layer.name: layer.out_shape for layer in build_graph(spec, known=known).layers}
 
 
-def load_graph_text(text: str, file: str = "<string>", input_shape: Shape | None = None) -> Graph:
+def load_graph_text(text: str, file: str = "<string>", input_shape: Shape | None = None,
+                    variables: Mapping[str, int | float] | None = None) -> Graph:
     with gc_paused():
-        return build_graph(load_spec(text, file, input_shape))
+        return build_graph(load_spec(text, file, input_shape, variables))
 
 
 def build_graph(spec: Spec, input_shape: Shape | None = None,
@@ -167,7 +174,7 @@ def build_graph(spec: Spec, input_shape: Shape | None = None,
 def _build(spec: Spec, input_shape: Shape | None, known: dict[str, Shape] | None) -> Graph:
     if input_shape is not None and tuple(input_shape) != spec.input_shape and spec.text:
         # Expansion can depend on the input shape (repeat with in_channels): expand again.
-        spec = load_spec(spec.text, spec.file, tuple(input_shape))
+        spec = load_spec(spec.text, spec.file, tuple(input_shape), spec.overrides)
     problems = Problems()
     problems.items.extend(spec.problems)
     shape_in = tuple(input_shape) if input_shape is not None else spec.input_shape
@@ -277,7 +284,7 @@ def _arguments(op: Op[Any], decl: LayerDecl, shapes: dict[str, Shape] | None,
     return args if ok else None
 
 
-def evaluate_deferred(value: Deferred, shapes: dict[str, Shape]) -> int | bool:
+def evaluate_deferred(value: Deferred, shapes: dict[str, Shape]) -> int | float | bool:
     """An expression that needed `in_channels`, now that the block input's shape is known."""
     env = {k: evaluate_deferred(v, shapes) if isinstance(v, Deferred) else v for k, v in value.env}
     source = value.block_input.id  # type: ignore[union-attr]

@@ -284,7 +284,7 @@ def test_expressions(text: str, value: int | bool) -> None:
 
 
 @pytest.mark.parametrize("text, message", [
-    ("a && b", "write and"), ("a / 2", "write //"), ("1 + (a > 2)", "needs a number"),
+    ("a && b", "write and"), ("a = 2", "write =="), ("1 + (a > 2)", "needs a number"),
     ("not 3", "needs a condition"), ("a if a else b", "needs a condition"), ("min(3)", "at least 2"),
     ("abs(1, 2)", "takes 1"), ("(" * 3000 + "1" + ")" * 3000, "nested more than"),
     ("-" * 5000 + "1", "nested more than"), ("not " * 3000 + "true", "nested more than"),

@@ -18,13 +18,14 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("text", ("cnncalc.text", "cnncalc.escape", "cnncalc.problems", "cnncalc.gcpause")),
     ("kernels", ("cnncalc.backend.kernels",)),
     ("ops", ("cnncalc.ops",)),
-    ("spec", ("cnncalc.spec", "cnncalc.checks.model", "cnncalc.checks.parse", "cnncalc.checks.units")),
+    ("spec", ("cnncalc.spec", "cnncalc.checks.model", "cnncalc.checks.parse", "cnncalc.checks.units",
+              "cnncalc.devices")),
     ("graph", ("cnncalc.graph",)),
     ("analysis", ("cnncalc.analysis",)),
     ("backend", ("cnncalc.backend",)),
     ("checks", ("cnncalc.checks",)),
     ("report", ("cnncalc.report",)),
-    ("diff", ("cnncalc.diff",)),
+    ("diff", ("cnncalc.diff", "cnncalc.sweep")),
     ("cli", ("cnncalc.cli", "cnncalc.__main__")),
 ]
 # The package itself (`import cnncalc`) is the facade over the graph layer.

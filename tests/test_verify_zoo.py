@@ -16,7 +16,7 @@ ARCH = Path(__file__).resolve().parent.parent / "architectures"
 SMALL = {
     "lenet5": None, "alexnet": (3, 64, 64), "vgg16": (3, 32, 32), "resnet18": (3, 64, 64),
     "resnet50": (3, 64, 64), "mobilenet_v2": (3, 64, 64), "efficientnet_b0": (3, 64, 64),
-    "unet": (3, 64, 64), "m5_audio": (1, 4000),
+    "unet": (3, 64, 64), "m5_audio": (1, 4000), "densenet121": (3, 64, 64),
 }
 
 

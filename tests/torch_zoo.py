@@ -11,6 +11,7 @@ referenced) on machines without torch; the tests that call it skip there.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -426,6 +427,66 @@ def efficientnet_b0(num_classes: int = 1000) -> Any:
     return EfficientNet()
 
 
+# ---------------------------------------------------------------------------- DenseNet
+
+
+def densenet121(num_classes: int = 1000) -> Any:
+    """DenseNet-121 (Huang et al. 2017) as torchvision builds it: growth 32, bottleneck 4 * 32,
+    blocks (6, 12, 24, 16), each dense layer reading the concatenation of all earlier maps."""
+    import torch
+    from torch import nn
+
+    growth, width = 32, 4 * 32
+
+    class DenseLayer(nn.Module):
+        def __init__(self, cin: int) -> None:
+            super().__init__()
+            self.norm1, self.relu1 = nn.BatchNorm2d(cin), nn.ReLU(inplace=True)
+            self.conv1 = nn.Conv2d(cin, width, 1, bias=False)
+            self.norm2, self.relu2 = nn.BatchNorm2d(width), nn.ReLU(inplace=True)
+            self.conv2 = nn.Conv2d(width, growth, 3, padding=1, bias=False)
+
+        def forward(self, features: list[Any]) -> Any:
+            x = torch.cat(features, 1)
+            return self.conv2(self.relu2(self.norm2(self.conv1(self.relu1(self.norm1(x))))))
+
+    class DenseBlock(nn.ModuleDict):
+        def __init__(self, layers: int, cin: int) -> None:
+            super().__init__({f"denselayer{i + 1}": DenseLayer(cin + i * growth)
+                              for i in range(layers)})
+
+        def forward(self, x: Any) -> Any:
+            features = [x]
+            for layer in self.values():
+                features.append(layer(features))
+            return torch.cat(features, 1)
+
+    class DenseNet(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            parts: list[tuple[str, nn.Module]] = [
+                ("conv0", nn.Conv2d(3, 64, 7, 2, 3, bias=False)), ("norm0", nn.BatchNorm2d(64)),
+                ("relu0", nn.ReLU(inplace=True)), ("pool0", nn.MaxPool2d(3, 2, 1))]
+            c = 64
+            for i, n in enumerate((6, 12, 24, 16)):
+                parts.append((f"denseblock{i + 1}", DenseBlock(n, c)))
+                c += n * growth
+                if i < 3:
+                    parts.append((f"transition{i + 1}", nn.Sequential(
+                        nn.BatchNorm2d(c), nn.ReLU(inplace=True),
+                        nn.Conv2d(c, c // 2, 1, bias=False), nn.AvgPool2d(2, 2))))
+                    c //= 2
+            parts.append(("norm5", nn.BatchNorm2d(c)))
+            self.features = nn.Sequential(OrderedDict(parts))
+            self.classifier = nn.Linear(c, num_classes)
+
+        def forward(self, x: Any) -> Any:
+            x = torch.relu(self.features(x))
+            return self.classifier(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+    return DenseNet()
+
+
 # ---------------------------------------------------------------------------- U-Net
 
 
@@ -518,6 +579,7 @@ ZOO: dict[str, tuple[Callable[[], Any], tuple[int, ...], tuple[int, ...]]] = {
     "resnet18": (resnet18, (3, 224, 224), (1000,)),
     "resnet50": (resnet50, (3, 224, 224), (1000,)),
     "mobilenet_v2": (mobilenet_v2, (3, 224, 224), (1000,)),
+    "densenet121": (densenet121, (3, 224, 224), (1000,)),
     "efficientnet_b0": (efficientnet_b0, (3, 224, 224), (1000,)),
     "unet": (unet, (3, 256, 256), (2, 256, 256)),
     "m5_audio": (m5, (1, 32000), (10,)),

@@ -62,17 +62,18 @@ class FileReport:
 
 def check_file(file: str, text: str | None = None, options: OptionChecks | None = None,
                spec_checks: bool = True, verify: bool = False,
-               input_shape: tuple[int, ...] | None = None) -> FileReport:
+               input_shape: tuple[int, ...] | None = None,
+               variables: dict[str, int | float] | None = None) -> FileReport:
     """Load `file` (or `text`, shown as `file`) and run its checks plus `options`;
     `input_shape` replaces the spec's input and is written in the spec's layout (H,W,C for
     `layout: channels_last`), as `checks:` shapes and `--input` are."""
     try:
         if text is None and input_shape is None:
-            graph = load_graph(file)
+            graph = load_graph(file, variables=variables)
         else:
             if text is None:
                 text = Path(file).read_text(encoding="utf-8")
-            graph = graph_in_layout(text, file, input_shape)
+            graph = graph_in_layout(text, file, input_shape, variables)
     except OSError as exc:
         return FileReport(file, problems=[Problem(Loc(file, 1, 1), "error", "unreadable",
                                                   f"cannot read the file: {exc}")])

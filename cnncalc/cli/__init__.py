@@ -29,6 +29,9 @@ COMMANDS = {
     "ops": "cnncalc.cli.explain:ops_command",
     "graph": "cnncalc.cli.graph:graph",
     "report": "cnncalc.cli.report:report",
+    "paths": "cnncalc.cli.paths:paths",
+    "fit": "cnncalc.cli.fit:fit",
+    "sweep": "cnncalc.cli.sweep:sweep",
 }
 
 

@@ -17,7 +17,13 @@ from cnncalc.checks.model import LABELS
 from cnncalc.checks.options import BOUND_OPTIONS, OptionChecks
 from cnncalc.checks.run import FileReport, check_file, expand_paths, summarize
 from cnncalc.checks.units import UnitError, parse_bytes, parse_count
-from cnncalc.cli.common import Done, input_option, output_options, parse_shape
+from cnncalc.cli.common import (
+    Done,
+    current_variables,
+    input_option,
+    output_options,
+    parse_shape,
+)
 from cnncalc.problems import Problem, SpecError
 from cnncalc.report.formats import FORMATS, github_line, text_line
 from cnncalc.report.output import Output, color_wanted
@@ -143,7 +149,7 @@ def _check(file: str, options: OptionChecks, spec_checks: bool, verify: bool,
         text, _ = read_spec(file)
     except SpecError as exc:
         return FileReport(name, problems=exc.problems)
-    return check_file(name, text, options, spec_checks, verify, input_shape)
+    return check_file(name, text, options, spec_checks, verify, input_shape, current_variables())
 
 
 def _stream(report: FileReport, fmt: str, verbose: bool, out: Output) -> None:

@@ -20,6 +20,7 @@ from cnncalc.problems import Loc, Problem, SpecError
 from cnncalc.report.formats import text_line
 from cnncalc.report.output import TABLE_FORMATS, Output
 from cnncalc.spec.source import read_spec
+from cnncalc.spec.variables import parse_value
 
 if TYPE_CHECKING:
     from cnncalc.graph import Graph
@@ -42,7 +43,45 @@ def parse_shape(value: str | None) -> tuple[int, ...] | None:
     return shape
 
 
+VARIABLES = "cnncalc.variables"  # click context meta key: the --set NAME=VALUE overrides
+
+
+def parse_assignments(values: Iterable[str]) -> dict[str, int | float]:
+    """`--set width=0.75 --set res=160` -> {"width": 0.75, "res": 160}."""
+
+    found: dict[str, int | float] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name.strip()):
+            raise click.BadParameter(f"expected NAME=VALUE (e.g. width=0.75), got {item!r}",
+                                     param_hint="'--set'")
+        try:
+            found[name.strip()] = parse_value(value)
+        except ValueError:
+            raise click.BadParameter(f"{name.strip()}: expected a number, got {value!r}",
+                                     param_hint="'--set'") from None
+    return found
+
+
+def _store_set(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> None:
+    ctx.meta[VARIABLES] = parse_assignments(values)
+
+
+def current_variables() -> dict[str, int | float] | None:
+    """The --set overrides of the running command (None outside a command)."""
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta.get(VARIABLES) if ctx is not None else None
+
+
+def set_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--set", "assignments", metavar="NAME=VALUE", multiple=True, expose_value=False,
+        callback=_store_set, help="Override one of the spec's `vars:` (repeatable).")(f)
+
+
 def input_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--input SHAPE, and --set NAME=VALUE (every command that reads a spec has both)."""
+    f = set_option(f)
     return click.option(
         "--input", "input_shape", metavar="SHAPE", callback=lambda c, p, v: parse_shape(v),
         help="Override the spec's input shape, without batch, in the spec's layout: C,H,W "
@@ -112,7 +151,7 @@ def load_graph_or_raise(path: str, input_shape: tuple[int, ...] | None = None) -
 
 def graph_from_text(text: str, name: str, input_shape: tuple[int, ...] | None = None) -> Graph:
     """Load a spec's text; `input_shape` is in the spec's layout (H,W,C for channels_last)."""
-    return graph_in_layout(text, name, input_shape)
+    return graph_in_layout(text, name, input_shape, current_variables())
 
 
 def load_or_exit(path: str, input_shape: tuple[int, ...] | None = None) -> Graph:

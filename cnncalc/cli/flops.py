@@ -21,10 +21,12 @@ from cnncalc.cli.common import (
     spec_argument,
     top_option,
 )
+from cnncalc.cli.device import device_option, resolve_device, roofline_or_exit
 from cnncalc.report import text
 from cnncalc.report.costmem import add_cost_memory, how_counted
 from cnncalc.report.jsondoc import graph_json
 from cnncalc.report.output import Output
+from cnncalc.report.roofline import add_roofline, roofline_table
 from cnncalc.report.rows import rows
 from cnncalc.report.table import Cell, Table, count_cell
 
@@ -47,15 +49,18 @@ BAR_WIDTH = 20
               help="Show a peer tool's count next to cnncalc's MACs, with why they differ.")
 @click.option("--training", is_flag=True,
               help="With --convention fvcore: the model in training mode (batch norm counts 5/value).")
+@device_option
 @output_options()
 def flops(file: str, input_shape: tuple[int, ...] | None, batch: int, top: int, depth: int | None,
-          convention: str, training: bool, out: Output) -> None:
+          convention: str, training: bool, device: str | None, out: Output) -> None:
     """MACs and FLOPs per layer (FLOPs = 2 x MACs + element-wise work), heaviest layers, totals."""
     if training and convention != "fvcore":
         raise click.UsageError("--training only applies to --convention fvcore (its batch norm "
                                "counts differ by mode); cnncalc counts one inference pass")
+    target = resolve_device(device)
     graph = load_or_exit(file, input_shape)
     cost = analyze_cost(graph, batch)
+    roof = roofline_or_exit(graph, target, batch) if target is not None else None
     peer = None
     if convention != "cnncalc":
         peer = peer_count(graph, convention, batch, training)
@@ -70,12 +75,20 @@ def flops(file: str, input_shape: tuple[int, ...] | None, batch: int, top: int, 
             document["convention"] = {
                 "name": peer.convention, "label": peer.label, "total": peer.total_theirs,
                 "layers": [{"name": p.name, "value": p.theirs, "note": p.note} for p in peer.layers]}
+        if roof is not None:
+
+            add_roofline(document, roof)
         out.json(document)
         return
     if peer is not None:
         _peer_table(out, graph, peer)
         return
     _cost_table(out, graph, cost, top, depth)
+    if roof is not None:
+
+        out.line()
+        out.line(f"{graph.name}: latency lower bounds on {roof.device.name} ({roof.device.source})")
+        roofline_table(out, roof)
 
 
 def _cost_table(out: Output, graph: Graph, cost: CostResult, top: int, depth: int | None) -> None:

@@ -8,11 +8,13 @@ from cnncalc.analysis.cost import analyze_cost
 from cnncalc.analysis.memory import analyze_memory
 from cnncalc.analysis.rf import analyze_rf
 from cnncalc.cli.common import depth_option, input_option, load_or_exit, output_options, spec_argument
+from cnncalc.cli.device import device_option, resolve_device, roofline_or_exit
 from cnncalc.report import text
 from cnncalc.report.costmem import add_cost_memory
 from cnncalc.report.jsondoc import graph_json
 from cnncalc.report.output import Output
 from cnncalc.report.rf import add_rf, size_cell
+from cnncalc.report.roofline import add_roofline, totals_line
 from cnncalc.report.rows import rows
 from cnncalc.report.table import Table, bytes_cell, count_cell
 
@@ -21,17 +23,24 @@ from cnncalc.report.table import Table, bytes_cell, count_cell
 @spec_argument
 @input_option
 @depth_option
+@device_option
 @output_options()
-def summary(file: str, input_shape: tuple[int, ...] | None, depth: int | None, out: Output) -> None:
+def summary(file: str, input_shape: tuple[int, ...] | None, depth: int | None, device: str | None,
+            out: Output) -> None:
     """Per-layer output shapes, parameters, MACs, activation sizes and receptive fields (RF)."""
+    target = resolve_device(device)
     graph = load_or_exit(file, input_shape)
     cost = analyze_cost(graph)
+    roof = roofline_or_exit(graph, target) if target is not None else None
     mem = analyze_memory(graph, training=out.json_wanted)
     rf = analyze_rf(graph)
     if out.json_wanted:
         document = graph_json(graph)
         add_cost_memory(document, cost, mem)
         add_rf(document, rf)
+        if roof is not None:
+
+            add_roofline(document, roof)
         out.json(document)
         return
     layout = graph.spec.layout
@@ -55,3 +64,6 @@ def summary(file: str, input_shape: tuple[int, ...] | None, depth: int | None, o
     outputs = ", ".join(f"{name} {text.shape(shape, layout)}"
                         for name, shape in graph.output_shapes.items())
     out.line(f"output: {outputs}")
+    if roof is not None:
+
+        out.line(totals_line(roof))

@@ -1,7 +1,7 @@
 """A whole spec file: top-level keys, the input, then expansion and name resolution."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from cnncalc.checks.model import Check
@@ -12,11 +12,12 @@ from cnncalc.spec.blocks import parse_blocks
 from cnncalc.spec.dtypes import DTYPE_BYTES as DTYPES
 from cnncalc.spec.expand import MAX_NESTING, Expander, Group, LayerDecl, _Abort
 from cnncalc.spec.names import shown, text_problem
-from cnncalc.spec.refs import BROKEN, INPUT, Deferred, LayerRef, NameRef, Ref, Scope
+from cnncalc.spec.refs import BROKEN, INPUT, Binding, Deferred, LayerRef, NameRef, Ref, Scope
 from cnncalc.spec.source import gc_paused
+from cnncalc.spec.variables import parse_vars, substitute
 from cnncalc.spec.yamlload import LList, LMap, load_text
 
-TOP_KEYS = ("cnncalc", "name", "description", "input", "dtype", "blocks", "layers", "outputs",
+TOP_KEYS = ("cnncalc", "name", "description", "vars", "input", "dtype", "blocks", "layers", "outputs",
             "checks")
 LAYOUTS = ("channels_first", "channels_last")
 
@@ -50,6 +51,8 @@ class Spec:
     text: str = ""
     input_override: tuple[int, ...] | None = None
     parsed_checks: list[Check] = field(default_factory=list)  # `checks:`, validated
+    overrides: dict[str, int | float] = field(default_factory=dict)  # --set, as given
+    variables: dict[str, int | float] = field(default_factory=dict)  # vars: after --set
 
 
 # Infers the shapes of a partial spec's layers (given the shapes already `known`): the graph
@@ -58,20 +61,22 @@ ShapeInference = Callable[["Spec", dict[str, tuple[int, ...]]], dict[str, tuple[
 
 
 def load_spec(text: str, file: str, input_override: tuple[int, ...] | None = None,
-              infer: ShapeInference | None = None) -> Spec:
+              infer: ShapeInference | None = None,
+              variables: Mapping[str, int | float] | None = None) -> Spec:
     """Parse and expand a spec, or raise SpecError on problems that stop the expansion.
 
     `input_override` replaces the spec's input shape (the expansion may depend on it when a
-    `repeat` uses in_channels). Problems that leave only holes are kept in `Spec.problems`.
-    `infer` gives the shapes a block's `${in_channels}` needs while the spec expands; without
-    it they are unknown. `cnncalc.graph.load_spec` passes the graph builder: use that one.
+    `repeat` uses in_channels). `variables` override the spec's `vars:` (as `--set` does).
+    Problems that leave only holes are kept in `Spec.problems`. `infer` gives the shapes a
+    block's `${in_channels}` needs while the spec expands; without it they are unknown.
+    `cnncalc.graph.load_spec` passes the graph builder: use that one.
     """
     with gc_paused():
-        return _load(text, file, input_override, infer)
+        return _load(text, file, input_override, infer, dict(variables or {}))
 
 
 def _load(text: str, file: str, input_override: tuple[int, ...] | None,
-          infer: ShapeInference | None) -> Spec:
+          infer: ShapeInference | None, overrides: dict[str, int | float]) -> Spec:
     root = load_text(text, file)
     problems = Problems()
     start = Loc(file, 1, 1)
@@ -86,6 +91,11 @@ def _load(text: str, file: str, input_override: tuple[int, ...] | None,
     if isinstance(version, bool) or version != 1:  # `true == 1` in Python, not here
         problems.error(root.value_loc("cnncalc"), "bad-version", f"unsupported format version "
                        f"{shown(version)} (this cnncalc reads format 1: `cnncalc: 1`)")
+    values = parse_vars(root, overrides, file, problems)
+    if "vars" in root:  # `input` and `checks` are read as they are, not expanded
+        for key in ("input", "checks"):
+            if key in root:
+                root[key] = substitute(root[key], root.value_loc(key), values, problems)
     input_shape, layout = _input(root, problems, start)
     if input_override is not None:
         input_shape = tuple(input_override)
@@ -106,6 +116,8 @@ def _load(text: str, file: str, input_override: tuple[int, ...] | None,
         problems.error(where, "no-layers", "the spec needs a non-empty 'layers' list")
         raise SpecError(problems.errors)
     expander = Expander(blocks, problems)
+    expander.vars = {name: Binding(value, root.value_loc("vars"), expander.top)
+                     for name, value in values.items()}
     if infer is not None:
         expander.probe = lambda ref, loc: _probe(expander, ref, input_shape, file, infer)
     try:
@@ -131,7 +143,7 @@ def _load(text: str, file: str, input_override: tuple[int, ...] | None,
                 aliases=aliases, groups=expander.groups,
                 checks=root.get("checks"), checks_loc=root.value_loc("checks"),
                 input_loc=root.value_loc("input"), source_lines=text.splitlines(),
-                parsed_checks=checks)
+                parsed_checks=checks, overrides=overrides, variables=values)
 
 
 def _probe(expander: Expander, ref: Ref, input_shape: tuple[int, ...],

@@ -90,6 +90,7 @@ class Expander:
         # Set by the document: infers a declared layer's shape from the layers expanded so far.
         self.probe: Callable[[Ref, Loc], tuple[int, ...] | None] | None = None
         self.shape_cache: dict[str, tuple[int, ...]] = {}  # shapes the probe has inferred
+        self.vars: dict[str, Binding] = {}  # the spec's `vars:`, seen where no argument hides them
 
     # -- items ----------------------------------------------------------------------------
     def expand(self, items: LList, scope: Scope, prev: Ref, path: tuple[str, ...]) -> Ref:
@@ -305,10 +306,13 @@ class Expander:
 
     # -- substitution ---------------------------------------------------------------------
     def _binding(self, name: str, loc: Loc, scope: Scope) -> Binding:
+        if name not in scope.args and name in self.vars:
+            return self.vars[name]
         if name not in scope.args:
             where = f"block '{scope.block}'" if scope.block else "the top level (outside any block)"
-            self._fail(loc, "unknown-arg", f"${name} is not an argument of {where}"
-                       f"{did_you_mean(name, scope.args)}")
+            var = " or a variable in vars:" if self.vars else ""
+            self._fail(loc, "unknown-arg", f"${name} is not an argument of {where}{var}"
+                       f"{did_you_mean(name, [*scope.args, *self.vars])}")
         return scope.args[name]
 
     def _bind(self, value: Any, loc: Loc, scope: Scope) -> Binding:
@@ -351,9 +355,9 @@ class Expander:
             if name == "in_channels" and scope.input_ref is not None:
                 continue
             value = self._binding(name, loc, scope).value
-            if not isinstance(value, (int, Deferred)):  # bool is an int: conditions pass too
-                self._fail(loc, "bad-expr", f"${{{text}}}: '{name}' is {shown(value)}, not an "
-                           "integer or true/false")
+            if not isinstance(value, (int, float, Deferred)):  # bool is an int: conditions pass
+                self._fail(loc, "bad-expr", f"${{{text}}}: '{name}' is {shown(value)}, not a "
+                           "number or true/false")
             env[name] = value
         if "in_channels" in names_in(text) or any(isinstance(v, Deferred) for v in env.values()):
             assert scope.input_ref is not None

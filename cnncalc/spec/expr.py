@@ -1,37 +1,58 @@
 """A tiny, safe expression language for `"${expr}"` in block specs (never Python `eval`).
 
-Grammar (integers and true/false only):
+Grammar (numbers and true/false):
     cond    := either ('if' either 'else' cond)?           x if c else y, as in Python
     either  := both ('or' both)*
     both    := negated ('and' negated)*
     negated := 'not' negated | compare
     compare := sum (('==' | '!=' | '<' | '<=' | '>' | '>=') sum)*    chained, as in Python
     sum     := term (('+' | '-') term)*
-    term    := unary (('*' | '//' | '%') unary)*
+    term    := unary (('*' | '/' | '//' | '%') unary)*
     unary   := '-' unary | '+' unary | atom
-    atom    := INT | 'true' | 'false' | NAME | NAME '(' cond (',' cond)* ')' | '(' cond ')'
-Functions: min, max, abs. Arithmetic takes integers, `and`/`or`/`not`/`if` take conditions
+    atom    := NUMBER | 'true' | 'false' | NAME | NAME '(' cond (',' cond)* ')' | '(' cond ')'
+Functions: min, max, abs, and for width multipliers (spec `vars:` may be floats) round
+(Python's: halves to even), ceil, floor and make_divisible(v, d[, min]) (torchvision's
+`_make_divisible`: v rounded to the nearest multiple of d, at least `min` (default d), and
+not below 90% of v). Numbers are integers or decimals (`0.75`, `1e-3`); `/` divides exactly
+into a decimal, `//` floors. Arithmetic takes numbers, `and`/`or`/`not`/`if` take conditions
 (true/false): mixing them is an error rather than Python's silent 1 + True == 2. Names are
 looked up in a caller-supplied mapping, so an unknown name can be reported with a suggestion.
 """
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 
-Value = int | bool
+Value = int | float | bool
 Thunk = Callable[[], Value]  # a parsed expression, evaluated on demand
-_TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(//|==|!=|<=|>=|[-+*%(),<>]))")
-FUNCTIONS: dict[str, tuple[Callable[..., int], int, int]] = {  # name -> function, min/max args
-    "min": (min, 2, 99), "max": (max, 2, 99), "abs": (abs, 1, 1)}
+_TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)|([A-Za-z_][A-Za-z0-9_]*)"
+                    r"|(//|==|!=|<=|>=|[-+*/%(),<>]))")
+
+
+def make_divisible(value: float, divisor: float, least: float | None = None) -> int | float:
+    """torchvision's `_make_divisible` (MobileNet, EfficientNet channel counts)."""
+    if divisor <= 0:
+        raise ValueError("make_divisible() needs a positive divisor")
+    least = divisor if least is None else least
+    new = max(least, int(value + divisor / 2) // divisor * divisor)
+    if new < 0.9 * value:  # rounding down may not remove more than 10%
+        new += divisor
+    return new
+
+
+FUNCTIONS: dict[str, tuple[Callable[..., int | float], int, int]] = {  # name -> function, args
+    "min": (min, 2, 99), "max": (max, 2, 99), "abs": (abs, 1, 1), "round": (round, 1, 1),
+    "ceil": (math.ceil, 1, 1), "floor": (math.floor, 1, 1),
+    "make_divisible": (make_divisible, 2, 3)}
 KEYWORDS = ("and", "or", "not", "if", "else", "true", "false")
 MAX_MAGNITUDE = 10**18  # keeps huge values out; the grammar has no power operator anyway
 MAX_DIGITS = 30
 MAX_NESTING = 50  # parentheses, unary signs and `not`s; real expressions nest a few deep
-_COMPARE: dict[str, Callable[[int, int], bool]] = {
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
     "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
     "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
-_HINTS = {"&&": "and", "||": "or", "!": "not", "/": "//", "**": "* (no powers)", "?": "x if c else y",
+_HINTS = {"&&": "and", "||": "or", "!": "not", "**": "* (no powers)", "?": "x if c else y",
           "=": "=="}
 
 
@@ -109,7 +130,7 @@ def _describe(value: Value) -> str:
     return ("a condition (" + str(value).lower() + ")") if isinstance(value, bool) else f"the number {value}"
 
 
-def _number(value: Value, what: str, offset: int) -> int:
+def _number(value: Value, what: str, offset: int) -> int | float:
     if isinstance(value, bool):
         raise ExprError(f"{what} needs a number, got {_describe(value)}", offset)
     return value
@@ -230,7 +251,7 @@ class _Parser:
         return self.arithmetic(("+", "-"), self.term)
 
     def term(self) -> Thunk:
-        return self.arithmetic(("*", "//", "%"), self.unary)
+        return self.arithmetic(("*", "/", "//", "%"), self.unary)
 
     def arithmetic(self, ops: tuple[str, ...], operand: Callable[[], Thunk]) -> Thunk:
         first = operand()
@@ -265,7 +286,7 @@ class _Parser:
     def atom(self) -> Thunk:
         kind, token, offset = self.take()
         if kind == "int":
-            number = _check(int(token), offset)
+            number = _check(float(token) if any(c in token for c in ".eE") else int(token), offset)
             return lambda: number
         if kind == "op" and token in ("true", "false"):
             truth = token == "true"
@@ -295,10 +316,16 @@ class _Parser:
             want = str(least) if least == most else f"at least {least}"
             raise ExprError(f"{name}() takes {want} argument{'s' if want != '1' else ''}, "
                             f"got {len(args)}", offset)
-        return lambda: function(*(_number(arg(), f"{name}()", offset) for arg in args))
+        def run() -> Value:
+            try:
+                return _check(function(*(_number(arg(), f"{name}()", offset) for arg in args)), offset)
+            except (ValueError, OverflowError) as exc:
+                raise ExprError(str(exc), offset) from None
+
+        return run
 
 
-def _apply(op: str, left: int, right: int, offset: int) -> int:
+def _apply(op: str, left: int | float, right: int | float, offset: int) -> int | float:
     if op == "+":
         return _check(left + right, offset)
     if op == "-":
@@ -307,10 +334,12 @@ def _apply(op: str, left: int, right: int, offset: int) -> int:
         return _check(left * right, offset)
     if right == 0:
         raise ExprError("division by zero", offset)
-    return left // right if op == "//" else left % right
+    if op == "/":
+        return _check(left / right, offset)
+    return _check(left // right if op == "//" else left % right, offset)
 
 
-def _check(value: int, offset: int) -> int:
-    if abs(value) > MAX_MAGNITUDE:
+def _check(value: int | float, offset: int) -> int | float:
+    if not abs(value) <= MAX_MAGNITUDE:  # also refuses inf and nan
         raise ExprError("value is unreasonably large", offset)
     return value
