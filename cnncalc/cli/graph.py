@@ -33,14 +33,10 @@ def graph(file: str, input_shape: tuple[int, ...] | None, depth: int | None, top
       cnncalc graph resnet50.yaml --depth 2 --format dot | dot -Tpng > resnet50.png
       cnncalc graph net.yaml --format mermaid
     """
-
     model = build_model(load_or_exit(file, input_shape), depth, top)
     if fmt == "dot":
-
         write_document(render_dot(model), output)
     elif fmt == "mermaid":
-
         write_document(render_mermaid(model), output)
     else:
-
         write_document(render_svg(model), output)

@@ -11,9 +11,7 @@ from cnncalc.cli.common import (
     output_options,
     parse_assignments,
     parse_shape,
-    read_source,
     report,
-    shown_name,
     spec_argument,
 )
 from cnncalc.cli.device import device_option, resolve_device
@@ -24,6 +22,7 @@ from cnncalc.report.roofline import seconds
 from cnncalc.report.table import Cell, Table, count_cell
 from cnncalc.spec.document import load_spec
 from cnncalc.spec.dtypes import OPTIMIZER_STATES
+from cnncalc.spec.source import read_spec
 from cnncalc.sweep import Job, grid, mark_pareto, parse_objectives, run_dask, run_local
 
 
@@ -83,9 +82,8 @@ def sweep(file: str, input_shape: tuple[int, ...] | None, assignments: tuple[str
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     target = resolve_device(device)
-    name = shown_name(file)
     try:
-        text = read_source(file)
+        text, name = read_spec(file)
     except SpecError as exc:
         report(exc.problems)
         raise Done(2) from None
