@@ -86,7 +86,6 @@ def analyze_variant(job: Job) -> dict[str, Any]:
         checks="none" if not results else "pass" if all(r.passed for r in results) else "fail",
         failed_checks=[r.message for r in results if not r.passed], error=None)
     if job.device is not None:
-
         row["latency_bound_s"] = analyze_roofline(graph, job.device).latency_bound_s
     return row
 
@@ -133,7 +132,6 @@ def parse_objectives(text: str, names: Iterable[str]) -> list[tuple[str, bool]]:
         maximise = part.startswith("max:")
         key = part.removeprefix("max:").removeprefix("min:")
         if key not in known:
-
             raise ValueError(f"--pareto: unknown key '{key}'{did_you_mean(key, known)} (one of "
                              f"{', '.join(known)}; prefix max: to maximise)")
         found.append((key, maximise))

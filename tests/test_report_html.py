@@ -94,3 +94,25 @@ def test_readme_shows_a_report_picture() -> None:
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and picture.stat().st_size < 300_000
     for command in ("cnncalc graph ", "cnncalc report ", "--format mermaid", "--depth 2"):
         assert command in readme
+
+
+def test_device_adds_the_latency_bounds_flops_computes(tmp_path, capsys) -> None:
+    spec = str(ARCH / "resnet18.yaml")
+    assert main(["flops", spec, "--device", "t4", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    per_layer = {row["name"]: row["latency_bound_s"] for row in figures["layers"]}
+    out = tmp_path / "r.html"
+    assert main(["report", spec, "-o", str(out), "--device", "t4"]) == 0
+    page = out.read_text()
+    total = re.search(r"latency bound</span><b>([^<]*)</b><span>on ([^<]*)</span>", page)
+    assert total, "no latency bound in the totals"
+    from cnncalc.report.roofline import seconds
+
+    assert total.group(1) == seconds(figures["latency_bound_s"]) and total.group(2).startswith("t4 ")
+    # one "time >=" cell per table row, each the layer's bound from `flops --device`
+    rows = re.findall(r'<tr data-node="[^"]*">(.*?)</tr>', page)
+    values = [re.findall(r'data-v="([^"]*)"', row) for row in rows]
+    assert len(rows) == len(load_graph(spec).layers)
+    names = [v[0] for v in values]
+    assert [float(v[-1]) for v in values] == [per_layer[name] for name in names]
+    assert main(["report", spec, "-o", str(out), "--device", "nope"]) == 2

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class LayerBound:
     name: str
-    op: str
+    op_name: str
     flops: int
     bytes_moved: int
     compute_s: float

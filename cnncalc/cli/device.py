@@ -42,7 +42,6 @@ def device_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def roofline_or_exit(graph: Any, device: Device, batch: int = 1) -> Any:
-
     try:
         return analyze_roofline(graph, device, batch)
     except NoPeak as exc:

@@ -83,7 +83,6 @@ def diff(old: str, new: str, input_shape: tuple[int, ...] | None, show_all: bool
     else:
         _render(out, result, show_all, depth)
         if out.format == "markdown":
-
             out.stream.write(diff_mermaid(graphs[0], graphs[1], result, depth))
     raise Done(1 if exit_code and result.changed else 0)
 

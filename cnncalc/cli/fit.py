@@ -17,7 +17,6 @@ from cnncalc.spec.dtypes import DTYPE_BYTES, OPTIMIZER_STATES
 
 
 def _bytes(ctx: click.Context, param: click.Parameter, value: str) -> int:
-
     try:
         limit = parse_bytes(value)
     except UnitError as exc:
@@ -60,7 +59,6 @@ def fit(file: str, input_shape: tuple[int, ...] | None, limit: int, training: bo
 
 
 def _render(out: Output, name: str, result: Any, resolution: bool, batch: int, training: bool) -> None:
-
     what = "resolution" if resolution else "batch"
     if out.json_wanted:
         document: dict[str, Any] = {

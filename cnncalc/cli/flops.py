@@ -76,7 +76,6 @@ def flops(file: str, input_shape: tuple[int, ...] | None, batch: int, top: int, 
                 "name": peer.convention, "label": peer.label, "total": peer.total_theirs,
                 "layers": [{"name": p.name, "value": p.theirs, "note": p.note} for p in peer.layers]}
         if roof is not None:
-
             add_roofline(document, roof)
         out.json(document)
         return
@@ -85,7 +84,6 @@ def flops(file: str, input_shape: tuple[int, ...] | None, batch: int, top: int, 
         return
     _cost_table(out, graph, cost, top, depth)
     if roof is not None:
-
         out.line()
         out.line(f"{graph.name}: latency lower bounds on {roof.device.name} ({roof.device.source})")
         roofline_table(out, roof)

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import click
 
+from cnncalc.analysis.roofline import NoPeak
 from cnncalc.cli.common import Done, depth_option, input_option, load_or_exit, spec_argument, top_option
+from cnncalc.cli.device import device_option, resolve_device
 from cnncalc.cli.writeout import write_document
 from cnncalc.report.html import collect, render_html
 
@@ -18,8 +20,9 @@ from cnncalc.report.html import collect, render_html
 @click.option("--verify", is_flag=True, help="Run the NumPy forward pass and show its results.")
 @click.option("--training", is_flag=True,
               help="Also draw the training step's memory timeline (forward and backward).")
+@device_option
 def report(file: str, input_shape: tuple[int, ...] | None, depth: int | None, top: int,
-           output: str, verify: bool, training: bool) -> None:
+           output: str, verify: bool, training: bool, device: str | None) -> None:
     """Write one offline HTML page: totals, the graph (pan, zoom, click a node for its
     explanation), a sortable table, charts (params and MACs per layer, receptive field and
     stride against depth, memory over execution order), the spec's checks and, with
@@ -29,9 +32,15 @@ def report(file: str, input_shape: tuple[int, ...] | None, depth: int | None, to
     Examples:
       cnncalc report resnet18.yaml -o resnet18.html
       cnncalc report net.yaml -o net.html --verify --training
+      cnncalc report resnet50.yaml -o r50.html --device a100-sxm4-40gb
     """
 
-    data = collect(load_or_exit(file, input_shape), depth, top, verify, training)
+    target = resolve_device(device)
+    graph = load_or_exit(file, input_shape)
+    try:
+        data = collect(graph, depth, top, verify, training, target)
+    except NoPeak as exc:
+        raise click.UsageError(str(exc)) from None
     write_document(render_html(data), output)
     if any(not r.passed for r in data.checks + (data.verify or [])):
         raise Done(1)

@@ -39,7 +39,6 @@ def summary(file: str, input_shape: tuple[int, ...] | None, depth: int | None, d
         add_cost_memory(document, cost, mem)
         add_rf(document, rf)
         if roof is not None:
-
             add_roofline(document, roof)
         out.json(document)
         return
@@ -65,5 +64,4 @@ def summary(file: str, input_shape: tuple[int, ...] | None, depth: int | None, d
                         for name, shape in graph.output_shapes.items())
     out.line(f"output: {outputs}")
     if roof is not None:
-
         out.line(totals_line(roof))

@@ -27,7 +27,6 @@ from cnncalc.sweep import Job, grid, mark_pareto, parse_objectives, run_dask, ru
 
 
 def _axes(values: tuple[str, ...]) -> list[tuple[str, list[int | float]]]:
-
     axes: list[tuple[str, list[int | float]]] = []
     for item in values:
         name, sep, listed = item.partition("=")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from cnncalc.analysis.memory import analyze_memory
+from cnncalc.analysis.roofline import analyze_roofline
 from cnncalc.checks.layout import layout_warnings
 from cnncalc.checks.measure import Figures, run_checks
 from cnncalc.checks.verification import verify_results
@@ -22,13 +23,16 @@ from cnncalc.report.explain import explanation
 from cnncalc.report.graphmodel import build_model
 from cnncalc.report.htmlassets import CSP, CSS, JS
 from cnncalc.report.rf import size_cell
+from cnncalc.report.roofline import seconds
 from cnncalc.report.svg import esc, render_svg
 
 if TYPE_CHECKING:
     from cnncalc.analysis.cost import CostResult
     from cnncalc.analysis.memory import MemoryResult
     from cnncalc.analysis.rf import RFResult
+    from cnncalc.analysis.roofline import Roofline
     from cnncalc.checks.model import Result
+    from cnncalc.devices import Device
     from cnncalc.graph import Graph
     from cnncalc.problems import Problem
     from cnncalc.report.graphmodel import GraphModel
@@ -47,25 +51,27 @@ class ReportData:
     verify: list[Result] | None  # None: --verify not asked for
     warnings: list[Problem] = field(default_factory=list)
     training: bool = False  # draw the backward pass in the memory timeline
+    roofline: Roofline | None = None  # latency bounds on a device (--device)
 
 
 def collect(graph: Graph, depth: int | None = None, top: int = 5, verify: bool = False,
-            training: bool = False) -> ReportData:
+            training: bool = False, device: Device | None = None) -> ReportData:
+    """Every figure the page shows; `device` adds roofline latency bounds (NoPeak when the
+    device has no peak for the graph's dtype)."""
 
     figures = Figures(graph)
     cost, rf = figures.cost, figures.rf
     results = run_checks(graph, list(graph.spec.parsed_checks), figures)
     verified = None
     if verify:
-
         verified = verify_results(graph)
     return ReportData(graph, build_model(graph, depth, top, cost, rf), cost,
                       analyze_memory(graph, training=True), rf, results, verified,
-                      layout_warnings(graph) + rf.warnings, training)
+                      layout_warnings(graph) + rf.warnings, training,
+                      analyze_roofline(graph, device) if device is not None else None)
 
 
 def render_html(data: ReportData) -> str:
-
     graph = data.graph
     parts = [f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
              f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
@@ -107,6 +113,10 @@ def _header(data: ReportData) -> str:
               ("training step", text.binary_bytes(training.total_bytes) if training else "-",
                f"{training.optimizer}, peak in {training.peak_phase}" if training else ""),
               ("output RF", size_cell(last) if last else "-", f"at {last.name}" if last else "")]
+    roof = data.roofline
+    if roof is not None:
+        totals.append(("latency bound", seconds(roof.latency_bound_s),
+                       f"on {roof.device.name} ({roof.dtype}, batch {roof.batch}), layer by layer"))
     boxes = "".join(f'<div class="total"><span>{esc(k)}</span><b>{esc(v)}</b>'
                     f"<span>{esc(note)}</span></div>" for k, v, note in totals)
     shape = text.shape(graph.input_shape, graph.spec.layout)
@@ -116,10 +126,12 @@ def _header(data: ReportData) -> str:
 
 
 def _table(data: ReportData) -> str:
-
     graph, layout = data.graph, data.graph.spec.layout
     heads = [("layer", "l"), ("op", "l"), ("output shape", "l"), ("params", "n"), ("MACs", "n"),
              ("activation", "n"), ("RF", "n")]
+    bounds = {b.name: b.bound_s for b in data.roofline.layers} if data.roofline else None
+    if bounds is not None:
+        heads.append(("time >=", "n"))
     out = ['<section id="layers"><h2>Layers</h2><div id="table-box"><table class="sortable"><thead><tr>']
     out += [f'<th class="{cls}">{esc(name)}</th>' for name, cls in heads]
     out.append("</tr></thead><tbody>")
@@ -134,6 +146,9 @@ def _table(data: ReportData) -> str:
                  (text.count(node.params), node.params, ""), (text.count(node.macs), node.macs, ""),
                  (text.binary_bytes(activation), activation, ""),
                  (size_cell(rf), float(rf_value), "")]
+        if bounds is not None:
+            bound = sum(bounds.get(name, 0.0) for name in node.layers)
+            cells.append((seconds(bound), bound, ""))
         out.append(f'<tr data-node="{node.id}">' + "".join(
             f'<td class="{cls}" data-v="{esc(str(v))}">{esc(shown)}</td>' for shown, v, cls in cells)
             + "</tr>")
@@ -214,7 +229,6 @@ def _results(results: list[Result], empty: str) -> str:
 
 
 def _explanations(data: ReportData) -> dict[str, str]:
-
     graph, mem = data.graph, data.mem
     out = {"input": f"input: {text.shape(graph.input_shape, graph.spec.layout)}"}
     for node in data.model.layer_nodes:

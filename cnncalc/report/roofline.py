@@ -45,7 +45,6 @@ def totals_line(roof: Roofline) -> str:
 
 
 def roofline_table(out: Output, roof: Roofline, top: int = 0) -> None:
-
     table = Table([("layer", "left"), ("op", "left"), ("FLOPs", "right"), ("bytes", "right"),
                    ("FLOPs/byte", "right"), ("bound by", "left"), ("time >=", "right"),
                    ("share", "right")])
@@ -55,7 +54,7 @@ def roofline_table(out: Output, roof: Roofline, top: int = 0) -> None:
         keep = {id(x) for x in sorted(layers, key=lambda x: -x.bound_s)[:top]}
         layers = [x for x in layers if id(x) in keep]
     for layer in layers:
-        table.add([layer.name, layer.op, count_cell(layer.flops, "-"),
+        table.add([layer.name, layer.op_name, count_cell(layer.flops, "-"),
                    text.short_bytes(layer.bytes_moved), f"{layer.intensity:.2f}", layer.limit,
                    Cell(seconds(layer.bound_s), layer.bound_s),
                    Cell(f"{100 * layer.bound_s / total:.1f}%" if total else "-",
