@@ -88,13 +88,7 @@ def layer_norm(
         pshape = x.shape[1:]
     else:
         raise ValueError(f"layer_norm over must be 'channels' or 'all', got {over!r}")
-    gm = _bcast(gamma, pshape, x.dtype)
-    bt = _bcast(beta, pshape, x.dtype)
-    if gm is not None:
-        y *= gm
-    if bt is not None:
-        y += bt
-    return y
+    return _affine(y, gamma, beta, pshape)
 
 
 def group_norm(
@@ -110,8 +104,14 @@ def group_norm(
         raise ValueError(f"group_norm: {c} channels not divisible by {groups} groups")
     y = _normalise(x.reshape(n, groups, -1), (2,), eps).reshape(x.shape)
     pshape = (c,) + (1,) * (x.ndim - 2)
-    gm = _bcast(gamma, pshape, x.dtype)
-    bt = _bcast(beta, pshape, x.dtype)
+    return _affine(y, gamma, beta, pshape)
+
+
+def _affine(y: np.ndarray, gamma: np.ndarray | None, beta: np.ndarray | None,
+            pshape: tuple[int, ...]) -> np.ndarray:
+    """The learned scale and shift of a normalisation, in place, broadcast over `pshape`."""
+    gm = _bcast(gamma, pshape, y.dtype)
+    bt = _bcast(beta, pshape, y.dtype)
     if gm is not None:
         y *= gm
     if bt is not None:
