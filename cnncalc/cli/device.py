@@ -7,9 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cnncalc.analysis.roofline import NoPeak, analyze_roofline
 from cnncalc.cli.common import Done, report
-from cnncalc.devices import builtin, load_device
 from cnncalc.problems import SpecError
 
 if TYPE_CHECKING:
@@ -20,6 +18,9 @@ def resolve_device(value: str | None) -> Device | None:
     """A built-in device by name, or a device file (a path ending .yaml/.yml, or any file)."""
     if value is None:
         return None
+    # Lazy: device files and the roofline analysis load only when --device is given, which
+    # keeps them off the start-up of every summary and flops.
+    from cnncalc.devices import builtin, load_device
 
     if value.endswith((".yaml", ".yml")) or os.sep in value or os.path.isfile(value):
         try:
@@ -42,6 +43,8 @@ def device_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def roofline_or_exit(graph: Any, device: Device, batch: int = 1) -> Any:
+    from cnncalc.analysis.roofline import NoPeak, analyze_roofline  # lazy: only with --device
+
     try:
         return analyze_roofline(graph, device, batch)
     except NoPeak as exc:
