@@ -107,20 +107,21 @@ def run_dask(jobs: Sequence[Job], scheduler: str | Any) -> Iterator[dict[str, An
     order of `jobs`; each row is yielded as soon as every earlier one has arrived."""
     from distributed import Client, as_completed
 
-    client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+    # dask ships no type hints for these calls
+    client = scheduler if isinstance(scheduler, Client) else Client(scheduler)  # type: ignore[no-untyped-call]
     try:
         futures = client.map(analyze_variant, list(jobs), pure=False)
         index = {future.key: i for i, future in enumerate(futures)}
         done: dict[int, dict[str, Any]] = {}
         following = 0
-        for future in as_completed(futures):
+        for future in as_completed(futures):  # type: ignore[no-untyped-call]
             done[index[future.key]] = future.result()
             while following in done:
                 yield done.pop(following)
                 following += 1
     finally:
         if client is not scheduler:
-            client.close()
+            client.close()  # type: ignore[no-untyped-call]
 
 
 def parse_objectives(text: str, names: Iterable[str]) -> list[tuple[str, bool]]:

@@ -156,8 +156,8 @@ def measure(graph: Graph, queries: list[Query],
         masks = run_masks(graph, _masks(spatial, list(wanted)), names)
         if alive is None:
             alive = {q for q in queries if masks[q.layer][(0, 0) + q.unit] > 0}
-        for (q, end), points in probes.items():
-            for t, index in points:
+        for (q, end), tried in probes.items():
+            for t, index in tried:
                 lit = masks[q.layer][(index, 0) + q.unit] > 0
                 r = ranges[(q, end)]
                 if end == "lo":  # lit: the lowest dependency is <= t

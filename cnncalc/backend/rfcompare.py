@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from math import ceil, gcd
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from cnncalc.analysis.rfunit import TooManyGaps, support
 from cnncalc.backend.results import CheckResult
@@ -91,7 +91,7 @@ def _mismatch(want: tuple[Any, Any] | None, got: Interval, n: int, slack: int) -
     return ""
 
 
-def _exact_reads(p: Plan, unit: tuple[int, ...], axis: int) -> Interval | bool:
+def _exact_reads(p: Plan, unit: tuple[int, ...], axis: int) -> Interval | Literal[False]:
     """The first and last input position the unit depends on along the axis (None: none), by
     the analysis's walk through the finite tensors (for a global layer, its global reads
     included); False where that is not known (a walk that would list too many gaps)."""
