@@ -14,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from cnncalc.gcpause import gc_paused
 from cnncalc.ops.args import REQUIRED
 from cnncalc.ops.base import Op, OpError, Shape, Tensor
 from cnncalc.ops.registry import ops
@@ -23,7 +24,7 @@ from cnncalc.spec.document import Spec
 from cnncalc.spec.expand import LayerDecl
 from cnncalc.spec.expr import ExprError, evaluate_with
 from cnncalc.spec.refs import BROKEN, INPUT, Deferred
-from cnncalc.spec.source import gc_paused, read_spec
+from cnncalc.spec.source import read_spec
 from cnncalc.text import fmt_shape
 
 

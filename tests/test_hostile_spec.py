@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from cnncalc import SpecError, load_graph, load_graph_text
+from cnncalc.gcpause import gc_paused
 from cnncalc.spec import yamlload
 from cnncalc.spec.expr import ExprError, evaluate_with
-from cnncalc.spec.source import MAX_BYTES, gc_paused, read_spec
+from cnncalc.spec.source import MAX_BYTES, read_spec
 from tests.helpers import graph, where
 
 CONV = "  - conv: {filters: 4, kernel: 3}\n"

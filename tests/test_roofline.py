@@ -123,3 +123,14 @@ def test_bound_is_below_pytorch_cpu_time_per_layer_type() -> None:
     peak, bandwidth = bench.measure_peak(512), bench.measure_bandwidth(32)
     for label, bound, measured in bench.compare(bench.device_yaml(peak, bandwidth, factor=10)):
         assert 0 < bound < measured, label
+
+
+@pytest.mark.parametrize("path, reason", [
+    ("/dev/zero", "cannot read the file: it is a device"),
+    ("nowhere/dev.yaml", "cannot read the file: no such file"),
+])
+def test_device_files_are_read_like_specs(path: str, reason: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    # The one file reader: a device never ends and is refused before anything is read.
+    assert main(["summary", str(ARCH / "lenet5.yaml"), "--device", path]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{path}:1:1: error: {reason}"), err

@@ -16,6 +16,7 @@ from pathlib import Path
 from cnncalc.problems import Loc, Problem, Problems, SpecError, did_you_mean
 from cnncalc.spec.dtypes import DTYPE_BYTES
 from cnncalc.spec.names import shown
+from cnncalc.spec.source import read_spec
 from cnncalc.spec.yamlload import LMap, load_text
 
 KEYS = ("name", "peak_flops", "bandwidth", "source")
@@ -57,11 +58,7 @@ def builtin(name: str) -> Device:
 
 def load_device(path: str | Path) -> Device:
     """Read a device file; SpecError with every problem located otherwise."""
-    file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError([_problem(Loc(file, 1, 1), f"cannot read the device file: {exc}")]) from None
+    text, file = read_spec(path)  # the one file reader: devices and oversized files refused
     return parse_device(text, file)
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from cnncalc.checks.model import Check
 from cnncalc.checks.parse import parse_checks
+from cnncalc.gcpause import gc_paused
 from cnncalc.ops.registry import ops
 from cnncalc.problems import Loc, Problem, Problems, SpecError, did_you_mean
 from cnncalc.spec.blocks import parse_blocks
@@ -13,7 +14,6 @@ from cnncalc.spec.dtypes import DTYPE_BYTES as DTYPES
 from cnncalc.spec.expand import MAX_NESTING, Expander, Group, LayerDecl, _Abort
 from cnncalc.spec.names import shown, text_problem
 from cnncalc.spec.refs import BROKEN, INPUT, Binding, Deferred, LayerRef, NameRef, Ref, Scope
-from cnncalc.spec.source import gc_paused
 from cnncalc.spec.variables import parse_vars, substitute
 from cnncalc.spec.yamlload import LList, LMap, load_text
 

@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import codecs
 import errno
-import gc
 import os
 import stat
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import BinaryIO
 
 from cnncalc.problems import Loc, Problem, SpecError
@@ -127,21 +124,3 @@ def _limit_text(text: str, file: str) -> str:
 def _unreadable(file: str, reason: str) -> SpecError:
     return SpecError([Problem(Loc(file, 1, 1), "error", "unreadable",
                               f"cannot read the file: {reason}")])
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause CPython's cyclic garbage collector while a spec is loaded and built.
-
-    Loading allocates hundreds of thousands of small objects and no cyclic garbage; with the
-    collector on, its full collections take a third to a half of the time at 100,000 layers.
-    Exception-safe and nestable (only the outermost use turns it back on).
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
