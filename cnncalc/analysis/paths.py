@@ -4,7 +4,8 @@ A *path* is a sequence of distinct tensors from the network input to an output, 
 following a layer's input edge; a layer that reads the same tensor twice (`add: [x, x]`)
 gives one step, not two. Lengths are counted two ways:
 
-- **weighted layers**: the conv, deconv and dense layers on the path;
+- **weighted layers**: the layers whose op counts MACs on the path (conv, deconv, dense: the
+  ops that declare a `macs_rule`);
 - **residual blocks**: the merge layers (two or more distinct inputs) the path enters
   through a *branch* input rather than a *skip* input. For a merge `m` whose immediate
   dominator is `d` (the tensor every path to `m` passes: where the block forked), each input
@@ -24,10 +25,9 @@ from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
 
-from cnncalc.graph import Graph
+from cnncalc.graph import Graph, Layer
 from cnncalc.spec.refs import INPUT
 
-WEIGHTED_OPS = frozenset({"conv", "deconv", "dense"})
 Dist = dict[tuple[int, int], int]  # (weighted length, block length) -> paths
 
 
@@ -72,6 +72,11 @@ def _mean(dist: dict[int, int], total: int) -> Fraction:
 def _mode(dist: dict[int, int]) -> int:
     # The shortest of equally common lengths, so the answer does not depend on dict order.
     return max(sorted(dist), key=lambda k: dist[k]) if dist else 0
+
+
+def weighted(layer: Layer) -> bool:
+    """A weighted layer: its op multiplies by weights (declares a MAC rule)."""
+    return bool(layer.op.macs_rule)
 
 
 def sources(graph: Graph) -> dict[str, list[str]]:
@@ -129,18 +134,18 @@ def _fewest_weighted(graph: Graph, fork: str, stop: int,
     for layer in graph.layers[first:stop]:
         reached = [best[p] for p in inputs[layer.name] if p in best]
         if reached:
-            best[layer.name] = min(reached) + (layer.op_name in WEIGHTED_OPS)
+            best[layer.name] = min(reached) + weighted(layer)
     return best
 
 
 def path_stats(graph: Graph) -> PathStats:
     """Count the input-to-output paths and their length distributions."""
-    weighted = {layer.name for layer in graph.layers if layer.op_name in WEIGHTED_OPS}
+    heavy = {layer.name for layer in graph.layers if weighted(layer)}
     branches = branch_edges(graph)
     dist: dict[str, Dist] = {INPUT: {(0, 0): 1}}
     for layer, preds in sources(graph).items():
         here: Dist = {}
-        w = 1 if layer in weighted else 0
+        w = 1 if layer in heavy else 0
         for pred in preds:
             b = 1 if (pred, layer) in branches else 0
             for (lw, lb), n in dist.get(pred, {}).items():

@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cnncalc.analysis.cost import analyze_cost
+from cnncalc.ops.base import OutputStorage
 from cnncalc.spec.dtypes import DTYPE_BYTES
-
-VIEW_OPS = frozenset({"flatten", "identity", "slice", "dropout"})
 
 if TYPE_CHECKING:
     from cnncalc.devices import Device
@@ -104,8 +103,8 @@ def analyze_roofline(graph: Graph, device: Device, batch: int = 1,
         # a tensor read twice (add: [x, x]) crosses the bus once
         inputs = sum(_size(graph.shape_of(name)) for name in dict.fromkeys(layer.inputs))
         moved = (batch * (inputs + layer.out_size) + layer.params + layer.buffers) * width
-        if layer.op_name in VIEW_OPS:
-            moved = 0
+        if layer.op.output_storage(layer, False) is OutputStorage.VIEW:
+            moved = 0  # a view (flatten, slice, identity, dropout at inference) moves nothing
         layers.append(LayerBound(layer.name, layer.op_name, lc.flops, moved,
                                  lc.flops / peak, moved / bandwidth))
     compulsory = (batch * (_size(graph.input_shape) + sum(_size(s) for s in graph.output_shapes.values()))

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from cnncalc.analysis.rf import RFResult
     from cnncalc.graph import Graph
 
-MERGE_OPS = frozenset({"add", "concat", "multiply"})
 
 
 @dataclass
@@ -108,7 +107,8 @@ def build_model(graph: Graph, depth: int | None = None, top: int = 5,
                 if key[0] != node.id and key not in seen:
                     seen.add(key)
                     edges.append(Edge(key[0], key[1], shape_text(graph.shape_of(src), layout)))
-        node.merge = not node.folded and (row.kind in MERGE_OPS or len(row.layers[0].inputs) > 1)
+        first = row.layers[0]  # a merge: an op of 2+ inputs (add, concat, multiply)
+        node.merge = not node.folded and (first.op.min_inputs > 1 or len(first.inputs) > 1)
         nodes.append(node)
     heaviest = sorted((n for n in nodes[1:] if n.macs > 0), key=lambda n: -n.macs)[:top]
     for rank, node in enumerate(heaviest, 1):
