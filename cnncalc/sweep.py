@@ -74,19 +74,20 @@ def analyze_variant(job: Job) -> dict[str, Any]:
     rf_layer = figures.default_rf_layer() if len(graph.input_shape) > 1 else None
     sizes = figures.rf_sizes(rf_layer) if rf_layer else None
     rf = min(sizes) if sizes else None
-    training = analyze_memory(graph, training=True, optimizer=job.optimizer).training
+    memory = analyze_memory(graph, training=True, optimizer=job.optimizer)  # inference peak too
+    training = memory.training
     assert training is not None
     row.update(
         total_params=graph.total_params, total_macs=figures.cost.total_macs,
         total_flops=figures.cost.total_flops,
         rf=(None if rf is None else int(rf) if Fraction(rf).denominator == 1 else float(rf)),
         rf_layer=rf_layer,
-        inference_peak_bytes=analyze_memory(graph).inference_peak_bytes,
+        inference_peak_bytes=memory.inference_peak_bytes,
         training_bytes=training.total_bytes, latency_bound_s=None,
         checks="none" if not results else "pass" if all(r.passed for r in results) else "fail",
         failed_checks=[r.message for r in results if not r.passed], error=None)
     if job.device is not None:
-        row["latency_bound_s"] = analyze_roofline(graph, job.device).latency_bound_s
+        row["latency_bound_s"] = analyze_roofline(graph, job.device, cost=figures.cost).latency_bound_s
     return row
 
 

@@ -17,9 +17,10 @@ nothing and get a bound of 0, so the sum never counts traffic that does not happ
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import prod
 from typing import TYPE_CHECKING
 
-from cnncalc.analysis.cost import analyze_cost
+from cnncalc.analysis.cost import CostResult, analyze_cost
 from cnncalc.ops.base import OutputStorage
 from cnncalc.spec.dtypes import DTYPE_BYTES
 
@@ -82,31 +83,26 @@ class NoPeak(ValueError):
     """The device states no peak for the spec's element type."""
 
 
-def _size(shape: tuple[int, ...]) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
-
-
 def analyze_roofline(graph: Graph, device: Device, batch: int = 1,
-                     dtype: str | None = None) -> Roofline:
-    """Per-layer and total latency lower bounds of `graph` on `device`."""
+                     dtype: str | None = None, cost: CostResult | None = None) -> Roofline:
+    """Per-layer and total latency lower bounds of `graph` on `device`; `cost` is the cost
+    analysis at `batch` when the caller has it already."""
     dtype = dtype or graph.spec.dtype
     if dtype not in device.peak_flops:
         raise NoPeak(f"device '{device.name}' states no peak for {dtype} (it has "
                      f"{', '.join(device.peak_flops)})")
     peak, bandwidth, width = device.peak_flops[dtype], device.bandwidth, DTYPE_BYTES[dtype]
-    cost = analyze_cost(graph, batch)
+    if cost is None or cost.batch != batch:
+        cost = analyze_cost(graph, batch)
     layers = []
     for layer, lc in zip(graph.layers, cost.layers):
         # a tensor read twice (add: [x, x]) crosses the bus once
-        inputs = sum(_size(graph.shape_of(name)) for name in dict.fromkeys(layer.inputs))
+        inputs = sum(prod(graph.shape_of(name)) for name in dict.fromkeys(layer.inputs))
         moved = (batch * (inputs + layer.out_size) + layer.params + layer.buffers) * width
         if layer.op.output_storage(layer, False) is OutputStorage.VIEW:
             moved = 0  # a view (flatten, slice, identity, dropout at inference) moves nothing
         layers.append(LayerBound(layer.name, layer.op_name, lc.flops, moved,
                                  lc.flops / peak, moved / bandwidth))
-    compulsory = (batch * (_size(graph.input_shape) + sum(_size(s) for s in graph.output_shapes.values()))
+    compulsory = (batch * (prod(graph.input_shape) + sum(prod(s) for s in graph.output_shapes.values()))
                   + graph.total_params + graph.total_buffers) * width
     return Roofline(device, dtype, batch, layers, compulsory, cost.total_flops)

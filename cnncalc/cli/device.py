@@ -42,10 +42,11 @@ def device_option(f: Callable[..., Any]) -> Callable[..., Any]:
              "bandwidth (bytes/s).")(f)
 
 
-def roofline_or_exit(graph: Any, device: Device, batch: int = 1) -> Any:
+def roofline_or_exit(graph: Any, device: Device, batch: int = 1, cost: Any = None) -> Any:
+    """The roofline of `graph` (`cost`: the command's cost analysis at `batch`, reused)."""
     from cnncalc.analysis.roofline import NoPeak, analyze_roofline  # lazy: only with --device
 
     try:
-        return analyze_roofline(graph, device, batch)
+        return analyze_roofline(graph, device, batch, cost=cost)
     except NoPeak as exc:
         raise click.UsageError(str(exc)) from None

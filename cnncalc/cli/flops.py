@@ -60,7 +60,7 @@ def flops(file: str, input_shape: tuple[int, ...] | None, batch: int, top: int, 
     target = resolve_device(device)
     graph = load_or_exit(file, input_shape)
     cost = analyze_cost(graph, batch)
-    roof = roofline_or_exit(graph, target, batch) if target is not None else None
+    roof = roofline_or_exit(graph, target, batch, cost) if target is not None else None
     peer = None
     if convention != "cnncalc":
         peer = peer_count(graph, convention, batch, training)

@@ -31,7 +31,7 @@ def summary(file: str, input_shape: tuple[int, ...] | None, depth: int | None, d
     target = resolve_device(device)
     graph = load_or_exit(file, input_shape)
     cost = analyze_cost(graph)
-    roof = roofline_or_exit(graph, target) if target is not None else None
+    roof = roofline_or_exit(graph, target, cost=cost) if target is not None else None
     mem = analyze_memory(graph, training=out.json_wanted)
     rf = analyze_rf(graph)
     if out.json_wanted:

@@ -68,7 +68,7 @@ def collect(graph: Graph, depth: int | None = None, top: int = 5, verify: bool =
     return ReportData(graph, build_model(graph, depth, top, cost, rf), cost,
                       analyze_memory(graph, training=True), rf, results, verified,
                       layout_warnings(graph) + rf.warnings, training,
-                      analyze_roofline(graph, device) if device is not None else None)
+                      analyze_roofline(graph, device, cost=cost) if device is not None else None)
 
 
 def render_html(data: ReportData) -> str:
