@@ -1,4 +1,5 @@
-"""Writing numbers for people: counts, shapes, bytes and exact receptive-field values.
+"""Writing numbers for people: counts, shapes, bytes and exact receptive-field values, and a
+value from a file quoted in a message (`shown`).
 
 The bottom layer (docs/architecture.md): it imports nothing from cnncalc, so every other
 layer (ops' formulas, analysis warnings, check messages, renderers) can use it.
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
+from typing import Any
 
 Num = int | Fraction
 
@@ -102,3 +104,19 @@ def per_axis(values: tuple[Num, ...] | None, sep: str = "x") -> str:
     if all(v == values[0] for v in values):
         return number(values[0])
     return sep.join(number(v) for v in values)
+
+
+def shown(value: Any) -> str:
+    """A value for a message, with anything unprintable escaped (it came from a file)."""
+    if isinstance(value, str):
+        text = value if len(value) <= 40 else value[:40] + "..."
+        return "'" + text.encode("unicode_escape").decode("ascii").replace("'", "\\'") + "'"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if value is None:
+        return "nothing (null)"
+    return repr(value)

@@ -85,7 +85,6 @@ def fit_resolution(graph: Graph, limit: int, batch: int = 1, dtype: str | None =
                    build: Callable[[tuple[int, ...]], Graph] | None = None) -> Fit:
     """The largest side `s` (every spatial axis of the input set to `s`) whose memory at
     `batch` is at most `limit`; sizes the spec cannot be built at are skipped."""
-
     channels = graph.input_shape[0]
     rank = len(graph.input_shape) - 1
     if rank < 1:
@@ -93,18 +92,18 @@ def fit_resolution(graph: Graph, limit: int, batch: int = 1, dtype: str | None =
     make = build or (lambda shape: build_graph(graph.spec, shape))
     cache: dict[int, MemoryResult | None] = {}
 
+    def shape(side: int) -> tuple[int, ...]:
+        return (channels, *([side] * rank))
+
     def measure(side: int) -> MemoryResult | None:
         if side not in cache:
             try:
-                g = make((channels, *([side] * rank)))
+                g = make(shape(side))
             except SpecError:
                 cache[side] = None
             else:
                 cache[side] = analyze_memory(g, batch, dtype, training=training, optimizer=optimizer)
         return cache[side]
-
-    def shape(side: int) -> tuple[int, ...]:
-        return (channels, *([side] * rank))
 
     def fits(side: int) -> bool | None:  # None: the spec does not build at this size
         mem = measure(side)

@@ -13,10 +13,13 @@ import os
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from math import prod
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
+
+from cnncalc.text import fmt_shape
 
 if TYPE_CHECKING:
     from cnncalc.graph import Layer
@@ -53,10 +56,7 @@ def _header(f: IO[bytes], what: str) -> Header:
         raise ArrayFileError(f"{what} holds {dtype} values, not numbers")
     if len(shape) > MAX_AXES:
         raise ArrayFileError(f"{what} declares {len(shape)} axes; at most {MAX_AXES} are read")
-    count = 1
-    for n in shape:
-        count *= n
-    return Header(tuple(shape), dtype, bool(fortran), count * dtype.itemsize)
+    return Header(tuple(shape), dtype, bool(fortran), prod(shape) * dtype.itemsize)
 
 
 def _read_data(f: IO[bytes], header: Header, what: str) -> np.ndarray:
@@ -79,7 +79,7 @@ def read_npy(path: str, accept: Any = None) -> np.ndarray:
             header = _header(f, "the file")
             if header.nbytes > size - f.tell():
                 raise ArrayFileError(f"the header declares {header.nbytes:,} bytes of data "
-                                     f"({_fmt(header.shape)} {header.dtype}) but the file holds "
+                                     f"({fmt_shape(header.shape)} {header.dtype}) but the file holds "
                                      f"{max(size - f.tell(), 0):,}")
             if accept is not None:
                 accept(header)
@@ -114,17 +114,13 @@ def read_npz(path: str, accept: Any = None) -> dict[str, np.ndarray]:
                     header = _header(f, what)
                     if header.nbytes > info.file_size:
                         raise ArrayFileError(f"{what} declares {header.nbytes:,} bytes of data "
-                                             f"({_fmt(header.shape)}) but holds {info.file_size:,}")
+                                             f"({fmt_shape(header.shape)}) but holds {info.file_size:,}")
                     if accept is not None and accept(key, header) is False:
                         continue
                     arrays[key] = _read_data(f, header, what)
             except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
                 raise ArrayFileError(f"{what} cannot be read ({exc})") from None
     return arrays
-
-
-def _fmt(shape: tuple[int, ...]) -> str:
-    return "[" + ", ".join(str(n) for n in shape) + "]"
 
 
 # ----------------------------------------------------------------------------- writing

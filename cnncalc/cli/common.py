@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from cnncalc.checks.layout import layout_warnings
+from cnncalc.checks.units import UnitError, parse_bytes
 from cnncalc.graph import graph_in_layout
 from cnncalc.problems import Loc, Problem, SpecError
 from cnncalc.report.formats import text_line
@@ -109,6 +110,16 @@ def output_options(formats: Iterable[str] = TABLE_FORMATS,
         return click.option("--format", "fmt", type=click.Choice(choices), default="text",
                             show_default=True, help=help_text)(wrapper)
     return decorate
+
+
+def byte_size(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    """Callback of a SIZE option (`--max-memory 2GB`, `--memory 16GiB`): bytes, or None."""
+    if value is None:
+        return None
+    try:
+        return parse_bytes(value)
+    except UnitError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def batch_option(f: Callable[..., Any]) -> Callable[..., Any]:

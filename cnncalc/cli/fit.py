@@ -7,8 +7,7 @@ from typing import Any
 import click
 
 from cnncalc.analysis.fit import NotMonotone, fit_batch, fit_resolution
-from cnncalc.checks.units import UnitError, parse_bytes
-from cnncalc.cli.common import Done, input_option, load_or_exit, output_options, spec_argument
+from cnncalc.cli.common import Done, byte_size, input_option, load_or_exit, output_options, spec_argument
 from cnncalc.report import text
 from cnncalc.report.costmem import memory_json
 from cnncalc.report.output import Output
@@ -16,12 +15,9 @@ from cnncalc.report.table import Cell, Table
 from cnncalc.spec.dtypes import DTYPE_BYTES, OPTIMIZER_STATES
 
 
-def _bytes(ctx: click.Context, param: click.Parameter, value: str) -> int:
-    try:
-        limit = parse_bytes(value)
-    except UnitError as exc:
-        raise click.BadParameter(str(exc)) from None
-    if limit <= 0:
+def _budget(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    limit = byte_size(ctx, param, value)
+    if not limit or limit <= 0:
         raise click.BadParameter(f"expected a positive size, got {value!r}")
     return limit
 
@@ -29,7 +25,7 @@ def _bytes(ctx: click.Context, param: click.Parameter, value: str) -> int:
 @click.command()
 @spec_argument
 @input_option
-@click.option("--memory", "limit", required=True, metavar="SIZE", callback=_bytes,
+@click.option("--memory", "limit", required=True, metavar="SIZE", callback=_budget,
               help="The budget: 16GiB, 512MB or a number of bytes.")
 @click.option("--training", is_flag=True, help="Fit one training step (gradients, optimizer "
               "state, saved activations), not inference.")

@@ -20,9 +20,9 @@ from cnncalc.backend.arrayfiles import (
 )
 from cnncalc.backend.budget import default_limit
 from cnncalc.backend.run import LayerError
-from cnncalc.checks.units import UnitError, parse_bytes
 from cnncalc.cli.common import (
     Done,
+    byte_size,
     fail,
     input_option,
     load_or_exit,
@@ -45,15 +45,6 @@ if TYPE_CHECKING:
     from cnncalc.graph import Graph
 
 
-def _bytes(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        return parse_bytes(value)
-    except UnitError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
 @click.command()
 @spec_argument
 @input_option
@@ -70,7 +61,7 @@ def _bytes(ctx: click.Context, param: click.Parameter, value: str | None) -> int
 @click.option("--layer", "layers", multiple=True, metavar="NAME",
               help="Also measure this layer's receptive field (repeatable).")
 @click.option("--no-rf", is_flag=True, help="Skip the receptive-field measurement.")
-@click.option("--max-memory", callback=_bytes, metavar="SIZE",
+@click.option("--max-memory", callback=byte_size, metavar="SIZE",
               help="Refuse runs estimated to need more (e.g. 16GB; default 80% of the "
                    "available memory).")
 @click.option("--save-output", type=click.Path(dir_okay=False),
@@ -237,7 +228,7 @@ class _progress:
               help="The .npz file to write.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the random weights.")
-@click.option("--max-memory", callback=_bytes, metavar="SIZE",
+@click.option("--max-memory", callback=byte_size, metavar="SIZE",
               help="Refuse networks estimated to need more (default 80% of the available memory).")
 @output_options(("text", "json"), "text: one line; json: one JSON object.")
 def init_weights(file: str, input_shape: tuple[int, ...] | None, output: str, seed: int,

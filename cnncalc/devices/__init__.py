@@ -15,9 +15,9 @@ from pathlib import Path
 
 from cnncalc.problems import Loc, Problem, Problems, SpecError, did_you_mean
 from cnncalc.spec.dtypes import DTYPE_BYTES
-from cnncalc.spec.names import shown
 from cnncalc.spec.source import read_spec
 from cnncalc.spec.yamlload import LMap, load_text
+from cnncalc.text import shown
 
 KEYS = ("name", "peak_flops", "bandwidth", "source")
 MAX_FIGURE = 1e21  # a zettaFLOP/s or zettabyte/s: beyond any device, surely a typo

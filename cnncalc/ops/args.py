@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnncalc.problems import did_you_mean
+from cnncalc.text import shown
 
 REQUIRED: Any = object()  # sentinel default: the argument must be given
 
@@ -34,13 +35,7 @@ def _type_name(value: Any) -> str:
         return f"number {value}"
     if isinstance(value, str):
         return f"string {value[:40]!r}"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    if value is None:
-        return "nothing (null)"
-    return type(value).__name__
+    return shown(value) if isinstance(value, (list, dict)) or value is None else type(value).__name__
 
 
 def _num(x: float) -> str:

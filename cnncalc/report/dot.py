@@ -29,8 +29,7 @@ def render_dot(model: GraphModel) -> str:
 
 
 def _attributes(node: Node) -> str:
-    head = node.label + (f"  #{node.heavy}" if node.heavy else "") + (" ⚠" if node.warnings else "")
-    attrs = {"label": quote("\n".join([head, *node.lines()]) if node.kind != INPUT
+    attrs = {"label": quote("\n".join([node.heading, *node.lines()]) if node.kind != INPUT
                             else node.lines()[0])}
     if node.kind == INPUT:
         attrs.update(fillcolor='"#f4f4f4"')

@@ -44,6 +44,11 @@ class Node:
         return f"{self.name} ×{len(self.layers)}" if self.folded else self.name
 
     @property
+    def heading(self) -> str:
+        """The label with the marks a text format can show: `#rank` if heavy, `⚠` if misaligned."""
+        return self.label + (f" #{self.heavy}" if self.heavy else "") + (" ⚠" if self.warnings else "")
+
+    @property
     def folded(self) -> bool:
         return len(self.layers) > 1
 

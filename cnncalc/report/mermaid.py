@@ -27,8 +27,7 @@ def label(value: str) -> str:
 
 
 def node_line(node: Node, lines: list[str] | None = None) -> str:
-    head = node.label + (f" #{node.heavy}" if node.heavy else "") + (" ⚠" if node.warnings else "")
-    body = "<br/>".join(label(part) for part in ([head, *node.lines()] if node.kind != INPUT
+    body = "<br/>".join(label(part) for part in ([node.heading, *node.lines()] if node.kind != INPUT
                                                   else node.lines()) + (lines or []))
     if node.merge:
         return f'  {node.id}(("{body}"))'

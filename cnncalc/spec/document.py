@@ -12,10 +12,11 @@ from cnncalc.problems import Loc, Problem, Problems, SpecError, did_you_mean
 from cnncalc.spec.blocks import parse_blocks
 from cnncalc.spec.dtypes import DTYPE_BYTES as DTYPES
 from cnncalc.spec.expand import MAX_NESTING, Expander, Group, LayerDecl, _Abort
-from cnncalc.spec.names import shown, text_problem
+from cnncalc.spec.names import text_problem
 from cnncalc.spec.refs import BROKEN, INPUT, Binding, Deferred, LayerRef, NameRef, Ref, Scope
 from cnncalc.spec.variables import parse_vars, substitute
 from cnncalc.spec.yamlload import LList, LMap, load_text
+from cnncalc.text import shown
 
 TOP_KEYS = ("cnncalc", "name", "description", "vars", "input", "dtype", "blocks", "layers", "outputs",
             "checks")

@@ -17,7 +17,7 @@ from cnncalc.ops.registry import ops
 from cnncalc.problems import Loc, Problems, did_you_mean
 from cnncalc.spec.blocks import BlockDef
 from cnncalc.spec.expr import ExprError, Value, evaluate_with, names_in
-from cnncalc.spec.names import name_problem, shown
+from cnncalc.spec.names import name_problem
 from cnncalc.spec.refs import (
     BROKEN,
     INPUT,
@@ -30,6 +30,7 @@ from cnncalc.spec.refs import (
     Scope,
 )
 from cnncalc.spec.yamlload import LList, LMap
+from cnncalc.text import shown
 
 if TYPE_CHECKING:
     from cnncalc.ops.base import Op

@@ -12,6 +12,8 @@ import re
 import unicodedata
 from typing import Any
 
+from cnncalc.text import shown
+
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 MAX_LENGTH = 100
 
@@ -38,18 +40,3 @@ def text_problem(value: Any, what: str) -> str | None:
         return f"'{what}' contains the control character U+{ord(bad):04X}"
     return None
 
-
-def shown(value: Any) -> str:
-    """A value for a message, with anything unprintable escaped (it came from a file)."""
-    if isinstance(value, str):
-        text = value if len(value) <= 40 else value[:40] + "..."
-        return "'" + text.encode("unicode_escape").decode("ascii").replace("'", "\\'") + "'"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    if value is None:
-        return "nothing (null)"
-    return repr(value)

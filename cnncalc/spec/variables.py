@@ -12,8 +12,8 @@ from typing import Any
 
 from cnncalc.problems import Loc, Problems, did_you_mean
 from cnncalc.spec.expr import FUNCTIONS, KEYWORDS, ExprError, evaluate_with, names_in
-from cnncalc.spec.names import shown
 from cnncalc.spec.yamlload import LList, LMap
+from cnncalc.text import shown
 
 Number = int | float
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")

@@ -86,8 +86,14 @@ def conv(
 _DEPTHWISE_DIRECT_MAX = 64
 
 
+def _out_sizes(sp: tuple[int, ...], k: tuple[int, ...], s: tuple[int, ...],
+               dl: tuple[int, ...]) -> tuple[int, ...]:
+    """Output positions per axis of a window over the padded sizes `sp`."""
+    return tuple((n - dd * (kk - 1) - 1) // ss + 1 for n, kk, ss, dd in zip(sp, k, s, dl))
+
+
 def _small_output(sp: tuple[int, ...], k: tuple[int, ...], s: tuple[int, ...], dl: tuple[int, ...]) -> bool:
-    outs = [(n - dd * (kk - 1) - 1) // ss + 1 for n, kk, ss, dd in zip(sp, k, s, dl)]
+    outs = _out_sizes(sp, k, s, dl)
     return min(outs) >= 1 and math.prod(outs) <= _DEPTHWISE_DIRECT_MAX
 
 
@@ -98,7 +104,7 @@ def _depthwise_channels_last(xp: np.ndarray, w: np.ndarray, k: tuple[int, ...], 
     contiguous trailing vector: no im2col and no per-channel GEMM calls."""
     c = xp.shape[1]
     xl = np.ascontiguousarray(np.moveaxis(xp, 1, -1))  # (N, *padded, C)
-    outs = tuple((n - dd * (kk - 1) - 1) // ss + 1 for n, kk, ss, dd in zip(xp.shape[2:], k, s, dl))
+    outs = _out_sizes(xp.shape[2:], k, s, dl)
     wk = np.ascontiguousarray(w.reshape(c, -1).T)  # (kvol, C), taps in C order like w
     acc = tmp = None
     for j, off in enumerate(itertools.product(*(range(kk) for kk in k))):
