@@ -34,7 +34,6 @@ class Problem:
     def __str__(self) -> str:
         # Escaped as the CLI prints it: a message (or file name) quoting the user's YAML may
         # hold terminal codes, and library users print problems too. (escape is a leaf module.)
-
         return escape(f"{self.loc}: {self.level}: {self.message}")
 
 

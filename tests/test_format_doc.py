@@ -8,7 +8,7 @@ import pytest
 from helpers import ROOT, graph
 
 from cnncalc.ops.registry import ops
-from cnncalc.report.opref import _default, with_op_sections
+from cnncalc.report.opref import default_text, with_op_sections
 
 DOC = (ROOT / "docs" / "format.md").read_text()
 
@@ -44,7 +44,7 @@ def test_documented_domains_and_defaults_are_the_declared_ones() -> None:
     for name, op in ops().items():
         for (arg, domain, default), declared in zip(docs[name], op.arguments):
             assert domain.replace("\\|", "|") == declared.type.doc, (name, arg)
-            assert default == _default(declared).replace("|", "\\|"), (name, arg)
+            assert default == default_text(declared).replace("|", "\\|"), (name, arg)
 
 
 def test_the_op_sections_are_generated_from_the_declarations() -> None:

@@ -35,6 +35,8 @@ MAX_SPANS = 1 << 16  # separate gaps listed per read; more only on huge axes wit
 class TooManyGaps(Exception):
     """A read leaves more than MAX_SPANS separate gaps (a window smaller than its stride on a
     huge axis): listing them would take time proportional to the axis size."""
+
+
 Group = tuple[int, int, int, int]  # taps [u, v] of one phase, read for k in [k0, k1]
 
 
@@ -58,7 +60,6 @@ def support(graph: Graph, name: str, units: list[Spans],
     `with_global`: a global read (a gate, flatten) depends on every unit of its input instead
     of being a constant. Raises TooManyGaps when a read would have to list more than MAX_SPANS
     gaps."""
-
     target = graph.layer(name)
     pending: dict[str, list[tuple[tuple[AxisMap, ...], list[Spans]]]] = {}
     needed: list[Spans] | None = [normalize(s) for s in units]

@@ -154,9 +154,9 @@ def _padding_units(rf: LayerRF, spatial: tuple[int, ...]) -> list[tuple[int, int
         if axis.size > big:
             continue
         if len(state) == 1:
-            count = _bad_units(state[0], n, big)
-            if count:
-                out.append((a, count, n))
+            bad_units = _bad_units(state[0], n, big)
+            if bad_units:
+                out.append((a, bad_units, n))
             continue
         period = max(term.period for term in state)
         bad: set[int] = set()

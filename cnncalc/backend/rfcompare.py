@@ -10,7 +10,7 @@ compared with the analysis at the spec's input.
 from __future__ import annotations
 
 from fractions import Fraction
-from math import ceil, gcd
+from math import ceil, lcm
 from typing import TYPE_CHECKING, Any, Literal
 
 from cnncalc.analysis.rfunit import TooManyGaps, support
@@ -24,11 +24,7 @@ if TYPE_CHECKING:
 
 def period_of(rf: LayerRF, axis: int) -> int:
     """The period of the receptive-field pattern along `axis` (1: every unit alike)."""
-    period = 1
-    if rf.state.axes is not None:
-        for term in rf.state.axes[axis]:
-            period = period * term.period // gcd(period, term.period)
-    return period
+    return lcm(*(term.period for term in rf.state.axes[axis])) if rf.state.axes else 1
 
 
 def compare(p: Plan, axis: int, seen: dict[tuple[int, ...], Interval]) -> CheckResult:

@@ -26,6 +26,7 @@ from cnncalc.spec.variables import parse_value
 if TYPE_CHECKING:
     from cnncalc.graph import Graph
 
+
 class Done(click.exceptions.Exit):
     """Leave a command with an exit code (0 ok, 1 checks failed, 2 bad input)."""
 
@@ -49,7 +50,6 @@ VARIABLES = "cnncalc.variables"  # click context meta key: the --set NAME=VALUE 
 
 def parse_assignments(values: Iterable[str]) -> dict[str, int | float]:
     """`--set width=0.75 --set res=160` -> {"width": 0.75, "res": 160}."""
-
     found: dict[str, int | float] = {}
     for item in values:
         name, sep, value = item.partition("=")

@@ -7,13 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from cnncalc.ops.registry import ops
-from cnncalc.report.opref import _default
+from cnncalc.report.opref import default_text
 from cnncalc.report.table import Table
 
 
 def op_reference_json() -> dict[str, Any]:
     return {"ops": [{"name": name, "summary": op.summary,
-                     "arguments": [{"name": a.name, "type": a.type.doc, "default": _default(a),
+                     "arguments": [{"name": a.name, "type": a.type.doc, "default": default_text(a),
                                     "doc": a.doc} for a in op.arguments]}
                     for name, op in sorted(ops().items())]}
 
@@ -26,5 +26,5 @@ def op_table() -> Table:
         if not op.arguments:
             table.add([name, "", "", "", op.summary])
         for a in op.arguments:
-            table.add([name, a.name, a.type.doc, _default(a), a.doc])
+            table.add([name, a.name, a.type.doc, default_text(a), a.doc])
     return table

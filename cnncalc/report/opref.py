@@ -9,7 +9,7 @@ FORMAT_START = "<!-- format-ops:start -->"
 FORMAT_END = "<!-- format-ops:end -->"
 
 
-def _default(arg: Arg) -> str:
+def default_text(arg: Arg) -> str:
     if arg.default is REQUIRED:
         return "required"
     if arg.default is None:
@@ -24,12 +24,13 @@ def op_reference(markdown: bool = True) -> str:
     if markdown:
         lines += ["| op | arguments (default) | what it does |", "|---|---|---|"]
     for name, op in sorted(ops().items()):
-        args = ", ".join(f"`{a.name}` ({_default(a)})" for a in op.arguments) or "—"
+        args = ", ".join(f"`{a.name}` ({default_text(a)})" for a in op.arguments) or "—"
         if markdown:
             lines.append(f"| `{name}` | {args} | {op.summary} |")
         else:
             lines.append(f"{name}: {op.summary}")
-            lines += [f"    {a.name}: {a.type.doc}, default {_default(a)} — {a.doc}" for a in op.arguments]
+            lines += [f"    {a.name}: {a.type.doc}, default {default_text(a)} — {a.doc}"
+                      for a in op.arguments]
     return "\n".join(lines)
 
 
@@ -58,7 +59,7 @@ def format_op_sections() -> str:
         out += ["| argument | type and domain | default | meaning | also called |", "|---|---|---|---|---|"]
         for a in op.arguments:
             also = ", ".join(f"`{w}`" for w in a.aliases) or "—"
-            cells = [f"`{a.name}`", _cell(a.type.doc), _cell(_default(a)), _cell(a.doc), also]
+            cells = [f"`{a.name}`", _cell(a.type.doc), _cell(default_text(a)), _cell(a.doc), also]
             out.append("| " + " | ".join(cells) + " |")
         out.append("")
     return "\n".join(out).rstrip("\n")

@@ -1,7 +1,6 @@
 """Table rows with blocks collapsed to a chosen depth (`--depth N`)."""
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -10,7 +9,6 @@ from cnncalc.report.table import Cell
 if TYPE_CHECKING:
     from cnncalc.analysis.cost import CostResult
     from cnncalc.graph import Graph, Layer
-    from cnncalc.report.table import Cell
 
 
 @dataclass
@@ -46,10 +44,6 @@ class Row:
     def label_cell(self) -> Cell:
         """The label for the terminal, the plain name for CSV."""
         return Cell(self.label, self.name)
-
-    def total(self, per_layer: Sequence[int]) -> int:
-        """Sum of a per-layer figure (indexed like graph.layers) over this row's layers."""
-        return sum(per_layer[layer.index] for layer in self.layers)
 
     def macs(self, cost: CostResult) -> int:
         return sum(cost.layers[layer.index].macs for layer in self.layers)

@@ -316,6 +316,7 @@ class _Parser:
             want = str(least) if least == most else f"at least {least}"
             raise ExprError(f"{name}() takes {want} argument{'s' if want != '1' else ''}, "
                             f"got {len(args)}", offset)
+
         def run() -> Value:
             try:
                 return _check(function(*(_number(arg(), f"{name}()", offset) for arg in args)), offset)
