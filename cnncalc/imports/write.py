@@ -65,3 +65,9 @@ def write_flat(model: ImportedModel) -> str:
     if model.outputs != [previous]:
         lines.append(f"outputs: {scalar(model.outputs)}")
     return "\n".join(lines) + "\n"
+
+
+def write_spec(model: ImportedModel, flat: bool = False) -> str:
+    """The spec text: folded into blocks where the source repeats itself, or flat."""
+    # Folding repeated structure into `blocks:` comes in `fold.py`; until then, flat.
+    return write_flat(model)
