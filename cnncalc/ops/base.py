@@ -172,7 +172,8 @@ class Op(Generic[A]):
         return self.storage
 
     def view_is_contiguous(self, layer: Layer, batch: int) -> bool:
-        """For a "view" op: whether its view of a contiguous input is itself contiguous."""
+        """For a "view" op: whether its view of a contiguous input keeps each sample's values in
+        one run, so a reshape that keeps the batch axis (flatten) can view it too."""
         return True
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:

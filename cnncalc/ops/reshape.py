@@ -125,11 +125,13 @@ class Slice(Op[SliceAttrs]):
     storage = OutputStorage.VIEW  # PyTorch's narrow and NumPy slicing share the input's buffer
 
     def view_is_contiguous(self, layer: Layer, batch: int) -> bool:
-        # (N, *shape)[..., start:stop, ...] stays contiguous only when every axis before the
-        # sliced one has size 1 (or the slice takes the whole axis).
+        # What a view op (flatten: (N, C*H*W)) needs is each sample's values in one run; the
+        # batch axis is never merged, so its stride does not matter. shape[start:stop, ...]
+        # is such a run only when every axis before the sliced one has size 1 (or the slice
+        # takes the whole axis): a channel slice of a batch of 2 still flattens as a view.
         a = self.attrs(layer)
         whole = a.stop - a.start == layer.in_shapes[0][a.axis]
-        return whole or batch * prod(layer.in_shapes[0][: a.axis]) == 1
+        return whole or prod(layer.in_shapes[0][: a.axis]) == 1
     arguments = (
         Arg("start", Int(), 0, "first index (negative counts from the end)", ("begin", "starts")),
         Arg("stop", OptionalInt(), None, "end index, exclusive (default: the end)", ("end", "ends")),
