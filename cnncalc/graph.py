@@ -179,7 +179,9 @@ def _build(spec: Spec, input_shape: Shape | None, known: dict[str, Shape] | None
     problems = Problems()
     problems.items.extend(spec.problems)
     shape_in = tuple(input_shape) if input_shape is not None else spec.input_shape
-    shapes: dict[str, Shape] = {**(known or {}), INPUT: shape_in}
+    shapes: dict[str, Shape] = {**(known or {})}
+    if shape_in:  # `()`: the spec's input was refused (reported), nothing reading it has a shape
+        shapes[INPUT] = shape_in
     layers: list[Layer] = []
     registry = ops()
     for decl in topological_order(spec.decls, problems):

@@ -97,7 +97,8 @@ def test_decimal_errors(text: str, message: str) -> None:
 def test_unknown_names_are_located_with_suggestions() -> None:
     bad = SPEC.replace("filters * width", "filters * widht").replace('input: [3, $res, "${res}"]',
                                                                      "input: [3, $rez, $res]")
-    assert where(bad) == [(4, 8, "bad-input"), (4, 12, "unknown-var"), (9, 25, "unknown-arg")]
+    # the unknown variable is said once: no second, generic "bad input" error for it
+    assert where(bad) == [(4, 12, "unknown-var"), (9, 25, "unknown-arg")]
     messages = [str(p) for p in _problems(bad)]
     assert any("did you mean 'res'" in m for m in messages)
     assert any("did you mean 'width'" in m and "variable" in m for m in messages)
@@ -180,3 +181,13 @@ def test_set_without_vars_and_malformed_set(tmp_path: Path, capsys) -> None:  # 
     for bad in ("w", "w=abc", "1w=2", "w=nan"):
         assert main(["summary", str(path), "--set", bad]) == 2
         assert "Invalid value for '--set'" in capsys.readouterr().err
+
+
+def test_a_refused_input_gives_no_shape_errors_below_it() -> None:
+    # The input is wrong, so every shape that follows from it would be too: only the input's
+    # own error and the layers' argument errors (which need no shape) are reported.
+    text = ('input: [3, "${size}", 32]\nlayers:\n  - conv: {filters: 4, kernel: 3}\n'
+            '  - dense: {unit: 3}\n')
+    assert where(text) == [(1, 12, "unknown-var"), (4, 13, "unknown-arg")]
+    text = 'input: [3, 0, 32]\nlayers:\n  - conv: {filters: 4, kernel: 3}\n'
+    assert where(text) == [(1, 8, "bad-input")]

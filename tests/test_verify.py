@@ -238,7 +238,8 @@ def test_verify_passes_on_every_op(op_case) -> None:
     "  - upsample: {scale: [0.5, 2.5], mode: linear, align_corners: true}\n  - leaky_relu: {slope: 3}",
     # a channel slice of a batch > 1 is strided across samples but each sample is one run:
     # flatten (which keeps the batch axis) views it, in NumPy as in PyTorch
-    "input: [2, 2, 2]\nlayers:\n  - slice: {start: 0, stop: 1}\n  - flatten\n  - dense: {units: 1, bias: false}",
+    "input: [2, 2, 2]\nlayers:\n  - slice: {start: 0, stop: 1}\n  - flatten\n"
+    "  - dense: {units: 1, bias: false}",
     "input: [3, 4, 5]\nlayers:\n  - slice: {axis: 1, start: 1, stop: 3}\n  - flatten",
     # softmax along a spatial axis has effective stride 0: the probe's slack must stay >= 1
     "input: [12, 12]\nlayers:\n  - softmax: {axis: 1}\n  - groupnorm: {groups: 1}",

@@ -93,13 +93,19 @@ def _load(text: str, file: str, input_override: tuple[int, ...] | None,
         problems.error(root.value_loc("cnncalc"), "bad-version", f"unsupported format version "
                        f"{shown(version)} (this cnncalc reads format 1: `cnncalc: 1`)")
     values = parse_vars(root, overrides, file, problems)
-    if "vars" in root:  # `input` and `checks` are read as they are, not expanded
-        for key in ("input", "checks"):
-            if key in root:
-                root[key] = substitute(root[key], root.value_loc(key), values, problems)
-    input_shape, layout = _input(root, problems, start)
+    bad_vars = False
+    for key in ("input", "checks"):  # read as they are, not expanded: only `$var`/`${expr}`
+        if key in root:
+            before = len(problems.errors)
+            root[key] = substitute(root[key], root.value_loc(key), values, problems)
+            bad_vars = bad_vars or (key == "input" and len(problems.errors) > before)
+    input_shape, layout = _input(root, problems, start, bad_vars)
     if input_override is not None:
         input_shape = tuple(input_override)
+    if input_shape is None:
+        # Reported: `()` leaves the input without a shape, so the graph builder checks every
+        # layer's arguments but reports no shape that follows from a wrong input.
+        input_shape = ()
     dtype = root.get("dtype", "float32")
     if not isinstance(dtype, str) or dtype not in DTYPES:
         hint = did_you_mean(dtype, DTYPES) if isinstance(dtype, str) else ""
@@ -119,7 +125,7 @@ def _load(text: str, file: str, input_override: tuple[int, ...] | None,
     expander = Expander(blocks, problems)
     expander.vars = {name: Binding(value, root.value_loc("vars"), expander.top)
                      for name, value in values.items()}
-    if infer is not None:
+    if infer is not None and input_shape:
         expander.probe = lambda ref, loc: _probe(expander, ref, input_shape, file, infer)
     try:
         last = expander.expand(layers, expander.top, LayerRef(INPUT), ())
@@ -193,10 +199,13 @@ def _resolve_deferred(value: Deferred, resolver: _Resolver) -> Deferred:
     return Deferred(value.text, value.loc, env, LayerRef(resolver.resolve(value.block_input)))
 
 
-def _input(root: LMap, problems: Problems, start: Loc) -> tuple[tuple[int, ...], str]:
+def _input(root: LMap, problems: Problems, start: Loc,
+           reported: bool) -> tuple[tuple[int, ...] | None, str]:
+    """The input shape (channels first) and its layout; None when it is missing or wrong
+    (`reported`: a variable in it was already refused, so say nothing more about it)."""
     if "input" not in root:
         problems.error(start, "no-input", "the spec needs 'input' (e.g. `input: [3, 224, 224]`)")
-        return (1,), "channels_first"
+        return None, "channels_first"
     node, loc, layout = root["input"], root.value_loc("input"), "channels_first"
     if isinstance(node, LMap):
         for key in node:
@@ -212,9 +221,10 @@ def _input(root: LMap, problems: Problems, start: Loc) -> tuple[tuple[int, ...],
         loc, node = node.value_loc("shape"), node.get("shape")
     if not (isinstance(node, list) and node and all(isinstance(n, int) and not isinstance(n, bool)
                                                     and n > 0 for n in node)):
-        problems.error(loc, "bad-input", "input shape must be a list of positive integers, "
-                       "channels first (e.g. [3, 224, 224]) or channels_last with layout")
-        return (1,), "channels_first"
+        if not reported:
+            problems.error(loc, "bad-input", "input shape must be a list of positive integers, "
+                           "channels first (e.g. [3, 224, 224]) or channels_last with layout")
+        return None, "channels_first"
     shape = tuple(node)
     return (shape[-1], *shape[:-1]) if layout == "channels_last" else shape, layout
 
