@@ -240,6 +240,38 @@ def test_mobilenet_style_depthwise_net_keras2_format(tmp_path: Path) -> None:
     assert {"relu6", "pad", "softmax"} <= ops_used and "relu" in ops_used  # sep's activation
 
 
+def test_convnext_block_of_keras_applications(tmp_path: Path) -> None:
+    """keras.applications' ConvNeXt block: a grouped 7x7 Conv2D (depthwise), LayerNormalization,
+    Dense on the spatial tensor (pointwise), LayerScale, StochasticDepth, Add."""
+    config = functional([
+        node("InputLayer", "x", [], batch_shape=[None, 8, 8, 16]),
+        node("Conv2D", "dw", ["x"], filters=16, kernel_size=7, padding="same", groups=16),
+        node("LayerNormalization", "ln", ["dw"], axis=-1, epsilon=1e-6),
+        node("Dense", "pw1", ["ln"], units=64, activation="gelu"),
+        node("Dense", "pw2", ["pw1"], units=16),
+        node("LayerScale", "ls", ["pw2"], init_values=1e-6, projection_dim=16),
+        node("StochasticDepth", "sd", ["ls"], drop_path_rate=0.1),
+        node("Add", "res", ["x", "sd"]),
+    ], ["x"], ["res"])
+    model, g = load(keras_file(tmp_path, config))
+    assert per_keras_layer(model, g) == {
+        "dw": ((8, 8, 16), 7 * 7 * 1 * 16 + 16, 64 * 16 * 49),
+        "ln": ((8, 8, 16), 2 * 16, 0),
+        "pw1": ((8, 8, 64), 16 * 64 + 64, 64 * 16 * 64),
+        "pw2": ((8, 8, 16), 64 * 16 + 16, 64 * 64 * 16),
+        "ls": ((8, 8, 16), 16, 0), "sd": ((8, 8, 16), 0, 0), "res": ((8, 8, 16), 0, 0),
+    }
+    assert [lay.op_name for lay in g.layers] == ["conv", "layernorm", "channel_dense", "gelu",
+                                                 "channel_dense", "scale", "drop_path", "add"]
+    assert g.layer("ls").args["init"] == 1e-6 and g.layer("ln").args["eps"] == 1e-6
+    bad = functional([node("InputLayer", "x", [], batch_shape=[None, 4, 4, 8]),
+                      node("LayerScale", "ls", ["x"], init_values=0.1, projection_dim=4),
+                      node("LayerScale", "mine", ["ls"], hidden_size=8)], ["x"], ["mine"])
+    found = unsupported(keras_file(tmp_path, bad))
+    assert [(name, why.split(" ")[0]) for name, _, why in found] == [("ls", "projection_dim"),
+                                                                    ("mine", "a")]
+
+
 # ---------------------------------------------------------------------------- one layer each
 
 def one(tmp_path: Path, shape: list[int], *layers: dict[str, Any], version: str = "3.6.0"
@@ -378,6 +410,21 @@ def test_concatenate_along_a_spatial_axis_and_multiply(tmp_path: Path) -> None:
     got = per_keras_layer(model, g)
     assert got["rows"][0] == (12, 5, 4) and got["g"][0] == (4,)
     assert model.outputs == ["g", "rows"] and "outputs: [g, rows]" in write_flat(model)
+
+
+def test_keyword_inputs_and_bare_histories(tmp_path: Path) -> None:
+    """A layer called with keywords (`layer(inputs=x)`) keeps its tensors in kwargs; some
+    writers leave out the `__keras_tensor__` wrapper around `keras_history`."""
+    conv = node("Conv2D", "c", [], filters=2, kernel_size=3)
+    conv["inbound_nodes"] = [{"args": [], "kwargs": {"inputs": _tensor("x"), "training": False}}]
+    add = node("Add", "sum", [])
+    add["inbound_nodes"] = [{"args": [[{"keras_history": ["c", 0, 0]}, {"keras_history": ["c", 0, 0]}]],
+                             "kwargs": {}}]
+    config = functional([node("InputLayer", "x", [], batch_shape=[None, 5, 5, 1]), conv, add],
+                        ["x"], ["sum"])
+    model, g = load(keras_file(tmp_path, config))
+    assert g.layer("c").inputs == ["input"] and g.layer("sum").inputs == ["c", "c"]
+    assert last(model, g) == ((3, 3, 2), 0, 0)
 
 
 def test_rescaling_and_constant_normalization_are_identity_with_a_note(tmp_path: Path) -> None:

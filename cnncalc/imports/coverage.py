@@ -47,6 +47,8 @@ KERAS: dict[str, tuple[str, ...]] = {
     "pad": _ranks("ZeroPadding{d}D"),
     "slice": _ranks("Cropping{d}D"),
     "upsample": _ranks("UpSampling{d}D"),
+    "scale": ("LayerScale(keras.applications ConvNeXt)",),
+    "drop_path": ("StochasticDepth(keras.applications ConvNeXt)",),
 }
 
 # Filled by the PyTorch and ONNX importers (same form: op -> their words).

@@ -312,6 +312,14 @@ def dropout(ctx: Context) -> Translation:
     return Translation([Piece("dropout", {"rate": float(ctx.get("rate", 0.5))})], ctx.x)
 
 
+def stochastic_depth(ctx: Context) -> Translation:
+    """keras.applications ConvNeXt's StochasticDepth(drop_path_rate): one input, whole samples
+    dropped while training (keras_cv's two-input form, which also adds, is refused)."""
+    if len(ctx.inputs) != 1 or "drop_path_rate" not in ctx.config:
+        raise Unsupported("a StochasticDepth other than keras.applications' (one input, drop_path_rate)")
+    return Translation([Piece("drop_path", {"rate": float(ctx.get("drop_path_rate"))})], ctx.x)
+
+
 def identity(ctx: Context) -> Translation:
     return Translation([Piece("identity", {})], ctx.x)
 

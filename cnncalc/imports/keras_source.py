@@ -94,6 +94,8 @@ TABLE: dict[str, Callable[[kl.Context], kl.Translation]] = {
     "Flatten": kl.flatten,
     "Dropout": kl.dropout, **dict.fromkeys(_ranks("SpatialDropout{d}D"), kl.dropout),
     "Identity": kl.identity, "Rescaling": kl.rescaling, "Normalization": kl.normalization,
+    # keras.applications ConvNeXt's own layers
+    "LayerScale": kw.layer_scale, "StochasticDepth": kl.stochastic_depth,
 }
 
 
@@ -199,8 +201,9 @@ def _sequential(path: str, config: dict[str, Any], body: dict[str, Any]
 def _history(value: Any, found: list[tuple[str, int]]) -> None:
     """Every Keras 3 `__keras_tensor__` in a call's args, in order: (layer, tensor index)."""
     if isinstance(value, dict):
-        if value.get("class_name") == "__keras_tensor__":
-            history = (value.get("config") or {}).get("keras_history")
+        if value.get("class_name") == "__keras_tensor__" or "keras_history" in value:
+            inner = value.get("config") if "keras_history" not in value else value
+            history = inner.get("keras_history") if isinstance(inner, dict) else None
             if isinstance(history, list) and history and isinstance(history[0], str):
                 found.append((history[0], history[2] if len(history) > 2 else 0))
             return
@@ -221,6 +224,8 @@ def _inbound(path: str, name: str, nodes: Any) -> tuple[list[tuple[str, int]], i
     first = nodes[0]
     if isinstance(first, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
         _history(first.get("args", []), found)
+        if not found:  # called with keywords: layer(inputs=x)
+            _history(first.get("kwargs", {}), found)
     elif isinstance(first, list):  # Keras 2: [[layer, node, tensor, kwargs], ...]
         for item in first:
             if isinstance(item, list) and item and isinstance(item[0], str):

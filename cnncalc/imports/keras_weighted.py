@@ -162,3 +162,15 @@ def group_norm(ctx: Context) -> Translation:
     _affine_both(ctx, "groupnorm")
     return Translation([Piece("groupnorm", {"groups": ctx.get("groups", 32),
                                             "eps": float(ctx.get("epsilon", 1e-3))})], ctx.x)
+
+
+def layer_scale(ctx: Context) -> Translation:
+    """keras.applications ConvNeXt's LayerScale(init_values, projection_dim): gamma * x, one
+    gamma per channel. A LayerScale of another shape (a user's own class) is refused."""
+    if "init_values" not in ctx.config or "projection_dim" not in ctx.config:
+        raise Unsupported("a LayerScale without keras.applications' init_values and projection_dim")
+    dim, channels = ctx.get("projection_dim"), ctx.x.channels
+    if ctx.x.known and channels is not None and dim != channels:
+        raise Unsupported(f"projection_dim {dim} differs from the {channels} input channels",
+                          shape_dependent=True)
+    return Translation([Piece("scale", {"init": float(ctx.get("init_values"))})], ctx.x)
