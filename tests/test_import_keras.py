@@ -18,6 +18,7 @@ import pytest
 
 from cnncalc.analysis.cost import analyze_cost
 from cnncalc.backend import run
+from cnncalc.backend import weights as W
 from cnncalc.graph import Graph, load_graph_text
 from cnncalc.imports import coverage
 from cnncalc.imports.keras_source import TABLE, read_keras
@@ -270,6 +271,16 @@ def test_convnext_block_of_keras_applications(tmp_path: Path) -> None:
     found = unsupported(keras_file(tmp_path, bad))
     assert [(name, why.split(" ")[0]) for name, _, why in found] == [("ls", "projection_dim"),
                                                                     ("mine", "a")]
+
+
+@pytest.mark.parametrize("build", [resnet_block, mobilenet_keras2])
+def test_imported_specs_run_forward(tmp_path: Path, build: Any) -> None:
+    """The written spec is a network cnncalc runs (random weights, NumPy forward)."""
+    model, g = load(keras_file(tmp_path, build()))
+    x = np.random.default_rng(0).standard_normal((2, *g.input_shape))
+    result = run.forward(g, x, W.random_weights(g, 0))
+    [out] = model.outputs
+    assert result.outputs[out].shape == (2, 10) and np.isfinite(result.outputs[out]).all()
 
 
 # ---------------------------------------------------------------------------- one layer each
