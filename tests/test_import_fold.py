@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from helpers import ARCH
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from import_models import graph_model, same_network
@@ -15,8 +16,6 @@ from cnncalc.graph import Graph
 from cnncalc.imports.fold import fold
 from cnncalc.imports.model import ImportedLayer, ImportedModel
 from cnncalc.imports.write import scalar, write_flat, write_folded, write_spec
-
-from helpers import ARCH
 
 ZOO = sorted(path.stem for path in ARCH.glob("*.yaml"))
 
@@ -85,8 +84,8 @@ def basic(layers: list[ImportedLayer], where: str, x: str, filters: int, stride:
         return name
 
     conv = {"kernel": 3, "padding": 1, "bias": False}
-    y = add(f"{flat}_conv1", "conv", {"filters": filters, **conv, **({"stride": stride} if stride > 1 else {})},
-            [x], f"{where}.conv1")
+    strided = {"stride": stride} if stride > 1 else {}
+    y = add(f"{flat}_conv1", "conv", {"filters": filters, **conv, **strided}, [x], f"{where}.conv1")
     y = add(f"{flat}_bn1", "bn", {}, [y], f"{where}.bn1")
     y = add(f"{flat}_relu", "relu", {}, [y], f"{where}.relu")
     y = add(f"{flat}_conv2", "conv", {"filters": filters, **conv}, [y], f"{where}.conv2")

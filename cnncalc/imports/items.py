@@ -8,7 +8,6 @@ each imported layer got; tensors are named by the imported layer that makes them
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from cnncalc.imports.model import ImportedLayer
 
@@ -112,7 +111,7 @@ class Run:
         return self.copies[0].reads()
 
 
-Item = Union[Leaf, Instance, Run]
+Item = Leaf | Instance | Run
 
 
 @dataclass

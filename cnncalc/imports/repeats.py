@@ -117,6 +117,8 @@ def _segments(leaves: list[Leaf], flow: Flow) -> tuple[list[tuple[int, int]], li
 def _tandem(ids: list[int]) -> list[tuple[int, int, int]]:
     """(start, period, count) of back-to-back repeats, greedily from the left, longest cover."""
     n = len(ids)
+    if len(set(ids)) == n:
+        return []  # no segment comes twice: nothing can repeat
     same: list[list[int]] = []
     for p in range(1, min(MAX_PERIOD, n // 2) + 1):
         run = [0] * (n + 1)

@@ -10,6 +10,7 @@ import json
 import math
 import re
 
+from cnncalc.gcpause import gc_paused
 from cnncalc.imports.blocks import entry_of, shown
 from cnncalc.imports.fold import Folded, fold
 from cnncalc.imports.items import Block, Entry, Instance, Ref, Run, Use
@@ -106,9 +107,8 @@ def block_order(folded: Folded) -> list[Block]:
     """Blocks in the order a reader meets them: by first use, outer before inner."""
     by_name = {block.name: block for block in folded.blocks}
     order: dict[str, Block] = {}
-    stack = [item.block if isinstance(item, Instance) else item.copies[0].block  # type: ignore[union-attr]
-             for item in reversed(folded.body)
-             if isinstance(item, Instance) or (isinstance(item, Run) and isinstance(item.copies[0], Instance))]
+    firsts = [item.copies[0] if isinstance(item, Run) else item for item in reversed(folded.body)]
+    stack = [item.block for item in firsts if isinstance(item, Instance)]
     while stack:
         block = stack.pop()
         if block is None or block.name in order:
@@ -151,4 +151,7 @@ def write_folded(model: ImportedModel, folded: Folded) -> str:
 
 def write_spec(model: ImportedModel, flat: bool = False) -> str:
     """The spec text: folded into blocks where the source repeats itself, or flat."""
-    return write_flat(model) if flat else write_folded(model, fold(model))
+    if flat:
+        return write_flat(model)
+    with gc_paused():  # many small objects, none of them cyclic garbage
+        return write_folded(model, fold(model))
