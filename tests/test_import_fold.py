@@ -31,9 +31,14 @@ def both(model: ImportedModel) -> tuple[str, str, Graph, Graph]:
     return text, flat, graph_flat, graph_folded
 
 
+class Zoo(dict[str, Graph]):
+    def __repr__(self) -> str:
+        return "<the zoo's graphs>"  # a failure shows this, not megabytes of graphs
+
+
 @pytest.fixture(scope="module")
 def zoo() -> dict[str, Graph]:
-    return {name: load_graph(ARCH / f"{name}.yaml") for name in ZOO}
+    return Zoo({name: load_graph(ARCH / f"{name}.yaml") for name in ZOO})
 
 
 @pytest.mark.parametrize("hierarchy", [True, False], ids=["modules", "no-hierarchy"])

@@ -10,7 +10,7 @@ dissolved into its parent, its items then named `module_item` as the flat spec n
 Where a stretch of layers has no hierarchy (ONNX node names, Keras layers), repeated chains
 are found from the graph alone (`repeats.py`).
 
-Modules are folded from the innermost out, one height of the tree at a time, so instances
+Modules are folded from the innermost out, one depth of the tree at a time, so instances
 are compared once their own insides are settled. Every step is linear in the layers (times
 the depth of the tree, and a small constant for the repeat search).
 """
@@ -36,7 +36,6 @@ class Node:
     children: list[Node | int] = field(default_factory=list)
     groups: dict[str, Node] = field(default_factory=dict)
     locals: dict[int, str] = field(default_factory=dict)  # layer index -> its name here
-    height: int = 0
 
     def prefix(self) -> str:
         parts = []
@@ -73,20 +72,23 @@ def tree(model: ImportedModel) -> Node:
     return root
 
 
-def by_height(root: Node) -> list[list[Node]]:
-    """Modules grouped by height (leaves' parents first); the root is last on its own."""
-    order: list[Node] = []
-    stack = [root]
+def by_depth(root: Node) -> list[list[Node]]:
+    """Modules grouped by depth, deepest first (the root, depth 0, is not included).
+
+    A module is always deeper than its parent, so its insides are settled before it; and
+    modules at one depth (`layer2.0` with its `downsample`, `layer2.1` without) are compared
+    with each other, whatever lies inside them.
+    """
+    levels: list[list[Node]] = []
+    stack = [(root, 0)]
     while stack:
-        node = stack.pop()
-        order.append(node)
-        stack.extend(c for c in node.children if isinstance(c, Node))
-    for node in reversed(order):
-        node.height = 1 + max((c.height for c in node.children if isinstance(c, Node)), default=-1)
-    levels: list[list[Node]] = [[] for _ in range(root.height)]
-    for node in order[1:]:
-        levels[node.height].append(node)
-    return levels
+        node, depth = stack.pop()
+        if depth:
+            while len(levels) < depth:
+                levels.append([])
+            levels[depth - 1].append(node)
+        stack.extend((c, depth + 1) for c in reversed(node.children) if isinstance(c, Node))
+    return list(reversed(levels))
 
 
 class Folder:
@@ -100,7 +102,7 @@ class Folder:
 
     def fold(self) -> Folded:
         root = tree(self.model)
-        for level in by_height(root):
+        for level in by_depth(root):
             candidates: list[tuple[Node, Instance]] = []
             found: list[Instance] = []
             for node in level:
@@ -183,6 +185,8 @@ class Folder:
         if len(body) == 1 and isinstance(body[0], Run):
             body[0].name = node.name
             return body[0]
+        if len(body) == 1 and body[0].name == "0" and isinstance(body[0], Instance):
+            return Run(node.name, [body[0]])  # `repeat: 1` keeps the source's `name.0.conv`
         if len(body) == 1 or not all(is_word(item.name) for item in body):
             return self.dissolve(node, body)
         hint = node.name if stem(node.name) else f"{stem(node.parent.name) if node.parent else ''}_block"
