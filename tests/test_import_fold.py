@@ -195,22 +195,29 @@ STEP = st.one_of(
 def repeated_models(draw: st.DrawFn) -> ImportedModel:
     """A stem, then groups of consecutive instances of random units (each step reads the
     previous one; a merge also reads an earlier tensor of the unit, its input or the network
-    input), with args that may differ per instance; origins with hierarchy, or none."""
+    input); per instance, args may differ and a step may be left out (its readers then read
+    its input); origins with hierarchy, or none."""
     hierarchy = draw(st.booleans())
     layers = [ImportedLayer("stem", "conv", {"filters": 4, "kernel": 1}, ["input"], "stem")]
     x = "stem"
     for g in range(draw(st.integers(1, 3))):
         unit = draw(st.lists(STEP, min_size=1, max_size=5))
+        picks = [draw(st.integers(0, 10)) for _ in unit]  # which earlier tensor a merge reads
         vary = draw(st.booleans())
+        optional = draw(st.integers(-1, len(unit) - 1))  # left out of every third copy
         for copy in range(draw(st.integers(1, 4))):
             made = [x]
             for k, (op, args) in enumerate(unit):
+                if k == optional and copy % 3 == 2:
+                    made.append(made[-1])
+                    continue
                 name, origin = f"g{g}_{copy}_{op}{k}", f"g{g}.{copy}.{op}{k}"
                 if vary and op == "conv" and copy % 2:
                     args = {**args, "bias": False}
                 inputs = [made[-1]]
                 if op in ("add", "multiply"):
-                    inputs.append(draw(st.sampled_from([*made[:-1], "input", made[0]])))
+                    choices = [*made[:-1], "input"]
+                    inputs.append(choices[picks[k] % len(choices)])
                 layers.append(ImportedLayer(name, op, args, inputs, origin if hierarchy else ""))
                 made.append(name)
             x = made[-1]

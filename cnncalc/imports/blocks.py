@@ -234,7 +234,7 @@ def make_block(family: Family, taken: set[str]) -> Block:
             out.cond = variables.use("?if", line.name, [m is not None for m in mine], label)
         template.append(out)
     block = Block(block_name(family.instances, taken), {}, template, len(family.instances))
-    for key, column, name in variables.columns:
+    for _key, column, name in variables.columns:
         values = [v for v in column if v is not None]
         common, count = Counter(shown(v) for v in values).most_common(1)[0]
         default = next(v for v in values if shown(v) == common)
