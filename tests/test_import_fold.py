@@ -67,6 +67,7 @@ def test_resnet50_reads_like_a_person_wrote_it(zoo: dict[str, Graph]) -> None:
     assert len(text.splitlines()) < 70 < 170 < len(flat.splitlines())
     assert "- conv: {filters: 64, kernel: 7, stride: 2, padding: 3, bias: false, name: conv1}" in text
     assert re.search(r"repeat: \$\w+, name: rest", text)   # the stage's count is an argument
+    assert 'filters: "${filters * 4}"' in text  # the bottleneck's expansion, not an argument
     assert "layer3.rest.4.conv2" in {layer.name for layer in folded.layers}
 
 

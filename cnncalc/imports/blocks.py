@@ -13,6 +13,7 @@ from cnncalc.imports.items import (
     REQUIRED,
     Block,
     Entry,
+    Expr,
     Instance,
     Item,
     Leaf,
@@ -241,6 +242,15 @@ def make_block(family: Family, taken: set[str]) -> Block:
         holes = len(values) < len(column)  # instances without the lines that use it
         column[:] = [default if v is None else v for v in column]
         block.args[name] = default if holes or (count * 2 > len(column) and count > 1) else REQUIRED
+    derived = _derived(variables.columns)
+    for line in template:
+        for key, value in line.args.items():
+            if isinstance(value, Use) and value.arg in derived:
+                base, factor = derived[value.arg]
+                line.args[key] = Expr(f"${{{base} * {factor}}}")
+    variables.columns = [c for c in variables.columns if c[2] not in derived]
+    for name in derived:
+        del block.args[name]
     for k in range(extras):
         block.args[extra_arg(k)] = REQUIRED
     for j, inst in enumerate(family.instances):
@@ -248,6 +258,23 @@ def make_block(family: Family, taken: set[str]) -> Block:
         inst.call = {name: column[j] for _, column, name in variables.columns}
         inst.call.update({extra_arg(k): Tensor(t) for k, t in enumerate(inst.extras)})
     return block
+
+
+def _derived(columns: list[tuple[str, list[object], str]]) -> dict[str, tuple[str, int]]:
+    """Arguments that are always a whole multiple of another (a bottleneck's 4 x width):
+    name -> (the other, the factor), written `"${width * 4}"` instead of an argument."""
+    found: dict[str, tuple[str, int]] = {}
+    whole = [(col, name) for _, col, name in columns
+             if len(col) >= 3 and all(type(v) is int for v in col)]  # two could be chance
+    for k, (column, name) in enumerate(whole):
+        for base, base_name in whole[:k]:
+            if base_name in found or not all(isinstance(b, int) and b > 0 for b in base):
+                continue
+            factor = column[0] // base[0]  # type: ignore[operator]
+            if factor >= 2 and all(v == factor * b for v, b in zip(column, base)):  # type: ignore[operator]
+                found[name] = (base_name, factor)
+                break
+    return found
 
 
 MAX_MERGE = 200  # families tried against each other for `if:`; beyond, exact structure only

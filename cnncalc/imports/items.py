@@ -35,6 +35,13 @@ class Use:
     arg: str
 
 
+@dataclass(frozen=True)
+class Expr:
+    """`"${expr}"` over a block's arguments."""
+
+    text: str
+
+
 @dataclass(eq=False)
 class Leaf:
     """One imported layer."""
@@ -119,7 +126,7 @@ class Entry:
     """One line of a layer list as written: `- kind: {args, repeat, if, name, in}`."""
 
     kind: str
-    args: dict[str, object]  # plain values, `Ref` (a layer) or `Use` (a block argument)
+    args: dict[str, object]  # plain values, `Ref` (a layer), `Use` (a block argument), `Expr`
     name: str
     refs: list[str]  # what it reads, as the scope writes it
     repeat: int | Use | None = None

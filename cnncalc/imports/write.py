@@ -13,7 +13,7 @@ import re
 from cnncalc.gcpause import gc_paused
 from cnncalc.imports.blocks import entry_of, shown
 from cnncalc.imports.fold import Folded, fold
-from cnncalc.imports.items import Block, Entry, Instance, Ref, Run, Use
+from cnncalc.imports.items import Block, Entry, Expr, Instance, Ref, Run, Use
 from cnncalc.imports.model import ImportedLayer, ImportedModel
 
 _PLAIN = re.compile(r"\$?[A-Za-z_][A-Za-z0-9_.\-]*")
@@ -83,6 +83,8 @@ def value_text(value: object) -> str:
         return value.text
     if isinstance(value, Use):
         return f"${value.arg}"
+    if isinstance(value, Expr):
+        return json.dumps(value.text)
     return scalar(value)
 
 
