@@ -15,6 +15,7 @@ from cnncalc import load_graph, load_graph_text
 from cnncalc.graph import Graph
 from cnncalc.imports.fold import fold
 from cnncalc.imports.model import ImportedLayer, ImportedModel
+from cnncalc.imports.names import run_name
 from cnncalc.imports.write import scalar, write_flat, write_folded, write_spec
 
 ZOO = sorted(path.stem for path in ARCH.glob("*.yaml"))
@@ -237,3 +238,10 @@ def test_the_flat_writer_is_unchanged_for_a_flat_model() -> None:
                           [ImportedLayer("c", "conv", {"filters": 2, "kernel": 1}, ["input"])], ["c"])
     assert write_flat(model).endswith("layers:\n  - conv: {filters: 2, kernel: 1, name: c}\n")
     assert write_spec(model).endswith("layers:\n  - conv: {filters: 2, kernel: 1, name: c}\n")
+
+
+@pytest.mark.parametrize(("first", "last", "name"), [
+    ("5", "6", "5-6"), ("10", "15", "10-15"), ("denselayer1", "denselayer6", "denselayer1-6"),
+    ("layer10", "layer15", "layer10-15"), ("relu", "relu_1", "relu-1")])
+def test_a_repeat_is_named_after_its_first_and_last_copy(first: str, last: str, name: str) -> None:
+    assert run_name(first, last) == name

@@ -264,14 +264,14 @@ def _derived(columns: list[tuple[str, list[object], str]]) -> dict[str, tuple[st
     """Arguments that are always a whole multiple of another (a bottleneck's 4 x width):
     name -> (the other, the factor), written `"${width * 4}"` instead of an argument."""
     found: dict[str, tuple[str, int]] = {}
-    whole = [(col, name) for _, col, name in columns
+    whole = [([v for v in col if isinstance(v, int)], name) for _, col, name in columns
              if len(col) >= 3 and all(type(v) is int for v in col)]  # two could be chance
     for k, (column, name) in enumerate(whole):
         for base, base_name in whole[:k]:
-            if base_name in found or not all(isinstance(b, int) and b > 0 for b in base):
+            if base_name in found or min(base) <= 0:
                 continue
-            factor = column[0] // base[0]  # type: ignore[operator]
-            if factor >= 2 and all(v == factor * b for v, b in zip(column, base)):  # type: ignore[operator]
+            factor = column[0] // base[0]
+            if factor >= 2 and all(v == factor * b for v, b in zip(column, base)):
                 found[name] = (base_name, factor)
                 break
     return found

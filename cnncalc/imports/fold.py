@@ -10,6 +10,13 @@ dissolved into its parent, its items then named `module_item` as the flat spec n
 Where a stretch of layers has no hierarchy (ONNX node names, Keras layers), repeated chains
 are found from the graph alone (`repeats.py`).
 
+What the folding reads from an importer: `ImportedLayer.origin` is the source's dotted
+module path of the layer (`layer1.0.conv1`); a function call inside a module (torch.fx's
+`add`, `cat`, `flatten`) should carry the module's path plus a word of its own
+(`layer1.0.add`), so it stays inside its block; an empty or non-dotted origin is a layer with
+no hierarchy. A layer's name inside its module is what its flat name has after the module's
+(`layer1_0_relu_1` in `layer1.0` -> `relu_1`), else its origin's last word.
+
 Modules are folded from the innermost out, one depth of the tree at a time, so instances
 are compared once their own insides are settled. Every step is linear in the layers (times
 the depth of the tree, and a small constant for the repeat search).

@@ -41,7 +41,7 @@ def run_name(first: str, last: str) -> str:
         common += 1
     while common and first[common - 1].isdigit():
         common -= 1
-    return f"{first}-{last[common:]}"
+    return f"{first}-{last[common:].lstrip('_-') or last}"
 
 
 def stem(name: str) -> str:
