@@ -6,9 +6,18 @@ layer read like a spec a person wrote, and the few value types an importer produ
 """
 from __future__ import annotations
 
+import json
 import math
+import re
 
+from cnncalc.gcpause import gc_paused
+from cnncalc.imports.blocks import entry_of, shown
+from cnncalc.imports.fold import Folded, fold
+from cnncalc.imports.items import Block, Entry, Expr, Instance, Ref, Run, Use
 from cnncalc.imports.model import ImportedLayer, ImportedModel
+
+_PLAIN = re.compile(r"\$?[A-Za-z_][A-Za-z0-9_.\-]*")
+_YAML_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "y", "n", "null"})
 
 
 def scalar(value: object) -> str:
@@ -29,7 +38,9 @@ def scalar(value: object) -> str:
             text = f"{mantissa}.0e{exponent}"
         return text
     if isinstance(value, str):
-        return value
+        if _PLAIN.fullmatch(value) and value.lower() not in _YAML_WORDS:
+            return value
+        return json.dumps(value)  # a YAML double-quoted string
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(scalar(item) for item in value) + "]"
     raise TypeError(f"cannot write {type(value).__name__} values")
@@ -67,7 +78,82 @@ def write_flat(model: ImportedModel) -> str:
     return "\n".join(lines) + "\n"
 
 
+def value_text(value: object) -> str:
+    if isinstance(value, Ref):
+        return value.text
+    if isinstance(value, Use):
+        return f"${value.arg}"
+    if isinstance(value, Expr):
+        return json.dumps(value.text)
+    return scalar(value)
+
+
+def entry_line(entry: Entry, previous: str, blocks: dict[str, Block], indent: str) -> str:
+    """`- conv: {filters: $filters, name: conv1, in: [bn2, $in]}`; arguments a block would
+    take by default and `in:` that is the previous line are left out."""
+    block = blocks.get(entry.kind)
+    items = [f"{key}: {value_text(value)}" for key, value in entry.args.items()
+             if block is None or key not in block.args or isinstance(value, (Ref, Use))
+             or shown(value) != shown(block.args[key])]
+    if entry.repeat is not None:
+        items.append(f"repeat: {value_text(entry.repeat)}")
+    if entry.cond is not None:
+        items.append(f"if: {value_text(entry.cond)}")
+    items.append(f"name: {entry.name}")
+    if entry.refs != [previous]:
+        items.append(f"in: {entry.refs[0] if len(entry.refs) == 1 else scalar(entry.refs)}")
+    return f"{indent}- {entry.kind}: {{{', '.join(items)}}}"
+
+
+def block_order(folded: Folded) -> list[Block]:
+    """Blocks in the order a reader meets them: by first use, outer before inner."""
+    by_name = {block.name: block for block in folded.blocks}
+    order: dict[str, Block] = {}
+    firsts = [item.copies[0] if isinstance(item, Run) else item for item in reversed(folded.body)]
+    stack = [item.block for item in firsts if isinstance(item, Instance)]
+    while stack:
+        block = stack.pop()
+        if block is None or block.name in order:
+            continue
+        order[block.name] = block
+        stack.extend(by_name[e.kind] for e in reversed(block.layers) if e.kind in by_name)
+    return list(order.values())
+
+
+def write_folded(model: ImportedModel, folded: Folded) -> str:
+    """The spec with the model's repeated structure as blocks (see `fold.py`)."""
+    blocks = block_order(folded)
+    by_name = {block.name: block for block in blocks}
+    lines = header(model)
+    if blocks:
+        lines.append("blocks:")
+    for block in blocks:
+        lines.append(f"  {block.name}:  # used {block.uses} times")
+        if block.args:
+            args = ", ".join(f"{key}: {value_text(value)}" for key, value in block.args.items())
+            lines.append(f"    args: {{{args}}}")
+        lines.append("    layers:")
+        previous = "$in"
+        for entry in block.layers:
+            lines.append(entry_line(entry, previous, by_name, "      "))
+            previous = entry.name
+    table = {"input": "input", **folded.names}
+    table.update({item.output: item.name for item in folded.body})
+    lines.append("layers:")
+    previous = "input"
+    for item in folded.body:
+        entry = entry_of(item, table)
+        lines.append(entry_line(entry, previous, by_name, "  "))
+        previous = entry.name
+    outputs = [table[name] for name in model.outputs]
+    if outputs != [previous]:
+        lines.append(f"outputs: {scalar(outputs)}")
+    return "\n".join(lines) + "\n"
+
+
 def write_spec(model: ImportedModel, flat: bool = False) -> str:
     """The spec text: folded into blocks where the source repeats itself, or flat."""
-    # Folding repeated structure into `blocks:` comes in `fold.py`; until then, flat.
-    return write_flat(model)
+    if flat:
+        return write_flat(model)
+    with gc_paused():  # many small objects, none of them cyclic garbage
+        return write_folded(model, fold(model))
