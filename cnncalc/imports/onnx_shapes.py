@@ -95,6 +95,9 @@ def transpose(ctx: Context) -> None:
 
 def concat(ctx: Context) -> None:
     parts = [ctx.act(i) for i in range(len(ctx.node.input))]
+    if len(parts) == 1:  # torch.cat([x]): nothing to join
+        ctx.put(parts[0])
+        return
     if any(p.axes != parts[0].axes for p in parts):
         raise Refuse("its inputs are in different layouts")
     axis = parts[0].axis(int(ctx.attr("axis")))

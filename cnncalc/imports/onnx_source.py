@@ -308,13 +308,22 @@ def _finish(model: Any, path: str, state: State, shape: list[int], channels_last
 
 
 def _fold_note(model: Any, state: State) -> None:
-    """An exporter that folded batch norm into the convolutions left fewer parameters."""
+    """An exporter that folded batch norm into the convolutions left fewer parameters: say so.
+    PyTorch's eval-mode export names the weights it computed while folding `onnx::Conv_*`."""
     convs = [n for n in model.graph.node if n.op_type == "Conv"]
-    biased = sum(1 for n in convs if len(n.input) > 2 and n.input[2])
-    norms = sum(1 for n in model.graph.node if n.op_type == "BatchNormalization")
-    if biased and norms < len(convs):
+    folded = [n for n in convs if len(n.input) > 2 and n.input[2].startswith("onnx::Conv_")]
+    if folded:
+        channels = sum(int(Context(state, n).weight_shape(n.input[2])[0]) for n in folded)
         state.notes.append(
-            f"{len(convs) - norms} of {len(convs)} convolutions have no BatchNormalization after "
-            f"them and {biased} have a bias: if the exporter folded batch norm into them (PyTorch's "
-            "eval-mode export does), the source model had C more parameters (2C scale and shift "
-            "instead of a C-element bias) and 2C more buffers per folded BN of C channels")
+            f"{len(folded)} convolutions carry weights the exporter computed (`onnx::Conv_*`): batch "
+            "norm was folded into them. The source model had C more parameters per folded BN of C "
+            "channels (its 2C scale and shift became a C-element conv bias, if the conv had none) and "
+            f"2C more buffers: here up to {channels:,} parameters and {2 * channels:,} buffers")
+        return
+    biased = sum(1 for n in convs if len(n.input) > 2 and n.input[2])
+    norms = {"BatchNormalization", "LayerNormalization", "GroupNormalization", "InstanceNormalization"}
+    if biased and not any(n.op_type in norms for n in model.graph.node):
+        state.notes.append(
+            f"no normalisation nodes, and {biased} of {len(convs)} convolutions have a bias: if the "
+            "exporter folded batch norm into them, the source model had C more parameters (2C scale "
+            "and shift instead of a C-element bias) and 2C more buffers per folded BN of C channels")

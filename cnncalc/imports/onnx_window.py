@@ -237,6 +237,8 @@ def resize(ctx: Context) -> None:
     if factors[:2] != [1.0, 1.0]:
         raise Refuse("it resizes the batch or channel axis")
     factors = factors[2:]
+    if onnx == "Upsample" and not all(f.is_integer() for f in factors):
+        raise Refuse(f"Upsample by {factors}: its rounding is defined for whole scales only")
     if targets is not None and np.size(targets):
         if any(floor(n * f) != int(t) for n, f, t in zip(sizes, factors, targets[2:])):
             raise Refuse(f"sizes {list(targets)} are not floor(n x scale) for any scale cnncalc writes")
