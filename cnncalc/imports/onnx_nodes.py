@@ -187,7 +187,7 @@ def _scalar(value: Any) -> float | None:
 
 def mul(ctx: Context) -> None:
     a, b = ctx.value(0), ctx.value(1)
-    if isinstance(b, Pending) and not isinstance(a, Pending):
+    if isinstance(b, Pending) and (not isinstance(a, Pending) or a.kind == "gelu/half"):
         a, b = b, a
     if isinstance(a, Pending):
         _pattern_mul(ctx, a, b)

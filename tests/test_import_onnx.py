@@ -1,0 +1,291 @@
+"""ONNX graphs built by hand with onnx.helper -> `read_onnx`: each mapping against hand-worked
+parameters and shapes, and its values against ONNX's own reference evaluator (onnx.reference)
+run on the same input with the same weights -- the oracle for what a node means."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from cnncalc.backend.run import forward
+from cnncalc.graph import Graph, load_graph_text
+from cnncalc.imports.model import ImportedModel, SourceError, UnsupportedModel
+from cnncalc.imports.write import write_spec
+
+onnx = pytest.importorskip("onnx")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+from onnx.reference import ReferenceEvaluator  # noqa: E402
+
+from cnncalc.imports.onnx_source import read_onnx  # noqa: E402
+from cnncalc.imports.onnx_values import module_path  # noqa: E402
+
+RNG = np.random.default_rng(0)
+
+
+def rand(*shape: int) -> Any:
+    return RNG.standard_normal(shape).astype(np.float32)
+
+
+def const(name: str, value: Any) -> Any:
+    return helper.make_node("Constant", [], [name], name=f"const_{name}",
+                            value=numpy_helper.from_array(np.asarray(value)))
+
+
+def build(nodes: list[Any], inits: dict[str, Any] | None = None, shape: Any = (1, 4, 8, 8),
+          opset: int = 17, output: str = "y") -> Any:
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))
+    y = helper.make_tensor_value_info(output, TensorProto.FLOAT, None)
+    tensors = [numpy_helper.from_array(np.asarray(v), k) for k, v in (inits or {}).items()]
+    model = helper.make_model(helper.make_graph(nodes, "g", [x], [y], tensors),
+                              opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8
+    return model
+
+
+def load(tmp_path: Path, model: Any, input_shape: list[int] | None = None) -> tuple[ImportedModel, Graph]:
+    path = tmp_path / "m.onnx"
+    onnx.save(model, str(path))
+    imported = read_onnx(str(path), input_shape)
+    return imported, load_graph_text(write_spec(imported, flat=True), "m.yaml")
+
+
+def agrees(model: Any, g: Graph, weights: dict[str, Any] | None = None, shape: Any = None) -> None:
+    """cnncalc's NumPy forward of the imported graph equals ONNX's reference evaluator."""
+    x = rand(*(shape or (1, *g.input_shape)))
+    expected = ReferenceEvaluator(model).run(None, {"x": x})[0]
+    got = forward(g, x, weights or {}).outputs[g.outputs[0]]
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def ops_of(imported: ImportedModel) -> list[str]:
+    return [layer.op for layer in imported.layers]
+
+
+# ----------------------------------------------------------------------------- windows
+
+CONVS = [  # attributes, expected padding argument
+    ({"pads": [1, 1, 1, 1]}, 1),
+    ({"pads": [0, 1, 2, 1], "strides": [2, 1]}, [[0, 2], [1, 1]]),
+    ({"auto_pad": "SAME_UPPER", "strides": [2, 2]}, [[0, 1], [0, 1]]),
+    ({"auto_pad": "SAME_LOWER", "strides": [2, 2]}, [[1, 0], [1, 0]]),
+    ({"auto_pad": "VALID", "dilations": [2, 2]}, None),
+    ({"pads": [2, 2, 2, 2], "dilations": [2, 2], "group": 2}, 2),
+]
+
+
+@pytest.mark.parametrize("attrs, padding", CONVS)
+@pytest.mark.parametrize("bias", [True, False])
+def test_conv(tmp_path: Path, attrs: dict[str, Any], padding: Any, bias: bool) -> None:
+    group = attrs.get("group", 1)
+    w, b = rand(6, 4 // group, 3, 3), rand(6)
+    node = helper.make_node("Conv", ["x", "w", "b"] if bias else ["x", "w"], ["y"], name="c",
+                            kernel_shape=[3, 3], **attrs)
+    model = build([node], {"w": w, "b": b} if bias else {"w": w})
+    imported, g = load(tmp_path, model)
+    layer = imported.layers[0]
+    assert (layer.op, layer.args.get("padding"), layer.args.get("bias", True)) == ("conv", padding, bias)
+    assert g.total_params == 6 * (4 // group) * 9 + (6 if bias else 0)
+    agrees(model, g, {"c.weight": w, "c.bias": b} if bias else {"c.weight": w})
+
+
+def test_conv_transpose_with_output_padding(tmp_path: Path) -> None:
+    w, b = rand(4, 3, 3, 3), rand(3)
+    node = helper.make_node("ConvTranspose", ["x", "w", "b"], ["y"], name="d", kernel_shape=[3, 3],
+                            strides=[2, 2], pads=[1, 1, 1, 1], output_padding=[1, 1])
+    model = build([node], {"w": w, "b": b})
+    imported, g = load(tmp_path, model)
+    assert imported.layers[0].args == {"filters": 3, "kernel": 3, "stride": 2, "padding": 1,
+                                       "output_padding": 1}
+    assert g.layers[0].out_shape == (3, 16, 16) and g.total_params == 4 * 3 * 9 + 3
+    agrees(model, g, {"d.weight": w, "d.bias": b})
+
+
+POOLS = [
+    ("MaxPool", {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]}),
+    ("MaxPool", {"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1}),
+    ("MaxPool", {"kernel_shape": [2, 2], "auto_pad": "SAME_UPPER", "strides": [2, 2]}),
+    ("AveragePool", {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]}),
+    ("AveragePool", {"kernel_shape": [3, 3], "strides": [1, 1], "pads": [1, 1, 1, 1],
+                     "count_include_pad": 1}),
+    ("AveragePool", {"kernel_shape": [2, 2], "strides": [2, 2]}),
+]
+
+
+@pytest.mark.parametrize("op, attrs", POOLS)
+def test_pooling(tmp_path: Path, op: str, attrs: dict[str, Any]) -> None:
+    model = build([helper.make_node(op, ["x"], ["y"], name="p", **attrs)], shape=(1, 2, 9, 9))
+    imported, g = load(tmp_path, model)
+    assert ops_of(imported) == ["maxpool" if op == "MaxPool" else "avgpool"]
+    agrees(model, g)
+
+
+def test_pool_padding_beyond_half_the_kernel_is_refused(tmp_path: Path) -> None:
+    model = build([helper.make_node("MaxPool", ["x"], ["y"], name="p", kernel_shape=[2, 2],
+                                    pads=[2, 2, 2, 2])])
+    with pytest.raises(UnsupportedModel, match="exceeds half the kernel"):
+        load(tmp_path, model)
+
+
+def test_global_pools_and_spatial_reduce_mean(tmp_path: Path) -> None:
+    nodes = [helper.make_node("GlobalMaxPool", ["x"], ["m"], name="gmp"),
+             helper.make_node("GlobalAveragePool", ["x"], ["a"], name="gap"),
+             helper.make_node("Add", ["m", "a"], ["s"], name="add"),
+             helper.make_node("ReduceMean", ["s"], ["y"], name="mean", axes=[2, 3], keepdims=0)]
+    model = build(nodes)
+    imported, g = load(tmp_path, model)
+    assert ops_of(imported) == ["gmp", "gap", "add", "gap", "flatten"]
+    assert g.output_shapes == {imported.outputs[0]: (4,)}
+    agrees(model, g)
+
+
+RESIZES = [  # Resize attributes, scales or sizes -> cnncalc's upsample arguments
+    ({"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"},
+     [1, 1, 2, 2], None, {"scale": 2}),
+    ({"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"},
+     [1, 1, 3, 2], None, {"scale": [3, 2]}),
+    ({"mode": "nearest", "coordinate_transformation_mode": "half_pixel",
+      "nearest_mode": "round_prefer_ceil"}, [1, 1, 2, 2], None, {"scale": 2, "mode": "nearest-exact"}),
+    ({"mode": "linear", "coordinate_transformation_mode": "pytorch_half_pixel"}, [1, 1, 2, 2], None,
+     {"scale": 2, "mode": "bilinear"}),
+    ({"mode": "linear", "coordinate_transformation_mode": "align_corners"}, None, [1, 4, 12, 12],
+     {"scale": 1.5, "mode": "bilinear", "align_corners": True}),
+    ({"mode": "cubic", "coordinate_transformation_mode": "half_pixel"}, [1, 1, 2, 2], None,
+     {"scale": 2, "mode": "bicubic"}),
+    ({"mode": "cubic", "coordinate_transformation_mode": "align_corners"}, None, [1, 4, 16, 16],
+     {"scale": 2, "mode": "bicubic", "align_corners": True}),
+]
+
+
+@pytest.mark.parametrize("attrs, scales, sizes, args", RESIZES)
+def test_resize_modes(tmp_path: Path, attrs: dict[str, Any], scales: Any, sizes: Any,
+                      args: dict[str, Any]) -> None:
+    inits: dict[str, Any] = {"scales": np.array(scales or [], np.float32)}
+    inputs = ["x", "", "scales"]
+    if sizes is not None:
+        inits["sizes"] = np.array(sizes, np.int64)
+        inputs = ["x", "", "", "sizes"]
+    model = build([helper.make_node("Resize", inputs, ["y"], name="r", **attrs)], inits)
+    imported, g = load(tmp_path, model)
+    assert imported.layers[0].args == args
+    agrees(model, g)
+
+
+@pytest.mark.parametrize("attrs", [
+    {"mode": "nearest"},  # half_pixel + round_prefer_floor: none of PyTorch's
+    {"mode": "linear", "coordinate_transformation_mode": "asymmetric"},
+    {"mode": "cubic", "cubic_coeff_a": -0.5},
+])
+def test_resize_modes_pytorch_lacks_are_refused(tmp_path: Path, attrs: dict[str, Any]) -> None:
+    scales = np.array([1, 1, 2, 2], np.float32)
+    model = build([helper.make_node("Resize", ["x", "", "scales"], ["y"], name="r", **attrs)],
+                  {"scales": scales})
+    with pytest.raises(UnsupportedModel, match="r: Resize"):
+        load(tmp_path, model)
+
+
+def test_old_upsample_with_whole_scales(tmp_path: Path) -> None:
+    node = helper.make_node("Upsample", ["x", "scales"], ["y"], name="u", mode="nearest")
+    model = build([node], {"scales": np.array([1, 1, 2, 3], np.float32)}, opset=9)
+    imported, g = load(tmp_path, model)
+    assert imported.layers[0].args == {"scale": [2, 3]} and g.layers[0].out_shape == (4, 16, 24)
+
+
+# ----------------------------------------------------------------------------- activations
+
+def test_clip_forms(tmp_path: Path) -> None:
+    nodes = [const("lo", np.float32(0)), const("hi", np.float32(6)),
+             helper.make_node("Clip", ["x", "lo", "hi"], ["a"], name="six"),
+             helper.make_node("Clip", ["a", "lo"], ["y"], name="plain")]
+    model = build(nodes)
+    imported, g = load(tmp_path, model)
+    assert ops_of(imported) == ["relu6", "relu"]
+    agrees(model, g)
+    old = build([helper.make_node("Clip", ["x"], ["y"], name="c", min=0.0, max=6.0)], opset=6)
+    assert ops_of(load(tmp_path, old)[0]) == ["relu6"]
+    other = build([helper.make_node("Clip", ["x"], ["y"], name="c", min=-1.0, max=1.0)], opset=6)
+    with pytest.raises(UnsupportedModel, match="c: Clip"):
+        load(tmp_path, other)
+
+
+def test_activations(tmp_path: Path) -> None:
+    nodes = [helper.make_node("LeakyRelu", ["x"], ["a"], name="leaky", alpha=0.2),
+             helper.make_node("Tanh", ["a"], ["b"], name="tanh"),
+             helper.make_node("HardSigmoid", ["b"], ["c"], name="hsig", alpha=1 / 6),
+             helper.make_node("HardSwish", ["c"], ["d"], name="hswish"),
+             helper.make_node("Gelu", ["d"], ["e"], name="gelu"),
+             helper.make_node("Softmax", ["e"], ["y"], name="soft", axis=1)]
+    model = build(nodes, opset=20)
+    imported, g = load(tmp_path, model)
+    assert ops_of(imported) == ["leaky_relu", "tanh", "hardsigmoid", "hardswish", "gelu", "softmax"]
+    assert imported.layers[0].args == {"slope": 0.2} and imported.layers[-1].args == {}
+    agrees(model, g)
+
+
+def test_hard_sigmoid_with_onnx_defaults_is_refused(tmp_path: Path) -> None:
+    model = build([helper.make_node("HardSigmoid", ["x"], ["y"], name="h")])  # alpha 0.2
+    with pytest.raises(UnsupportedModel, match="alpha 0.2"):
+        load(tmp_path, model)
+
+
+def test_x_times_its_gate_becomes_silu_and_hardswish(tmp_path: Path) -> None:
+    nodes = [helper.make_node("Sigmoid", ["x"], ["s"], name="/act/Sigmoid"),
+             helper.make_node("Mul", ["x", "s"], ["a"], name="/act/Mul"),
+             helper.make_node("HardSigmoid", ["a"], ["h"], name="hs", alpha=1 / 6),
+             helper.make_node("Mul", ["h", "a"], ["y"], name="hmul")]
+    model = build(nodes)
+    imported, g = load(tmp_path, model)
+    assert ops_of(imported) == ["silu", "hardswish"]
+    assert imported.layers[0].name == "act"
+    agrees(model, g)
+
+
+def test_squeeze_excite_gate_is_a_multiply(tmp_path: Path) -> None:
+    w1, w2 = rand(2, 4, 1, 1), rand(4, 2, 1, 1)
+    nodes = [helper.make_node("GlobalAveragePool", ["x"], ["p"], name="pool"),
+             helper.make_node("Conv", ["p", "w1"], ["q"], name="fc1", kernel_shape=[1, 1]),
+             helper.make_node("Relu", ["q"], ["r"], name="relu"),
+             helper.make_node("Conv", ["r", "w2"], ["t"], name="fc2", kernel_shape=[1, 1]),
+             helper.make_node("Sigmoid", ["t"], ["s"], name="gate"),
+             helper.make_node("Mul", ["x", "s"], ["y"], name="scale")]
+    model = build(nodes, {"w1": w1, "w2": w2})
+    imported, g = load(tmp_path, model)
+    assert ops_of(imported) == ["gap", "conv", "relu", "conv", "sigmoid", "multiply"]
+    agrees(model, g, {"fc1.weight": w1, "fc2.weight": w2})
+
+
+@pytest.mark.parametrize("half_first", [False, True])
+def test_erf_gelu_is_gelu(tmp_path: Path, half_first: bool) -> None:
+    nodes = [const("root2", np.float32(np.sqrt(2))), const("one", np.float32(1)),
+             const("half", np.float32(0.5)),
+             helper.make_node("Div", ["x", "root2"], ["d"], name="div"),
+             helper.make_node("Erf", ["d"], ["e"], name="erf"),
+             helper.make_node("Add", ["e", "one"], ["a"], name="add")]
+    if half_first:
+        nodes += [helper.make_node("Mul", ["x", "half"], ["h"], name="half_x"),
+                  helper.make_node("Mul", ["h", "a"], ["y"], name="gelu")]
+    else:
+        nodes += [helper.make_node("Mul", ["x", "a"], ["m"], name="mul"),
+                  helper.make_node("Mul", ["m", "half"], ["y"], name="gelu")]
+    model = build(nodes)
+    imported, g = load(tmp_path, model)
+    assert ops_of(imported) == ["gelu"]
+    agrees(model, g)
+
+
+def test_lrn(tmp_path: Path) -> None:
+    model = build([helper.make_node("LRN", ["x"], ["y"], name="n", size=3, alpha=1e-3, beta=0.75,
+                                    bias=2.0)])
+    imported, g = load(tmp_path, model)
+    assert imported.layers[0].args == {"size": 3, "alpha": 0.001, "beta": 0.75, "k": 2.0}
+    # The ONNX spec's formula by hand (onnx.reference's LRN loops over the batch, not channels).
+    x = rand(1, 4, 8, 8)
+    squares = np.pad(x ** 2, ((0, 0), (1, 1), (0, 0), (0, 0)))
+    window = squares[:, :-2] + squares[:, 1:-1] + squares[:, 2:]
+    expected = x / (2.0 + 1e-3 / 3 * window) ** 0.75
+    np.testing.assert_allclose(forward(g, x, {}).outputs[g.outputs[0]], expected, rtol=1e-5)
+    even = build([helper.make_node("LRN", ["x"], ["y"], name="n", size=4)])
+    with pytest.raises(UnsupportedModel, match="even size"):
+        load(tmp_path, even)
