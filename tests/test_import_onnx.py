@@ -289,3 +289,112 @@ def test_lrn(tmp_path: Path) -> None:
     even = build([helper.make_node("LRN", ["x"], ["y"], name="n", size=4)])
     with pytest.raises(UnsupportedModel, match="even size"):
         load(tmp_path, even)
+
+
+# ----------------------------------------------------------------------------- normalisations
+
+def test_batch_norm(tmp_path: Path) -> None:
+    scale, shift, mean, var = rand(4), rand(4), rand(4), np.abs(rand(4)) + 0.5
+    node = helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], name="bn",
+                            epsilon=1e-3)
+    model = build([node], {"s": scale, "b": shift, "m": mean, "v": var})
+    imported, g = load(tmp_path, model)
+    assert imported.layers[0].args == {"eps": 0.001}
+    assert (g.total_params, g.total_buffers) == (8, 8)
+    agrees(model, g, {"bn.weight": scale, "bn.bias": shift, "bn.running_mean": mean,
+                      "bn.running_var": var})
+
+
+def _written_out_norm(axes: list[int], gamma: Any, beta: Any) -> list[Any]:
+    """ReduceMean-Sub-Pow-ReduceMean-Add-Sqrt-Div-Mul-Add, as exporters write a norm."""
+    return [const("two", np.float32(2)), const("eps", np.float32(1e-6)),
+            const("gamma", gamma), const("beta", beta),
+            helper.make_node("ReduceMean", ["t"], ["mu"], name="mean", axes=axes),
+            helper.make_node("Sub", ["t", "mu"], ["d"], name="sub"),
+            helper.make_node("Pow", ["d", "two"], ["sq"], name="pow"),
+            helper.make_node("ReduceMean", ["sq"], ["var"], name="var", axes=axes),
+            helper.make_node("Add", ["var", "eps"], ["ve"], name="add_eps"),
+            helper.make_node("Sqrt", ["ve"], ["std"], name="sqrt"),
+            helper.make_node("Div", ["d", "std"], ["n"], name="div"),
+            helper.make_node("Mul", ["gamma", "n"], ["scaled"], name="mul"),
+            helper.make_node("Add", ["scaled", "beta"], ["z"], name="ln")]
+
+
+def test_written_out_layer_norm_over_channels_last(tmp_path: Path) -> None:
+    gamma, beta = rand(4), rand(4)
+    nodes = [helper.make_node("Transpose", ["x"], ["t"], name="to_last", perm=[0, 2, 3, 1]),
+             *_written_out_norm([-1], gamma, beta),
+             helper.make_node("Transpose", ["z"], ["y"], name="to_first", perm=[0, 3, 1, 2])]
+    model = build(nodes)
+    imported, g = load(tmp_path, model)
+    assert [(layer.op, layer.args) for layer in imported.layers] == [("layernorm", {"eps": 1e-6})]
+    assert g.total_params == 8
+    agrees(model, g, {"ln.weight": gamma, "ln.bias": beta})
+
+
+def test_written_out_layer_norm_over_channels_first(tmp_path: Path) -> None:
+    gamma, beta = rand(4, 1, 1), rand(4, 1, 1)
+    nodes = [helper.make_node("Identity", ["x"], ["t"], name="id"),
+             *_written_out_norm([1], gamma, beta),
+             helper.make_node("Relu", ["z"], ["y"], name="relu")]
+    model = build(nodes)
+    imported, g = load(tmp_path, model)
+    assert ops_of(imported) == ["layernorm", "relu"]
+    agrees(model, g, {"ln.weight": gamma.reshape(-1), "ln.bias": beta.reshape(-1)})
+
+
+def test_written_out_norm_without_affine_is_refused(tmp_path: Path) -> None:
+    nodes = [helper.make_node("Identity", ["x"], ["t"], name="id"),
+             *_written_out_norm([1], rand(4), rand(4))[:-2],
+             helper.make_node("Relu", ["n"], ["y"], name="relu")]
+    with pytest.raises(UnsupportedModel) as caught:
+        load(tmp_path, build(nodes))
+    assert [(n.name, n.op_type) for n in caught.value.nodes] == [("mean", "ReduceMean")]
+
+
+def test_norm_nodes(tmp_path: Path) -> None:
+    s1, b1, s2, b2 = rand(4), rand(4), rand(4), rand(4)
+    s3, b3 = rand(4), rand(4)
+    nodes = [helper.make_node("InstanceNormalization", ["x", "s1", "b1"], ["a"], name="inorm"),
+             helper.make_node("GroupNormalization", ["a", "s2", "b2"], ["b"], name="gnorm",
+                              num_groups=2, epsilon=1e-3),
+             helper.make_node("Transpose", ["b"], ["c"], name="last", perm=[0, 2, 3, 1]),
+             helper.make_node("LayerNormalization", ["c", "s3", "b3"], ["d"], name="lnorm"),
+             helper.make_node("Transpose", ["d"], ["y"], name="first", perm=[0, 3, 1, 2])]
+    model = build(nodes, {"s1": s1, "b1": b1, "s2": s2, "b2": b2, "s3": s3, "b3": b3}, opset=21)
+    imported, g = load(tmp_path, model)
+    assert [(layer.op, layer.args) for layer in imported.layers] == [
+        ("groupnorm", {"groups": 4}), ("groupnorm", {"groups": 2, "eps": 0.001}), ("layernorm", {})]
+    assert g.total_params == 24
+    weights = {"inorm.weight": s1, "inorm.bias": b1, "gnorm.weight": s2, "gnorm.bias": b2,
+               "lnorm.weight": s3, "lnorm.bias": b3}
+    x = rand(1, 4, 8, 8)
+    # onnx.reference's GroupNormalization is opset 18's (a scale per group): the opset-21
+    # meaning (a scale per channel) is PyTorch's group_norm, written out here.
+    inst = (x - x.mean((2, 3), keepdims=True)) / np.sqrt(x.var((2, 3), keepdims=True) + 1e-5)
+    a = inst * s1.reshape(4, 1, 1) + b1.reshape(4, 1, 1)
+    grouped = a.reshape(1, 2, -1)
+    b = ((grouped - grouped.mean(-1, keepdims=True)) / np.sqrt(grouped.var(-1, keepdims=True) + 1e-3))
+    b = b.reshape(1, 4, 8, 8) * s2.reshape(4, 1, 1) + b2.reshape(4, 1, 1)
+    c = (b - b.mean(1, keepdims=True)) / np.sqrt(b.var(1, keepdims=True) + 1e-5)
+    expected = c * s3.reshape(4, 1, 1) + b3.reshape(4, 1, 1)
+    np.testing.assert_allclose(forward(g, x, weights).outputs[g.outputs[0]], expected, rtol=1e-4,
+                               atol=1e-5)
+
+
+def test_pytorch_group_norm_pattern_is_groupnorm(tmp_path: Path) -> None:
+    gamma, beta = rand(4, 1, 1), rand(4, 1, 1)
+    nodes = [const("grouped", np.array([0, 2, -1], np.int64)),
+             helper.make_node("Reshape", ["x", "grouped"], ["r"], name="/gn/Reshape"),
+             helper.make_node("InstanceNormalization", ["r", "ones", "zeros"], ["i"],
+                              name="/gn/InstanceNormalization"),
+             helper.make_node("Shape", ["x"], ["shape"], name="/gn/Shape"),
+             helper.make_node("Reshape", ["i", "shape"], ["back"], name="/gn/Reshape_1"),
+             helper.make_node("Mul", ["back", "gamma"], ["m"], name="/gn/Mul"),
+             helper.make_node("Add", ["m", "beta"], ["y"], name="/gn/Add")]
+    model = build(nodes, {"ones": np.ones(2, np.float32), "zeros": np.zeros(2, np.float32),
+                          "gamma": gamma, "beta": beta})
+    imported, g = load(tmp_path, model)
+    assert [(layer.name, layer.op, layer.args) for layer in imported.layers] == [
+        ("gn", "groupnorm", {"groups": 2})]
+    agrees(model, g, {"gn.weight": gamma.reshape(-1), "gn.bias": beta.reshape(-1)})
