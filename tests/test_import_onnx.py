@@ -398,3 +398,160 @@ def test_pytorch_group_norm_pattern_is_groupnorm(tmp_path: Path) -> None:
     assert [(layer.name, layer.op, layer.args) for layer in imported.layers] == [
         ("gn", "groupnorm", {"groups": 2})]
     agrees(model, g, {"gn.weight": gamma.reshape(-1), "gn.bias": beta.reshape(-1)})
+
+
+# ----------------------------------------------------------------------------- moving values
+
+def test_shape_gather_side_graph_flattens(tmp_path: Path) -> None:
+    """Old exporters' x.view(x.size(0), -1): Shape-Gather-Unsqueeze-Concat-Reshape."""
+    nodes = [helper.make_node("Shape", ["x"], ["s"], name="shape"),
+             const("zero", np.array(0, np.int64)), const("minus", np.array([-1], np.int64)),
+             helper.make_node("Gather", ["s", "zero"], ["n"], name="gather", axis=0),
+             helper.make_node("Unsqueeze", ["n"], ["n1"], name="unsq", axes=[0]),
+             helper.make_node("Concat", ["n1", "minus"], ["target"], name="cat", axis=0),
+             helper.make_node("Reshape", ["x", "target"], ["f"], name="view"),
+             helper.make_node("Gemm", ["f", "w", "b"], ["y"], name="fc", transB=1)]
+    w, b = rand(10, 256), rand(10)
+    model = build(nodes, {"w": w, "b": b}, opset=11)
+    imported, g = load(tmp_path, model)
+    assert ops_of(imported) == ["flatten", "dense"]
+    assert g.total_params == 2570
+    agrees(model, g, {"fc.weight": w, "fc.bias": b})
+
+
+def test_channel_shuffle(tmp_path: Path) -> None:
+    nodes = [const("split", np.array([1, 2, 2, 8, 8], np.int64)),
+             const("back", np.array([1, 4, 8, 8], np.int64)),
+             helper.make_node("Reshape", ["x", "split"], ["r"], name="/s/Reshape"),
+             helper.make_node("Transpose", ["r"], ["t"], name="/s/Transpose", perm=[0, 2, 1, 3, 4]),
+             helper.make_node("Reshape", ["t", "back"], ["y"], name="/s/Reshape_1")]
+    model = build(nodes)
+    imported, g = load(tmp_path, model)
+    assert [(layer.op, layer.args) for layer in imported.layers] == [("channel_shuffle", {"groups": 2})]
+    agrees(model, g)
+
+
+def test_pad_spatial_and_channels(tmp_path: Path) -> None:
+    nodes = [const("pads", np.array([0, 2, 1, 0, 0, 1, 1, 3], np.int64)),
+             helper.make_node("Pad", ["x", "pads"], ["y"], name="pad")]
+    model = build(nodes)
+    imported, g = load(tmp_path, model)
+    assert [(layer.op, layer.args) for layer in imported.layers] == [
+        ("channel_pad", {"before": 2, "after": 1}), ("pad", {"padding": [[1, 1], [0, 3]]})]
+    assert g.layers[-1].out_shape == (7, 10, 11)
+    agrees(model, g)
+    reflect = build([const("pads", np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64)),
+                     helper.make_node("Pad", ["x", "pads"], ["y"], name="pad", mode="reflect")])
+    with pytest.raises(UnsupportedModel, match="zeros only"):
+        load(tmp_path, reflect)
+
+
+def test_split_and_strided_slice(tmp_path: Path) -> None:
+    nodes = [const("sizes", np.array([1, 3], np.int64)),
+             helper.make_node("Split", ["x", "sizes"], ["a", "b"], name="split", axis=1),
+             const("starts", np.array([1, 0], np.int64)), const("ends", np.array([2**63 - 1, 7], np.int64)),
+             const("axes", np.array([2, 3], np.int64)), const("steps", np.array([2, 3], np.int64)),
+             helper.make_node("Slice", ["b", "starts", "ends", "axes", "steps"], ["c"], name="sub"),
+             helper.make_node("Slice", ["a", "starts", "ends", "axes", "steps"], ["d"], name="sub2"),
+             helper.make_node("Concat", ["c", "d"], ["y"], name="cat", axis=1)]
+    model = build(nodes)
+    imported, g = load(tmp_path, model)
+    assert [(layer.op, layer.args) for layer in imported.layers][:4] == [
+        ("slice", {"stop": 1}), ("slice", {"start": 1}),
+        ("slice", {"axis": 1, "start": 1, "step": 2}), ("slice", {"axis": 2, "stop": 7, "step": 3})]
+    assert g.output_shapes == {imported.outputs[0]: (4, 4, 3)}
+    agrees(model, g)
+
+
+def test_dense_forms(tmp_path: Path) -> None:
+    w1, w2, b2, w3, b3 = rand(16, 6), rand(6, 5), rand(5), rand(5, 3), rand(3)
+    nodes = [helper.make_node("Flatten", ["x"], ["f"], name="flat"),
+             helper.make_node("Gemm", ["f", "w1"], ["a"], name="g1"),              # no transB, no C
+             helper.make_node("MatMul", ["a", "w2"], ["m"], name="mm"),
+             helper.make_node("Add", ["b2", "m"], ["b"], name="bias"),             # bias first
+             helper.make_node("Gemm", ["b", "w3", "b3"], ["y"], name="g3")]
+    model = build(nodes, {"w1": w1, "w2": w2, "b2": b2, "w3": w3, "b3": b3}, shape=(1, 4, 2, 2))
+    imported, g = load(tmp_path, model)
+    assert [(layer.op, layer.args) for layer in imported.layers] == [
+        ("flatten", {}), ("dense", {"units": 6, "bias": False}), ("dense", {"units": 5}),
+        ("dense", {"units": 3})]
+    assert g.total_params == 16 * 6 + 6 * 5 + 5 + 5 * 3 + 3
+    agrees(model, g, {"g1.weight": w1.T, "mm.weight": w2.T, "mm.bias": b2, "g3.weight": w3.T,
+                      "g3.bias": b3})
+    scaled = build([helper.make_node("Flatten", ["x"], ["f"], name="flat"),
+                    helper.make_node("Gemm", ["f", "w1"], ["y"], name="g", alpha=0.5)], {"w1": w1},
+                   shape=(1, 4, 2, 2))
+    with pytest.raises(UnsupportedModel, match="alpha"):
+        load(tmp_path, scaled)
+
+
+def test_channels_last_mlp_and_layer_scale(tmp_path: Path) -> None:
+    """ConvNeXt's block: Linear on channels-last, then a per-channel layer scale."""
+    w, b, gamma = rand(4, 8), rand(8), np.full((8, 1, 1), 1e-6, np.float32)
+    nodes = [helper.make_node("Transpose", ["x"], ["t"], name="last", perm=[0, 2, 3, 1]),
+             helper.make_node("MatMul", ["t", "w"], ["m"], name="/pwconv1/MatMul"),
+             helper.make_node("Add", ["m", "b"], ["a"], name="/pwconv1/Add"),
+             helper.make_node("Transpose", ["a"], ["f"], name="first", perm=[0, 3, 1, 2]),
+             helper.make_node("Mul", ["gamma", "f"], ["y"], name="/Mul")]
+    model = build(nodes, {"w": w, "b": b, "gamma": gamma})
+    imported, g = load(tmp_path, model)
+    assert [(layer.name, layer.op, layer.args) for layer in imported.layers] == [
+        ("pwconv1", "channel_dense", {"units": 8}), ("mul", "scale", {"init": 1e-6})]
+    assert g.total_params == 4 * 8 + 8 + 8
+    agrees(model, g, {"pwconv1.weight": w.T, "pwconv1.bias": b, "mul.weight": gamma.reshape(-1)})
+
+
+def test_channels_last_input(tmp_path: Path) -> None:
+    w = rand(5, 3, 3, 3)
+    nodes = [helper.make_node("Transpose", ["x"], ["t"], name="nchw", perm=[0, 3, 1, 2]),
+             helper.make_node("Conv", ["t", "w"], ["y"], name="conv", kernel_shape=[3, 3])]
+    model = build(nodes, {"w": w}, shape=(1, 10, 12, 3))
+    imported, g = load(tmp_path, model)
+    assert imported.channels_last and imported.input_shape == [10, 12, 3]
+    assert g.layers[0].out_shape == (5, 8, 10)
+    x = rand(1, 10, 12, 3)
+    expected = ReferenceEvaluator(model).run(None, {"x": x})[0]
+    got = forward(g, np.ascontiguousarray(x.transpose(0, 3, 1, 2)), {"conv.weight": w})
+    np.testing.assert_allclose(got.outputs["conv"], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_identity_and_dropout_make_no_layer(tmp_path: Path) -> None:
+    nodes = [helper.make_node("Identity", ["x"], ["a"], name="id"),
+             helper.make_node("Dropout", ["a"], ["b"], name="drop"),
+             helper.make_node("Relu", ["b"], ["y"], name="relu")]
+    imported, _ = load(tmp_path, build(nodes))
+    assert [(layer.op, layer.inputs) for layer in imported.layers] == [("relu", ["input"])]
+
+
+def test_softmax_axis(tmp_path: Path) -> None:
+    nodes = [helper.make_node("Softmax", ["x"], ["y"], name="soft", axis=-1)]
+    model = build(nodes)
+    imported, g = load(tmp_path, model)
+    assert imported.layers[0].args == {"axis": 2}
+    agrees(model, g)
+
+
+# ----------------------------------------------------------------------------- names
+
+@pytest.mark.parametrize("node, path", [
+    ("/layer1/layer1.0/conv1/Conv", ("layer1.0.conv1", "Conv")),
+    ("/features/features.1/features.1.0/block/block.0/block.0.2/Sigmoid",
+     ("features.1.0.block.0.2", "Sigmoid")),
+    ("/stage2/stage2.0/branch2/branch2.0/Conv", ("stage2.0.branch2.0", "Conv")),
+    ("/Flatten", ("", "Flatten")),
+    ("StatefulPartitionedCall/model/conv2d/Conv2D", ("", "StatefulPartitionedCall/model/conv2d/Conv2D")),
+])
+def test_module_paths_from_pytorch_node_names(node: str, path: tuple[str, str]) -> None:
+    assert module_path(node) == path
+
+
+def test_names_are_valid_unique_words(tmp_path: Path) -> None:
+    nodes = [helper.make_node("Relu", ["x"], ["a"], name="StatefulPartitionedCall/model/re lu:0"),
+             helper.make_node("Relu", ["a"], ["b"], name="StatefulPartitionedCall/model/re lu:0"),
+             helper.make_node("Relu", ["b"], ["c"], name=""),
+             helper.make_node("Relu", ["c"], ["y"], name="0input")]
+    imported, g = load(tmp_path, build(nodes))
+    assert [layer.name for layer in imported.layers] == [
+        "statefulpartitionedcall_model_re_lu_0", "statefulpartitionedcall_model_re_lu_0_2", "c",
+        "n_0input"]
+    assert len(g.layers) == 4
