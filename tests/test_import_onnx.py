@@ -555,3 +555,95 @@ def test_names_are_valid_unique_words(tmp_path: Path) -> None:
         "statefulpartitionedcall_model_re_lu_0", "statefulpartitionedcall_model_re_lu_0_2", "c",
         "n_0input"]
     assert len(g.layers) == 4
+
+
+# ----------------------------------------------------------------------------- errors
+
+def test_every_unsupported_node_is_listed_and_nothing_else(tmp_path: Path) -> None:
+    hidden = 3
+    nodes = [helper.make_node("Relu", ["x"], ["a"], name="relu"),
+             const("seq", np.array([8, 1, 32], np.int64)),
+             helper.make_node("Reshape", ["a"], ["r"], name="to_seq"),  # fixed below
+             helper.make_node("LSTM", ["r", "W", "R"], ["h"], name="lstm", hidden_size=hidden),
+             helper.make_node("Relu", ["h"], ["h2"], name="after_lstm"),          # downstream: fine
+             helper.make_node("NonMaxSuppression", ["boxes", "scores"], ["keep"], name="nms"),
+             helper.make_node("Sigmoid", ["a"], ["y"], name="sigmoid")]
+    nodes[2].input.append("seq")
+    model = build(nodes, {"W": rand(1, 4 * hidden, 32), "R": rand(1, 4 * hidden, hidden),
+                          "boxes": rand(1, 5, 4), "scores": rand(1, 1, 5)}, shape=(1, 4, 8, 8))
+    with pytest.raises(UnsupportedModel) as caught:
+        load(tmp_path, model)
+    found = caught.value.nodes
+    assert [(n.name, n.op_type) for n in found] == [("to_seq", "Reshape"), ("lstm", "LSTM"),
+                                                    ("nms", "NonMaxSuppression")]
+    assert "reads a, seq; writes r" in found[0].where and "no cnncalc op for LSTM" in found[1].why
+    assert "3 node(s)" in str(caught.value)
+
+
+def test_other_domains_are_unsupported(tmp_path: Path) -> None:
+    node = helper.make_node("FusedConv", ["x"], ["y"], name="fused", domain="com.microsoft")
+    model = build([node])
+    model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    with pytest.raises(UnsupportedModel, match="domain 'com.microsoft'"):
+        load(tmp_path, model)
+
+
+def _tiny() -> Any:
+    return build([helper.make_node("Conv", ["x", "w"], ["y"], name="c", kernel_shape=[3, 3])],
+                 {"w": rand(8, 4, 3, 3)})
+
+
+@pytest.mark.parametrize("content", [b"not a model at all\n", b"", b"\x00\x01\x02garbage" * 50])
+def test_a_file_that_is_not_onnx(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "x.onnx"
+    path.write_bytes(content)
+    with pytest.raises(SourceError, match="not an ONNX model"):
+        read_onnx(str(path), None)
+
+
+@pytest.mark.parametrize("keep", [0.3, 0.6, 0.9])
+def test_a_truncated_file(tmp_path: Path, keep: float) -> None:
+    data = _tiny().SerializeToString()
+    path = tmp_path / "cut.onnx"
+    path.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(SourceError):
+        read_onnx(str(path), None)
+
+
+def test_missing_file_and_missing_external_data(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="no such file"):
+        read_onnx(str(tmp_path / "absent.onnx"), None)
+    path = tmp_path / "ext.onnx"
+    onnx.save(_tiny(), str(path), save_as_external_data=True, location="ext.data", size_threshold=0)
+    assert read_onnx(str(path), None).layers[0].args == {"filters": 8, "kernel": 3, "bias": False}
+    (tmp_path / "ext.data").unlink()
+    with pytest.raises(SourceError, match="external data of 'w'"):
+        read_onnx(str(path), None)
+
+
+def test_dynamic_input_needs_a_shape(tmp_path: Path) -> None:
+    model = _tiny()
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    for dim, symbol in zip(dims, ["N", "C", "H", "W"]):
+        dim.dim_param = symbol
+    with pytest.raises(SourceError, match=r"dynamic shape \[\?, \?, \?, \?\]"):
+        load(tmp_path, model)
+    imported, g = load(tmp_path, model, [4, 20, 30])
+    assert imported.input_shape == [4, 20, 30] and g.layers[0].out_shape == (8, 18, 28)
+    with pytest.raises(SourceError, match="--input has 2 values"):
+        load(tmp_path, model, [20, 30])
+
+
+def test_two_inputs_are_refused(tmp_path: Path) -> None:
+    model = _tiny()
+    model.graph.input.append(helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, 4, 8, 8]))
+    with pytest.raises(SourceError, match="2 inputs"):
+        load(tmp_path, model)
+
+
+def test_without_the_onnx_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "m.onnx"
+    onnx.save(_tiny(), str(path))
+    monkeypatch.setitem(__import__("sys").modules, "onnx", None)
+    with pytest.raises(SourceError, match=r"pip install 'cnncalc\[onnx\]'"):
+        read_onnx(str(path), None)
