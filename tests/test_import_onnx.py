@@ -601,12 +601,22 @@ def test_a_file_that_is_not_onnx(tmp_path: Path, content: bytes) -> None:
         read_onnx(str(path), None)
 
 
+def test_squeeze_after_global_pooling_flattens(tmp_path: Path) -> None:
+    nodes = [helper.make_node("GlobalAveragePool", ["x"], ["p"], name="gap"),
+             const("axes", np.array([2, 3], np.int64)),
+             helper.make_node("Squeeze", ["p", "axes"], ["y"], name="squeeze")]
+    model = build(nodes)
+    imported, g = load(tmp_path, model)
+    assert ops_of(imported) == ["gap", "flatten"]
+    agrees(model, g)
+
+
 @pytest.mark.parametrize("keep", [0.3, 0.6, 0.9])
 def test_a_truncated_file(tmp_path: Path, keep: float) -> None:
     data = _tiny().SerializeToString()
     path = tmp_path / "cut.onnx"
     path.write_bytes(data[: int(len(data) * keep)])
-    with pytest.raises(SourceError):
+    with pytest.raises(SourceError, match="truncated"):
         read_onnx(str(path), None)
 
 

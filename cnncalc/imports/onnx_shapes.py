@@ -77,6 +77,28 @@ def flatten(ctx: Context) -> None:
     ctx.put(flatten_act(ctx, x))
 
 
+def squeeze(ctx: Context) -> None:
+    """[N, C, 1, 1] -> [N, C] is a flatten; dropping other axes has no cnncalc form."""
+    x = ctx.act(0)
+    given = ctx.attr("axes")
+    if given is None and ctx.input(1):
+        given = ctx.const(ctx.input(1))
+        if given is None:
+            raise Refuse("its axes are computed from the data")
+    rank = len(x.axes)
+    axes = {int(a) % rank for a in given} if given is not None else \
+        {i for i, d in enumerate(x.onnx_shape) if d == 1 and i > 0}
+    kept = [d for i, d in enumerate(x.onnx_shape) if i not in axes]
+    if 0 in axes or any(x.onnx_shape[a] != 1 for a in axes):
+        raise Refuse(f"it squeezes axes {sorted(axes)} of {list(x.onnx_shape)}")
+    if len(kept) == 2:
+        ctx.put(flatten_act(ctx, x))
+    elif not axes:
+        ctx.put(x)
+    else:
+        raise Refuse(f"it squeezes {list(x.onnx_shape)} to {kept} (cnncalc flattens to [N, C] only)")
+
+
 def transpose(ctx: Context) -> None:
     value = ctx.value(0)
     perm = [int(p) for p in ctx.attr("perm")]
@@ -238,6 +260,6 @@ def add_bias(ctx: Context, x: Act, bias: Any, index: int) -> bool:
     return True
 
 
-SHAPES = {"Reshape": reshape, "Flatten": flatten, "Transpose": transpose, "Concat": concat,
+SHAPES = {"Reshape": reshape, "Flatten": flatten, "Squeeze": squeeze, "Transpose": transpose, "Concat": concat,
           "Slice": slice_, "Split": split, "Identity": passthrough, "Dropout": passthrough,
           "Gemm": gemm, "MatMul": matmul}

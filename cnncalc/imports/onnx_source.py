@@ -49,7 +49,7 @@ ONNX_OPS: dict[str, str] = {
     "GroupNormalization": "groupnorm", "LayerNormalization": "layernorm",
     "Dropout": "none (identity at inference)", "Identity": "none",
     "Shape": "none (evaluated)", "Constant": "none (evaluated)", "Gather": "none (evaluated)",
-    "Unsqueeze": "none (evaluated)",
+    "Unsqueeze": "none (evaluated)", "Squeeze": "flatten ([N, C, 1, 1] -> [N, C])",
 }
 
 INSTALL = "reading ONNX files needs the onnx package: pip install 'cnncalc[onnx]'"
@@ -72,7 +72,8 @@ def load(path: str) -> Any:
     try:
         model = onnx.load(str(file), load_external_data=False)
     except Exception as exc:  # protobuf's DecodeError and friends: not a model at all
-        raise SourceError(f"{path}: not an ONNX model ({type(exc).__name__}: {exc})") from None
+        raise SourceError(f"{path}: not an ONNX model, or a truncated one ({type(exc).__name__}: "
+                          f"{exc})") from None
     if model.ir_version <= 0 or not model.HasField("graph") or not model.graph.node:
         raise SourceError(f"{path}: not an ONNX model (no graph with nodes)")
     from onnx.external_data_helper import uses_external_data  # with onnx, as above
