@@ -87,8 +87,8 @@ def lrn(ctx: Context) -> None:
     size = int(ctx.attr("size"))
     if size % 2 == 0:
         raise Refuse("an even size: ONNX and PyTorch centre its window differently")
-    args = {"size": size, "alpha": f32(ctx.attr("alpha", 1e-4)), "beta": f32(ctx.attr("beta", 0.75)),
-            "k": f32(ctx.attr("bias", 1.0))}
+    args: dict[str, object] = {"size": size, "alpha": f32(ctx.attr("alpha", 1e-4)),
+                               "beta": f32(ctx.attr("beta", 0.75)), "k": f32(ctx.attr("bias", 1.0))}
     ctx.put(ctx.emit("lrn", args, [x]))
 
 
@@ -228,10 +228,8 @@ def _scale(ctx: Context, x: Act, c: Any) -> Act:
 def _pattern_mul(ctx: Context, p: Pending, other: Any) -> None:
     if p.kind == "gelu/add" and isinstance(other, Act) and other == p.source:
         ctx.put(p.then("gelu/mul"))
-    elif p.kind == "gelu/add" and isinstance(other, Pending) and other.kind == "gelu/half" \
-            and other.source == p.source:
-        ctx.put(ctx.emit("gelu", {}, [p.source]).with_axes(p.source.axes))
-    elif p.kind == "gelu/mul" and _near(other, 0.5):
+    elif (p.kind == "gelu/add" and isinstance(other, Pending) and other.kind == "gelu/half"
+          and other.source == p.source) or (p.kind == "gelu/mul" and _near(other, 0.5)):
         ctx.put(ctx.emit("gelu", {}, [p.source]).with_axes(p.source.axes))
     elif p.kind == "norm/centered" and isinstance(other, Pending) and other is p:
         ctx.put(p.then("norm/square"))

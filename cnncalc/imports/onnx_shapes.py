@@ -260,6 +260,6 @@ def add_bias(ctx: Context, x: Act, bias: Any, index: int) -> bool:
     return True
 
 
-SHAPES = {"Reshape": reshape, "Flatten": flatten, "Squeeze": squeeze, "Transpose": transpose, "Concat": concat,
-          "Slice": slice_, "Split": split, "Identity": passthrough, "Dropout": passthrough,
+SHAPES = {"Reshape": reshape, "Flatten": flatten, "Squeeze": squeeze, "Transpose": transpose,
+          "Concat": concat, "Slice": slice_, "Split": split, "Identity": passthrough, "Dropout": passthrough,
           "Gemm": gemm, "MatMul": matmul}

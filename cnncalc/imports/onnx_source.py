@@ -150,14 +150,14 @@ def _input_act(model: Any, path: str, data_input: Any, input_shape: list[int] | 
         raise SourceError(f"{path}: input '{data_input.name}' has the dynamic shape "
                           f"[{', '.join(shown)}]: give the shape without the batch (--input)")
     state.batch = dims[0] or 1
-    rank = len(dims) - 1
+    sizes = [int(d or 0) for d in dims[1:]]
+    rank = len(sizes)
     readers = [n for n in model.graph.node if data_input.name in n.input]
     last = [0, rank, *range(1, rank)]
     if rank >= 2 and readers and all(n.op_type == "Transpose" and
                                      [int(p) for p in _attr(n, "perm", [])] == last for n in readers):
-        shape = (dims[-1], *dims[1:-1])
-        return Act("input", tuple(shape), channels_last_axes(rank), state.batch), dims[1:], True
-    return Act("input", tuple(dims[1:]), identity_axes(rank), state.batch), dims[1:], False
+        return Act("input", (sizes[-1], *sizes[:-1]), channels_last_axes(rank), state.batch), sizes, True
+    return Act("input", tuple(sizes), identity_axes(rank), state.batch), sizes, False
 
 
 def _attr(node: Any, name: str, default: Any) -> Any:

@@ -99,7 +99,8 @@ def conv_transpose(ctx: Context) -> None:
     wanted = ctx.attr("output_shape")
     auto = ctx.attr("auto_pad", "NOTSET")
     if wanted is not None or auto in ("SAME_UPPER", "SAME_LOWER"):
-        targets = [int(t) for t in wanted[-rank:]] if wanted is not None else [n * s for n, s in zip(sizes, strides)]
+        targets = ([int(t) for t in wanted[-rank:]] if wanted is not None
+                   else [n * s for n, s in zip(sizes, strides)])
         totals = [f - t for f, t in zip(full, targets)]
         if any(t < 0 or t % 2 for t in totals):
             raise Refuse(f"output size {targets} needs padding {totals} that cnncalc cannot place "
@@ -239,9 +240,9 @@ def resize(ctx: Context) -> None:
     factors = factors[2:]
     if onnx == "Upsample" and not all(f.is_integer() for f in factors):
         raise Refuse(f"Upsample by {factors}: its rounding is defined for whole scales only")
-    if targets is not None and np.size(targets):
-        if any(floor(n * f) != int(t) for n, f, t in zip(sizes, factors, targets[2:])):
-            raise Refuse(f"sizes {list(targets)} are not floor(n x scale) for any scale cnncalc writes")
+    if targets is not None and np.size(targets) and \
+            any(floor(n * f) != int(t) for n, f, t in zip(sizes, factors, targets[2:])):
+        raise Refuse(f"sizes {list(targets)} are not floor(n x scale) for any scale cnncalc writes")
     key = (mode, coordinate, rounding if mode == "nearest" else "")
     if key not in MODES:
         raise Refuse(f"mode {mode!r} with coordinate_transformation_mode {coordinate!r}"
