@@ -193,6 +193,24 @@ def test_old_upsample_with_whole_scales(tmp_path: Path) -> None:
     assert imported.layers[0].args == {"scale": [2, 3]} and g.layers[0].out_shape == (4, 16, 24)
 
 
+def test_opset_9_slices_take_attributes(tmp_path: Path) -> None:
+    """Before opset 10 Slice reads starts / ends / axes as attributes (on shapes and layers)."""
+    nodes = [helper.make_node("Shape", ["x"], ["s"], name="shape"),
+             helper.make_node("Slice", ["s"], ["hw"], name="hw", starts=[2], ends=[4], axes=[0]),
+             helper.make_node("Slice", ["x"], ["c"], name="crop", starts=[1, 2], ends=[3, 100],
+                              axes=[1, 3]),
+             helper.make_node("Relu", ["c"], ["y"], name="relu")]
+    model = build(nodes, opset=9)
+    imported, g = load(tmp_path, model)
+    assert [(layer.op, layer.args) for layer in imported.layers] == [
+        ("slice", {"start": 1, "stop": 3}), ("slice", {"axis": 2, "start": 2}), ("relu", {})]
+    agrees(model, g)
+    linear = build([helper.make_node("Upsample", ["x", "scales"], ["y"], name="u", mode="linear")],
+                   {"scales": np.array([1, 1, 2, 2], np.float32)}, opset=9)
+    with pytest.raises(UnsupportedModel, match="Upsample mode 'linear'"):
+        load(tmp_path, linear)
+
+
 # ----------------------------------------------------------------------------- activations
 
 def test_clip_forms(tmp_path: Path) -> None:

@@ -38,9 +38,10 @@ def _divide(a: Any, b: Any) -> Any:
 
 def _slice(ctx: Context, args: list[Any]) -> Any:
     data = args[0]
-    starts, ends = args[1], args[2]
     if ctx.state.opset < 10:
         starts, ends = ctx.attr("starts"), ctx.attr("ends")
+    else:
+        starts, ends = args[1], args[2]
     axes = _axes(ctx, args, 3) or list(range(len(starts)))
     steps = args[4] if len(args) > 4 and args[4] is not None else [1] * len(starts)
     index = [slice(None)] * data.ndim

@@ -244,6 +244,8 @@ def resize(ctx: Context) -> None:
             any(floor(n * f) != int(t) for n, f, t in zip(sizes, factors, targets[2:])):
         raise Refuse(f"sizes {list(targets)} are not floor(n x scale) for any scale cnncalc writes")
     key = (mode, coordinate, rounding if mode == "nearest" else "")
+    if key not in MODES and onnx == "Upsample":
+        raise Refuse(f"Upsample mode {mode!r} (asymmetric coordinates) is none of PyTorch's interpolations")
     if key not in MODES:
         raise Refuse(f"mode {mode!r} with coordinate_transformation_mode {coordinate!r}"
                      + (f" and nearest_mode {rounding!r}" if mode == "nearest" else "")
