@@ -361,6 +361,26 @@ def test_written_out_layer_norm_over_channels_first(tmp_path: Path) -> None:
     agrees(model, g, {"ln.weight": gamma.reshape(-1), "ln.bias": beta.reshape(-1)})
 
 
+def test_written_out_instance_norm(tmp_path: Path) -> None:
+    gamma, beta = rand(4, 1, 1), rand(4, 1, 1)
+    nodes = [helper.make_node("Identity", ["x"], ["t"], name="id"),
+             *_written_out_norm([2, 3], gamma, beta),
+             helper.make_node("Relu", ["z"], ["y"], name="relu")]
+    model = build(nodes)
+    imported, g = load(tmp_path, model)
+    assert [(layer.op, layer.args) for layer in imported.layers] == [
+        ("groupnorm", {"groups": 4, "eps": 1e-6}), ("relu", {})]
+    agrees(model, g, {"ln.weight": gamma.reshape(-1), "ln.bias": beta.reshape(-1)})
+
+
+def test_a_channel_mean_outside_a_norm_is_refused(tmp_path: Path) -> None:
+    nodes = [helper.make_node("ReduceMean", ["x"], ["m"], name="mean", axes=[1]),
+             helper.make_node("Relu", ["m"], ["y"], name="relu")]
+    with pytest.raises(UnsupportedModel) as caught:
+        load(tmp_path, build(nodes))
+    assert [(n.name, n.op_type) for n in caught.value.nodes] == [("mean", "ReduceMean")]
+
+
 def test_written_out_norm_without_affine_is_refused(tmp_path: Path) -> None:
     nodes = [helper.make_node("Identity", ["x"], ["t"], name="id"),
              *_written_out_norm([1], rand(4), rand(4))[:-2],

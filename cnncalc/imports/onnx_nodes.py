@@ -329,11 +329,12 @@ def reduce(ctx: Context) -> None:
             return
         raise Refuse(f"it reduces a partial {value.kind} pattern")
     x = source
-    if axes == set(range(1, len(x.shape))) and axes:
+    subtracted = "Sub" in ctx.state.reader_ops.get(ctx.node.output[0], set())
+    if mean and keep and subtracted:  # x - mean(x): a written-out norm (instance norm: spatial axes)
+        ctx.put(Pending("norm/mean", x, ctx.node, (("axes", axes),)))
+    elif axes == set(range(1, len(x.shape))) and axes:
         out = ctx.emit("gap" if mean else "gmp", {}, [x]).with_axes(x.axes)
         ctx.put(out if keep else flatten_act(ctx, out))
-    elif mean and keep:
-        ctx.put(Pending("norm/mean", x, ctx.node, (("axes", axes),)))
     else:
         raise Refuse(f"it reduces axes {sorted(axes)} of {list(x.shape)}; only every spatial axis "
                      "(global pooling) has a cnncalc form")

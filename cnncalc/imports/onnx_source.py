@@ -189,6 +189,7 @@ def read_onnx(path: str, input_shape: list[int] | None = None) -> ImportedModel:
     for node in model.graph.node:
         for name in node.input:
             state.consumers[name] = state.consumers.get(name, 0) + 1
+            state.reader_ops.setdefault(name, set()).add(node.op_type)
     for name in state.graph_outputs:
         state.consumers[name] = state.consumers.get(name, 0) + 1
     _translate(model, path, state)

@@ -124,6 +124,7 @@ class State:
     values: dict[str, Value] = field(default_factory=dict)
     drafts: dict[str, Draft] = field(default_factory=dict)      # by internal id
     consumers: dict[str, int] = field(default_factory=dict)     # readers of each tensor
+    reader_ops: dict[str, set[str]] = field(default_factory=dict)  # their op types
     unsupported: list[UnsupportedNode] = field(default_factory=list)
     inferred: dict[str, tuple[int, ...]] = field(default_factory=dict)   # ONNX's own shapes
     opset: int = 13
