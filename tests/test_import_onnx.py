@@ -18,7 +18,7 @@ onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 from onnx.reference import ReferenceEvaluator  # noqa: E402
 
-from cnncalc.imports.onnx_source import read_onnx  # noqa: E402
+from cnncalc.imports.onnx_source import ONNX_NO_LAYER, ONNX_OPS, TRANSLATE, read_onnx  # noqa: E402
 from cnncalc.imports.onnx_values import module_path  # noqa: E402
 
 RNG = np.random.default_rng(0)
@@ -173,13 +173,15 @@ def test_resize_modes(tmp_path: Path, attrs: dict[str, Any], scales: Any, sizes:
     agrees(model, g)
 
 
-@pytest.mark.parametrize("attrs", [
-    {"mode": "nearest"},  # half_pixel + round_prefer_floor: none of PyTorch's
-    {"mode": "linear", "coordinate_transformation_mode": "asymmetric"},
-    {"mode": "cubic", "cubic_coeff_a": -0.5},
+@pytest.mark.parametrize("attrs, factor", [
+    ({"mode": "nearest"}, 2),  # half_pixel + round_prefer_floor: none of PyTorch's
+    ({"mode": "linear", "coordinate_transformation_mode": "asymmetric"}, 2),
+    ({"mode": "cubic", "cubic_coeff_a": -0.5}, 2),
+    ({"mode": "linear", "coordinate_transformation_mode": "pytorch_half_pixel"}, 0.125),  # to 1x1
 ])
-def test_resize_modes_pytorch_lacks_are_refused(tmp_path: Path, attrs: dict[str, Any]) -> None:
-    scales = np.array([1, 1, 2, 2], np.float32)
+def test_resize_modes_pytorch_lacks_are_refused(tmp_path: Path, attrs: dict[str, Any],
+                                                factor: float) -> None:
+    scales = np.array([1, 1, factor, factor], np.float32)
     model = build([helper.make_node("Resize", ["x", "", "scales"], ["y"], name="r", **attrs)],
                   {"scales": scales})
     with pytest.raises(UnsupportedModel, match="r: Resize"):
@@ -695,3 +697,15 @@ def test_without_the_onnx_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setitem(__import__("sys").modules, "onnx", None)
     with pytest.raises(SourceError, match=r"pip install 'cnncalc\[onnx\]'"):
         read_onnx(str(path), None)
+
+
+# ----------------------------------------------------------------------------- the mapping table
+
+def test_mapping_table_names_real_ops_and_is_documented() -> None:
+    from cnncalc.ops.registry import ops
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "import-onnx.md").read_text()
+    for onnx_op, targets in ONNX_OPS.items():
+        assert onnx_op in TRANSLATE and f"`{onnx_op}`" in doc, onnx_op
+        assert all(target in ops() for target in targets.split(", ")), targets
+    assert not set(ONNX_NO_LAYER) & set(ONNX_OPS)

@@ -31,26 +31,28 @@ from cnncalc.imports.onnx_window import WINDOW
 
 TRANSLATE: dict[str, Any] = {**WINDOW, **SHAPES, **NODES}
 
-# ONNX op type -> what it becomes in cnncalc (for the docs' op reference).
+# ONNX op type -> the cnncalc op(s) it becomes, for the op reference ("a, b": either, by its
+# arguments or input; docs/import-onnx.md says when). Patterns of several nodes map too: x *
+# sigmoid(x) -> silu, x * hardsigmoid(x) -> hardswish, Div-Erf-Add-Mul-Mul -> gelu, a written-out
+# norm -> layernorm / groupnorm, Reshape-Transpose-Reshape -> channel_shuffle.
 ONNX_OPS: dict[str, str] = {
-    "Conv": "conv", "ConvTranspose": "deconv", "Gemm": "dense",
-    "MatMul": "dense (flat input) / channel_dense (channels-last input), + Add as its bias",
-    "BatchNormalization": "bn", "Relu": "relu", "Clip": "relu6 (0, 6) / relu (0, inf)",
-    "LeakyRelu": "leaky_relu", "Sigmoid": "sigmoid (silu with a following Mul by its input)",
-    "Tanh": "tanh", "HardSigmoid": "hardsigmoid (alpha 1/6, beta 0.5)", "HardSwish": "hardswish",
-    "Softmax": "softmax", "Gelu": "gelu (exact form; also Div-Erf-Add-Mul-Mul)",
-    "Add": "add", "Mul": "multiply / scale (a per-channel constant)", "Concat": "concat",
-    "Flatten": "flatten", "Reshape": "flatten / channel_shuffle (Reshape-Transpose-Reshape)",
-    "Transpose": "none (a layout change: channels last <-> first)",
-    "Pad": "pad (spatial) / channel_pad (channels)", "Resize": "upsample", "Upsample": "upsample",
-    "Slice": "slice", "Split": "slice (one per output)", "MaxPool": "maxpool", "AveragePool": "avgpool",
-    "GlobalAveragePool": "gap", "GlobalMaxPool": "gmp", "ReduceMean": "gap (every spatial axis)",
-    "ReduceMax": "gmp (every spatial axis)", "LRN": "lrn", "InstanceNormalization": "groupnorm (groups = C)",
-    "GroupNormalization": "groupnorm", "LayerNormalization": "layernorm",
-    "Dropout": "none (identity at inference)", "Identity": "none",
-    "Shape": "none (evaluated)", "Constant": "none (evaluated)", "Gather": "none (evaluated)",
-    "Unsqueeze": "none (evaluated)", "Squeeze": "flatten ([N, C, 1, 1] -> [N, C])",
+    "Conv": "conv", "ConvTranspose": "deconv", "Gemm": "dense", "MatMul": "dense, channel_dense",
+    "BatchNormalization": "bn", "Relu": "relu", "Clip": "relu6, relu", "LeakyRelu": "leaky_relu",
+    "Sigmoid": "sigmoid, silu", "Tanh": "tanh", "HardSigmoid": "hardsigmoid, hardswish",
+    "HardSwish": "hardswish", "Softmax": "softmax", "Gelu": "gelu", "Erf": "gelu", "Add": "add",
+    "Mul": "multiply, scale", "Concat": "concat", "Flatten": "flatten", "Squeeze": "flatten",
+    "Reshape": "flatten, channel_shuffle, groupnorm", "Pad": "pad, channel_pad",
+    "Resize": "upsample", "Upsample": "upsample", "Slice": "slice", "Split": "slice",
+    "MaxPool": "maxpool", "AveragePool": "avgpool", "GlobalAveragePool": "gap",
+    "GlobalMaxPool": "gmp", "ReduceMean": "gap, layernorm, groupnorm", "ReduceMax": "gmp",
+    "LRN": "lrn", "InstanceNormalization": "groupnorm", "GroupNormalization": "groupnorm",
+    "LayerNormalization": "layernorm",
 }
+# ONNX ops read without making a layer: layout changes, inference no-ops, and arithmetic on
+# shapes and constants (evaluated). Ops in ONNX_OPS are evaluated too where their inputs are
+# constants.
+ONNX_NO_LAYER: tuple[str, ...] = tuple(sorted({"Transpose", "Identity", "Dropout", "Constant", *FOLD}
+                                              - set(ONNX_OPS)))
 
 INSTALL = "reading ONNX files needs the onnx package: pip install 'cnncalc[onnx]'"
 

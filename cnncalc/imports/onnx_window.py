@@ -251,8 +251,8 @@ def resize(ctx: Context) -> None:
                      + (f" and nearest_mode {rounding!r}" if mode == "nearest" else "")
                      + " is none of PyTorch's interpolations")
     word, corners = MODES[key]
-    if coordinate == "half_pixel" and any(floor(n * f) == 1 for n, f in zip(sizes, factors)):
-        raise Refuse("half_pixel on an output of size 1 differs from PyTorch's")
+    if "half_pixel" in coordinate and any(floor(n * f) == 1 < n for n, f in zip(sizes, factors)):
+        raise Refuse(f"{coordinate} on an output of size 1 differs from PyTorch's")
     if word == "linear" and len(sizes) in (2, 3):
         word = "bilinear" if len(sizes) == 2 else "trilinear"
     args: dict[str, object] = {"scale": compact([int(f) if f.is_integer() else f for f in factors])}
