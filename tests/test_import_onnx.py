@@ -122,6 +122,20 @@ def test_pooling(tmp_path: Path, op: str, attrs: dict[str, Any]) -> None:
     agrees(model, g)
 
 
+@pytest.mark.parametrize("shape", [(1, 4, 17), (1, 4, 6, 7, 5)])
+def test_one_and_three_spatial_axes(tmp_path: Path, shape: tuple[int, ...]) -> None:
+    rank = len(shape) - 2
+    w = rand(3, 4, *[3] * rank)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv", kernel_shape=[3] * rank,
+                              pads=[1] * (2 * rank), strides=[2] * rank),
+             helper.make_node("MaxPool", ["c"], ["y"], name="pool", kernel_shape=[2] * rank,
+                              strides=[1] * rank)]
+    model = build(nodes, {"w": w}, shape=shape)
+    imported, g = load(tmp_path, model)
+    assert ops_of(imported) == ["conv", "maxpool"]
+    agrees(model, g, {"conv.weight": w})
+
+
 def test_pool_padding_beyond_half_the_kernel_is_refused(tmp_path: Path) -> None:
     model = build([helper.make_node("MaxPool", ["x"], ["y"], name="p", kernel_shape=[2, 2],
                                     pads=[2, 2, 2, 2])])
