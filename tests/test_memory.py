@@ -289,3 +289,27 @@ def test_training_timeline_by_hand() -> None:
     )
     assert (t.peak_phase, t.peak_layer) == ("backward", "c")
     assert t.saved_bytes == 256 + 2048 and t.transient_bytes == 256 + 256 + 2048
+
+
+def test_a_strided_slice_is_a_view_that_flatten_must_copy() -> None:
+    """x[:, :, ::2] shares x's buffer but leaves gaps, so flattening it copies (as NumPy's and
+    PyTorch's reshape do); a channel step leaves gaps too, a single strided index does not."""
+    spec = """
+        input: [4, 6, 6]
+        layers:
+          - slice: {axis: 1, step: 2, name: rows}
+          - flatten: {name: flat}
+          - slice: {step: 2, in: input, name: even}
+          - flatten: {name: flat_even}
+          - slice: {stop: 1, step: 3, in: input, name: first}
+          - flatten: {name: flat_first}
+          - concat: {in: [flat, flat_even, flat_first], name: all}
+    """
+    mem = analyze_memory(graph(spec), batch=2)
+    storage = {layer.name: layer.storage for layer in mem.layers}
+    assert storage["rows"] == "view of input" and storage["flat"] == "new"
+    assert storage["even"] == "view of input" and storage["flat_even"] == "new"
+    assert storage["flat_first"] == "view of first"
+    x = np.arange(2 * 4 * 6 * 6, dtype=np.float64).reshape(2, 4, 6, 6)
+    assert not np.shares_memory(x[:, :, ::2].reshape(2, -1), x)
+    assert np.shares_memory(x[:, 0:1:3].reshape(2, -1), x)

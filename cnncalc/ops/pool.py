@@ -166,13 +166,11 @@ class GlobalAvgPool(_GlobalPool):
     summary = "global average pooling: every spatial axis becomes 1"
     notes = "[C, H, W] -> [C, 1, 1]; [C, L] -> [C, 1]."
     flops_rule = "1 per input value (adds, and 1 divide per channel)"
-    saves_rule = "input (PyTorch keeps it for its shape)"
+    # PyTorch computes a pooling to size 1 as a mean, whose backward keeps only the shape.
+    saves_rule = "nothing (PyTorch's mean keeps only the input's shape)"
 
     def flops(self, layer: Layer) -> tuple[int, str]:
         return per_value(1, prod(layer.in_shapes[0]), "1 per input value")
-
-    def saved_for_backward(self, layer: Layer) -> list[Saved]:
-        return [saved_input(layer)]
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
@@ -264,14 +262,15 @@ class AdaptiveAvgPool(_AdaptivePool):
     summary = "adaptive average pooling to a fixed output size (PyTorch bins)"
     notes = "Bin o of n inputs over m outputs covers [floor(o*n/m), ceil((o+1)*n/m)), as PyTorch."
     flops_rule = "bin volume per output value (adds and 1 divide)"
-    saves_rule = "input (PyTorch keeps it for its shape)"
+    saves_rule = "input (PyTorch keeps it for its shape); nothing for output size 1 (a mean)"
 
     def flops(self, layer: Layer) -> tuple[int, str]:
         values = layer.out_shape[0] * self._window_values(layer)
         return values, f"{layer.out_shape[0]} channels x {fmt_int(self._window_values(layer))} binned values"
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
-        return [saved_input(layer)]
+        # PyTorch's adaptive_avg_pool to size 1 is a mean, whose backward keeps only the shape.
+        return [] if set(layer.out_shape[1:]) == {1} else [saved_input(layer)]
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:

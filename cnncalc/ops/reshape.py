@@ -169,13 +169,15 @@ class Slice(Op[SliceAttrs]):
     storage = OutputStorage.VIEW  # PyTorch's narrow, strided indexing and NumPy slicing share the buffer
 
     def view_is_contiguous(self, layer: Layer, batch: int) -> bool:
-        # (N, *shape)[..., start:stop:step, ...] stays contiguous only when the slice takes the
-        # whole axis, or every axis before the sliced one has size 1 and the taken indices are
-        # adjacent (step 1, or a single index).
+        # What a view op (flatten: (N, C*H*W)) needs is each sample's values in one run; the
+        # batch axis is never merged, so its stride does not matter (as on main since 4a0a37e).
+        # shape[start:stop:step, ...] is such a run only when the slice takes the whole axis,
+        # or every axis before the sliced one has size 1 and the indices taken are adjacent
+        # (step 1, or a single index).
         a = self.attrs(layer)
         whole = a.step == 1 and a.stop - a.start == layer.in_shapes[0][a.axis]
         adjacent = a.step == 1 or a.size == 1
-        return whole or (adjacent and batch * prod(layer.in_shapes[0][: a.axis]) == 1)
+        return whole or (adjacent and prod(layer.in_shapes[0][: a.axis]) == 1)
     arguments = (
         Arg("start", Int(), 0, "first index (negative counts from the end)", ("begin", "starts")),
         Arg("stop", OptionalInt(), None, "end index, exclusive (default: the end)", ("end", "ends")),
