@@ -723,3 +723,14 @@ def test_mapping_table_names_real_ops_and_is_documented() -> None:
         assert onnx_op in TRANSLATE and f"`{onnx_op}`" in doc, onnx_op
         assert all(target in ops() for target in targets.split(", ")), targets
     assert not set(ONNX_NO_LAYER) & set(ONNX_OPS)
+
+
+def test_the_op_reference_table_says_the_same() -> None:
+    """imports/coverage.py's ONNX table (op -> ONNX words, shown in docs/format.md) and
+    ONNX_OPS (ONNX op -> cnncalc ops) describe one mapping."""
+    from cnncalc.imports.coverage import ONNX
+
+    pairs = {(onnx_op, target) for onnx_op, targets in ONNX_OPS.items() for target in targets.split(", ")}
+    for onnx_op, target in pairs:
+        assert any(onnx_op in word for word in ONNX.get(target, ())), (onnx_op, target)
+    assert set(ONNX) == {target for _, target in pairs}
