@@ -404,6 +404,7 @@ def test_written_out_norm_without_affine_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UnsupportedModel) as caught:
         load(tmp_path, build(nodes))
     assert [(n.name, n.op_type) for n in caught.value.nodes] == [("mean", "ReduceMean")]
+    assert caught.value.nodes[0].where == "node 5 (reads t; writes mu)"
 
 
 def test_norm_nodes(tmp_path: Path) -> None:

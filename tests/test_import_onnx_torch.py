@@ -34,7 +34,7 @@ pytestmark = pytest.mark.torch
 # a channels-last tensor, MatMul+Add (channel_dense), Gelu and the per-channel layer scale.
 # (googlenet without its auxiliary heads: they never run in eval mode, so no export has them.)
 MODELS = ["resnet18", "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "squeezenet1_1",
-          "shufflenet_v2_x1_0", "googlenet", "regnet_y_400mf", "convnext_tiny"]
+          "shufflenet_v2_x1_0", "googlenet", "regnet_y_400mf", "mnasnet1_0", "convnext_tiny"]
 OPTIONS: dict[str, dict[str, Any]] = {"googlenet": {"aux_logits": False, "init_weights": False}}
 SIZE = (3, 128, 128)  # the figures are compared at one input size; a small one runs faster
 

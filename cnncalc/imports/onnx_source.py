@@ -209,7 +209,10 @@ def _translate(model: Any, path: str, state: State) -> None:
             state.unsupported.append(UnsupportedNode(node.name or f"({node.output[0]})", node.op_type,
                                                      _where(index, node), why))
 
-    order = {id(node): i for i, node in enumerate(model.graph.node)}
+    def key(node: Any) -> tuple[str, ...]:  # protobuf gives a new wrapper per access: not id()
+        return (node.name, *node.output)
+
+    order = {key(node): i for i, node in enumerate(model.graph.node)}
     for index, node in enumerate(model.graph.node):
         known = node.op_type in TRANSLATE or node.op_type in FOLD or node.op_type == "Constant"
         if node.domain not in ("", "ai.onnx") or not known:
@@ -233,7 +236,7 @@ def _translate(model: Any, path: str, state: State) -> None:
             pending = [v for v in (state.values.get(n) for n in node.input) if isinstance(v, Pending)]
             if pending and node.op_type not in ("Erf", "Sqrt", "Pow", "Sub", "Div"):
                 first = pending[0].node
-                report(first, order.get(id(first), index), f"it starts a {pending[0].kind} pattern "
+                report(first, order.get(key(first), index), f"it starts a {pending[0].kind} pattern "
                        f"that '{node.name}' ({node.op_type}) does not continue: {exc}")
             else:
                 report(node, index, str(exc))
@@ -241,7 +244,7 @@ def _translate(model: Any, path: str, state: State) -> None:
     for output in model.graph.output:
         value = state.values.get(output.name)
         if isinstance(value, Pending):
-            report(value.node, order.get(id(value.node), 0),
+            report(value.node, order[key(value.node)],
                    f"its {value.kind} pattern is left unfinished at the graph output")
         elif output.name not in broken and not isinstance(value, Act):
             state.unsupported.append(UnsupportedNode(output.name, "output", "graph output",
