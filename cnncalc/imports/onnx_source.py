@@ -269,7 +269,7 @@ def _names(state: State) -> dict[str, str]:
     per_module: dict[str, int] = {}
     for draft in state.drafts.values():
         per_module[draft.module] = per_module.get(draft.module, 0) + 1
-    parents = {module.rpartition(".")[0] for module in per_module}
+    parents = {module[:i] for module in per_module for i, c in enumerate(module) if c == "."}
     taken: set[str] = {"input"}
     names: dict[str, str] = {}
     for ident, draft in state.drafts.items():
