@@ -136,6 +136,18 @@ def test_one_and_three_spatial_axes(tmp_path: Path, shape: tuple[int, ...]) -> N
     agrees(model, g, {"conv.weight": w})
 
 
+def test_ceil_mode_drops_a_window_that_starts_in_the_padding(tmp_path: Path) -> None:
+    """ONNX's spec and reference (and PyTorch) give 3 here; its shape inference says 4."""
+    nodes = [helper.make_node("MaxPool", ["x"], ["p"], name="pool", kernel_shape=[2, 2],
+                              strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1),
+             helper.make_node("Relu", ["p"], ["y"], name="relu")]
+    model = build(nodes, shape=(1, 2, 5, 5))
+    imported, g = load(tmp_path, model)
+    assert g.layers[0].out_shape == (2, 3, 3)
+    assert len(imported.notes) == 1 and "starts in the padding" in imported.notes[0]
+    agrees(model, g)
+
+
 def test_pool_padding_beyond_half_the_kernel_is_refused(tmp_path: Path) -> None:
     model = build([helper.make_node("MaxPool", ["x"], ["y"], name="p", kernel_shape=[2, 2],
                                     pads=[2, 2, 2, 2])])

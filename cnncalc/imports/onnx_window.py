@@ -141,7 +141,27 @@ def pool(ctx: Context) -> None:
             args["count_include_pad"] = bool(ctx.attr("count_include_pad", 0))
     else:
         _optional(args, "dilation", compact(dilations), 1)
-    ctx.put(ctx.emit("avgpool" if average else "maxpool", args, [x]))
+    out = ctx.emit("avgpool" if average else "maxpool", args, [x])
+    if args.get("ceil_mode"):
+        _ceil_mode_inference(ctx, out, sizes, kernel, strides, dilations, sides)
+    ctx.put(out)
+
+
+def _ceil_mode_inference(ctx: Context, out: Act, sizes: list[int], kernel: list[int],
+                         strides: list[int], dilations: list[int], sides: list[tuple[int, int]]) -> None:
+    """ONNX's shape inference keeps a ceil-mode window that starts in the right padding; the
+    ONNX spec, its reference implementation, PyTorch and cnncalc drop it. Where that is the
+    only difference, ONNX's inferred shapes are wrong from here on: stop checking against them."""
+    known = ctx.state.inferred.get(ctx.node.output[0])
+    if known is None or known[2:] == out.onnx_shape[2:]:
+        return
+    kept = [ceil((n + b + a - d * (k - 1) - 1) / s) + 1
+            for n, (b, a), k, s, d in zip(sizes, sides, kernel, strides, dilations)]
+    if list(known[2:]) == kept:
+        ctx.state.inferred.clear()
+        ctx.state.notes.append(f"{ctx.node.name}: ONNX's shape inference keeps a ceil_mode window "
+                               "that starts in the padding; the ONNX spec and PyTorch drop it, as "
+                               "cnncalc does")
 
 
 def global_pool(ctx: Context) -> None:
