@@ -53,7 +53,45 @@ KERAS: dict[str, tuple[str, ...]] = {
 
 # Filled by the PyTorch and ONNX importers (same form: op -> their words).
 PYTORCH: dict[str, tuple[str, ...]] = {}
-ONNX: dict[str, tuple[str, ...]] = {}
+# ONNX: node op types, with a condition in parentheses where one op type maps to several
+# cnncalc ops, and the multi-node patterns exporters write (onnx_source.ONNX_OPS is the same
+# mapping by ONNX op; tests/test_import_onnx.py keeps the two in step).
+_NORM = "ReduceMean-Sub-Pow-ReduceMean-Add-Sqrt-Div-Mul-Add"
+ONNX: dict[str, tuple[str, ...]] = {
+    "conv": ("Conv",),
+    "deconv": ("ConvTranspose",),
+    "dense": ("Gemm", "MatMul(flat input, + Add bias)"),
+    "channel_dense": ("MatMul(channels-last input, + Add bias)",),
+    "bn": ("BatchNormalization",),
+    "relu": ("Relu", "Clip(0, inf)"),
+    "relu6": ("Clip(0, 6)",),
+    "leaky_relu": ("LeakyRelu",),
+    "sigmoid": ("Sigmoid",),
+    "silu": ("Sigmoid(x) * x",),
+    "tanh": ("Tanh",),
+    "hardsigmoid": ("HardSigmoid(alpha 1/6, beta 0.5)",),
+    "hardswish": ("HardSwish", "HardSigmoid(x) * x"),
+    "softmax": ("Softmax",),
+    "gelu": ("Gelu", "Erf(x / sqrt(2) + 1, times x / 2)"),
+    "add": ("Add",),
+    "multiply": ("Mul(two layer outputs)",),
+    "scale": ("Mul(a constant per channel)",),
+    "concat": ("Concat",),
+    "flatten": ("Flatten", "Reshape([N, -1])", "Squeeze([N, C, 1, 1] -> [N, C])"),
+    "channel_shuffle": ("Reshape-Transpose-Reshape",),
+    "pad": ("Pad(spatial axes)",),
+    "channel_pad": ("Pad(channel axis)",),
+    "upsample": ("Resize", "Upsample(nearest)"),
+    "slice": ("Slice", "Split"),
+    "maxpool": ("MaxPool",),
+    "avgpool": ("AveragePool",),
+    "gap": ("GlobalAveragePool", "ReduceMean(spatial axes)"),
+    "gmp": ("GlobalMaxPool", "ReduceMax(spatial axes)"),
+    "lrn": ("LRN(odd size)",),
+    "groupnorm": ("GroupNormalization", "InstanceNormalization",
+                  "Reshape-InstanceNormalization-Reshape-Mul-Add", f"{_NORM}(spatial axes)"),
+    "layernorm": ("LayerNormalization", f"{_NORM}(channels, or all)"),
+}
 
 SOURCES: tuple[tuple[str, dict[str, tuple[str, ...]]], ...] = (
     ("PyTorch", PYTORCH), ("ONNX", ONNX), ("Keras", KERAS))
