@@ -10,10 +10,19 @@ import keyword
 import math
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cnncalc.problems import Loc
 
 
 class ExportError(Exception):
-    """The spec holds something the exporter cannot write; the message names the layer."""
+    """The spec holds something the exporter cannot write; the message names the layer and
+    `loc` is where the spec declares it (None: the whole spec)."""
+
+    def __init__(self, message: str, loc: Loc | None = None):
+        super().__init__(message)
+        self.loc = loc
 
 
 @dataclass(frozen=True)

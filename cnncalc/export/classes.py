@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from cnncalc.export.calls import Call, Param, class_name, identifier
-from cnncalc.export.forward import access, forward_lines, is_chain
+from cnncalc.export.calls import Call, Param, class_name, identifier, is_attribute
+from cnncalc.export.forward import forward_lines, is_chain
 from cnncalc.export.modules import module_call
 from cnncalc.export.tree import Node
 
@@ -130,21 +130,26 @@ class Classes:
             values.append(found)
         # Each slot that differs between instances becomes a parameter; slots that always
         # agree (and name the same kind of value) share one.
-        params: dict[int, Param] = {}
-        names: list[str] = []
-        vectors: dict[tuple[str, str], Param] = {}
-        owners = self._owners(members)
+        groups: dict[tuple[str, str], list[int]] = {}  # (kind of value, values) -> slots
         for slot, (key, _) in enumerate(values[0]):
             column = tuple(repr(v[slot][1]) for v in values)
-            if len(set(column)) == 1:
-                continue
-            kind = "channels" if key in _CHANNELS else key
-            if (kind, str(column)) not in vectors:
-                base = key if key not in names else f"{owners[slot]}_{key}"
-                name = identifier(base, set(names) | {"self"})
-                names.append(name)
-                vectors[(kind, str(column))] = Param(name)
-            params[slot] = vectors[(kind, str(column))]
+            if len(set(column)) > 1:
+                groups.setdefault(("channels" if key in _CHANNELS else key, str(column)), []).append(slot)
+        owners = self._owners(members)
+        first_in = next((slot for slot, (key, _) in enumerate(values[0]) if key in _CHANNELS), -1)
+        params: dict[int, Param] = {}
+        names: list[str] = []
+        for slots in groups.values():
+            keys = {values[0][slot][0] for slot in slots}
+            key = values[0][slots[0]][0]
+            if keys & {"out_channels", "out_features"}:
+                # With the block's input channel count too: a block keeping the channels.
+                key = ("channels" if first_in in slots else key if key.startswith("out_")
+                       else "out_channels" if "out_channels" in keys else "out_features")
+            base = key if key not in names else f"{owners[slots[0]]}_{key}"
+            param = Param(identifier(base, set(names) | {"self"}))
+            names.append(param.name)
+            params.update((slot, param) for slot in slots)
         counter = [0]
         template = [(local, _substitute(call, params, counter)) for local, call in members]
         name = class_name(first.kind, self.taken)
@@ -175,9 +180,9 @@ class Classes:
         return ClassDef("Model", "model", [], members, ["x"], body, [root])
 
 
-def init_line(local: str, call: Call, what: str) -> str:
-    """`self.conv1 = nn.Conv2d(...)`, or add_module for a name that is no identifier."""
-    target = access("self", local, what)
-    if target.startswith("getattr("):
-        return f"self.add_module({local!r}, {call.text()})"
-    return f"{target} = {call.text()}"
+def init_line(local: str) -> tuple[str, str]:
+    """What goes around a member's constructor in __init__: `self.conv1 = ...`, or add_module
+    for a name that is no identifier (the names were checked when forward was written)."""
+    if not is_attribute(local):
+        return f"self.add_module({local!r}, ", ")"
+    return f"self.{local} = ", ""

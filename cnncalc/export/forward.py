@@ -12,11 +12,12 @@ from cnncalc.export.tree import Node
 CHAIN = ("x", "out", "y", "z", "h")
 
 
-def access(owner: str, local: str, what: str) -> str:
+def access(owner: str, local: str, what: Node) -> str:
     """`self.conv1`; `getattr(self, "conv-a")` for a name that is no identifier."""
     if local in MODULE_ATTRIBUTES:
-        raise ExportError(f"'{what}': the name '{local}' is an attribute of every torch.nn.Module "
-                          "and cannot name a submodule; rename the layer")
+        raise ExportError(f"'{what.name}': the name '{local}' is an attribute of every "
+                          "torch.nn.Module and cannot name a submodule; rename the layer",
+                          what.layers()[0].loc)
     return f"{owner}.{local}" if is_attribute(local) else f"getattr({owner}, {local!r})"
 
 
@@ -25,7 +26,7 @@ def statements(node: Node) -> list[tuple[str, list[str], list[str], str]]:
     of its result), repeats that are no plain chain unrolled (`self.layer1[0](x, skip)`)."""
     found: list[tuple[str, list[str], list[str], str]] = []
     for child in node.children:
-        callee = access("self", child.local, child.name)
+        callee = access("self", child.local, child)
         if child.layer is not None:
             found.append((callee, list(child.layer.inputs), [child.name], child.local))
         elif child.is_repeat and not is_chain(child):

@@ -247,5 +247,8 @@ def module_call(layer: Layer) -> Call:
     make = MODULES.get(layer.op_name)
     if make is None:
         raise ExportError(f"{layer.op_name} '{layer.name}': the PyTorch exporter has no module "
-                          f"for op '{layer.op_name}'")
-    return make(layer)
+                          f"for op '{layer.op_name}'", layer.loc)
+    try:
+        return make(layer)
+    except ExportError as exc:
+        raise ExportError(str(exc), layer.loc) from None

@@ -104,9 +104,8 @@ def _class_text(c: ClassDef, doc: str) -> str:
     lines = [f"class {c.name}(nn.Module):", *_docstring(doc, 4), "",
              f"    def __init__({', '.join(['self', *c.params])}):", "        super().__init__()"]
     for local, call in c.members:
-        line = init_line(local, call, local)
-        head = line[: len(line) - len(call.text())]
-        lines.append("        " + head + render(call, 8 + len(head) - len(head.lstrip())))
+        head, tail = init_line(local)
+        lines.append(f"        {head}{render(call, 8)}{tail}")
     lines += ["", f"    def forward({', '.join(['self', *c.arguments])}):"]
     lines += ["        " + line for line in c.body]
     return "\n".join(lines)

@@ -99,7 +99,7 @@ def _check_order(node: Node) -> None:
         if missing:
             raise ExportError(f"'{child.name}' reads '{missing[0]}', which is computed after it "
                               "outside its block; the exporter writes each block as one "
-                              "submodule call and cannot order these")
+                              "submodule call and cannot order these", child.layers()[0].loc)
         ready.update(child.outputs if child.layer is None else [child.name])
         if child.layer is None:
             _check_order(child)
