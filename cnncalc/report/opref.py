@@ -2,6 +2,7 @@
 and the per-op argument tables of docs/format.md (between FORMAT_START and FORMAT_END)."""
 from __future__ import annotations
 
+from cnncalc.imports.coverage import imported_from
 from cnncalc.ops.args import REQUIRED, Arg
 from cnncalc.ops.registry import ops
 
@@ -39,8 +40,9 @@ def _cell(text: str) -> str:
 
 
 def format_op_sections() -> str:
-    """One section per op: what it does, its inputs, other frameworks' names, and a table of
-    its arguments with type and domain, default and meaning (docs/format.md embeds it)."""
+    """One section per op: what it does, its inputs, other frameworks' names, which import
+    source constructs map to it (imports/coverage.py), and a table of its arguments with type
+    and domain, default and meaning (docs/format.md embeds it)."""
     out: list[str] = []
     for name, op in sorted(ops().items()):
         most = op.max_inputs
@@ -52,6 +54,10 @@ def format_op_sections() -> str:
             out += ["", op.notes]
         if op.aliases:
             out += ["", "Other frameworks' names: " + ", ".join(f"`{a}`" for a in op.aliases) + "."]
+        sources = imported_from(name)
+        out += ["", "Imported from: " + ("; ".join(
+            f"{source} " + ", ".join(f"`{word}`" for word in words) for source, words in sources)
+            if sources else "no importer maps to it yet") + "."]
         out.append("")
         if not op.arguments:
             out += ["No arguments.", ""]
