@@ -240,6 +240,29 @@ CASES = {
           - dense: 16
           - add: {in: [dense1, tall]}
     """,
+    "new-ops": """
+        input: [4, 9, 8]
+        blocks:
+          option_a:
+            layers:
+              - slice: {axis: 1, step: 2, name: rows}
+              - slice: {axis: -1, start: 1, stop: 8, step: 3}
+              - channel_pad: {before: 2, after: 3}
+        layers:
+          - channel_dense: {units: 6, name: pw}
+          - scale: {init: 0.001}
+          - drop_path: {rate: 0.2, mode: batch}
+          - layernorm
+          - channel_dense: {units: 3, bias: false}
+          - option_a: {in: pw, name: shortcut}
+          - slice: {start: 1, step: 4, in: pw}
+          - gap
+          - flatten
+          - scale
+          - drop_path: 0.1
+          - channel_pad: {after: 1}
+        outputs: [channel_dense1, shortcut, channel_pad1]
+    """,
     "upsample-modes": """
         input: [2, 5, 4]
         layers:

@@ -87,6 +87,54 @@ class ChannelShuffle(nn.Module):
         x = x.reshape(n, self.groups, c // self.groups, *rest)
         return x.transpose(1, 2).reshape(n, c, *rest)
 ''',
+    "Scale": '''
+class Scale(nn.Module):
+    """A learnable multiplier per channel (ConvNeXt's layer scale)."""
+
+    def __init__(self, channels, init=1.0):
+        super().__init__()
+        self.weight = nn.Parameter(torch.full((channels,), float(init)))
+
+    def forward(self, x):
+        return x * self.weight.reshape(-1, *(1,) * (x.dim() - 2))
+''',
+    "DropPath": '''
+class DropPath(nn.Module):
+    """Stochastic depth: in training, zero a whole sample (mode "row") or the whole batch
+    ("batch") with probability `rate` and scale the rest by 1 / (1 - rate), as torchvision's
+    StochasticDepth; the identity in eval mode."""
+
+    def __init__(self, rate=0.0, mode="row"):
+        super().__init__()
+        self.rate, self.mode = rate, mode
+
+    def forward(self, x):
+        if not self.training or self.rate == 0.0:
+            return x
+        keep = 1.0 - self.rate
+        shape = (x.shape[0],) + (1,) * (x.dim() - 1) if self.mode == "row" else (1,) * x.dim()
+        mask = torch.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(keep)
+        return x * mask / keep if keep > 0.0 else x * mask
+''',
+    "ChannelPad": '''
+class ChannelPad(nn.Module):
+    """Zero channels added before and after the channels (ResNet's option-A shortcut)."""
+
+    def __init__(self, before, after):
+        super().__init__()
+        self.before, self.after = before, after
+
+    def forward(self, x):
+        return F.pad(x, (0, 0) * (x.dim() - 2) + (self.before, self.after))
+''',
+    "ChannelDense": '''
+class ChannelDense(nn.Linear):
+    """nn.Linear over the channels at every position of a channels-first tensor (ConvNeXt's
+    pointwise layers)."""
+
+    def forward(self, x):
+        return super().forward(x.movedim(1, -1)).movedim(-1, 1)
+''',
     "ChannelLayerNorm": '''
 class ChannelLayerNorm(nn.LayerNorm):
     """nn.LayerNorm over the channels at every position of a channels-first tensor."""

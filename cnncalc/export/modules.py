@@ -167,9 +167,8 @@ def _upsample(layer: Layer) -> Call:
 def _slice(layer: Layer) -> Call:
     a = layer.attrs
     args: list[tuple[str, object]] = [("dim", a.axis + 1), ("start", a.start), ("stop", a.stop)]
-    step = getattr(a, "step", 1)
-    if step != 1:
-        args.append(("step", step))
+    if a.step != 1:
+        args.append(("step", a.step))
     return Call("Slice", tuple(args), len(args), ("Slice",))
 
 
@@ -238,6 +237,15 @@ MODULES: dict[str, Callable[[Layer], Call]] = {
     "upsample": _upsample,
     "channel_shuffle": lambda layer: Call("ChannelShuffle", (("groups", layer.args["groups"]),), 1,
                                           ("ChannelShuffle",)),
+    "scale": lambda layer: Call("Scale", (("channels", layer.in_shapes[0][0]),
+                                          ("init", layer.args["init"])), 1, ("Scale",)),
+    "drop_path": lambda layer: Call("DropPath", (("rate", layer.args["rate"]),
+                                                 ("mode", layer.args["mode"])), 0, ("DropPath",)),
+    "channel_pad": lambda layer: Call("ChannelPad", (("before", layer.args["before"]),
+                                                     ("after", layer.args["after"])), 2, ("ChannelPad",)),
+    "channel_dense": lambda layer: Call("ChannelDense", (
+        ("in_features", layer.in_shapes[0][0]), ("out_features", layer.args["units"]),
+        *((("bias", False),) if not layer.args["bias"] else ())), 2, ("ChannelDense",)),
 }
 
 
