@@ -70,7 +70,7 @@ def per_axis(values: tuple[int, ...] | list[int]) -> int | tuple[int, ...]:
 
 
 # Attributes every nn.Module has (torch 2.x): a submodule may not take one of these names.
-MODULE_ATTRIBUTES = frozenset("""
+_ATTRIBUTE_WORDS = """
 T_destination _apply _backward_hooks _backward_pre_hooks _buffers _call_impl _compiled_call_impl
 _forward_hooks _forward_hooks_always_called _forward_hooks_with_kwargs _forward_pre_hooks
 _forward_pre_hooks_with_kwargs _get_backward_hooks _get_backward_pre_hooks _get_name
@@ -87,7 +87,8 @@ register_full_backward_hook register_full_backward_pre_hook register_load_state_
 register_load_state_dict_pre_hook register_module register_parameter register_state_dict_post_hook
 register_state_dict_pre_hook requires_grad_ set_extra_state set_submodule share_memory state_dict
 to to_empty train training type xpu zero_grad load_npz output_names input_shape
-""".split())
+"""
+MODULE_ATTRIBUTES = frozenset(_ATTRIBUTE_WORDS.split())
 
 
 def is_attribute(name: str) -> bool:

@@ -76,7 +76,7 @@ def forward_lines(node: Node, returns: list[str], params: list[tuple[str, str]],
 
     for index, (callee, ins, outs, result) in enumerate(calls):
         args = ", ".join(var[t] for t in ins)
-        names = []
+        names: list[str] = []
         for out in outs:
             readers = [i for i, (_, i_ins, _, _) in enumerate(calls) if out in i_ins]
             long_lived = out in returns and index + 1 != end or len(readers) > 1 or (
