@@ -6,6 +6,7 @@ class calls the argument when instances differ in it) and the helper definitions
 """
 from __future__ import annotations
 
+import json
 import keyword
 import math
 import re
@@ -60,6 +61,8 @@ def literal(value: object) -> str:
         return f"({inner},)" if len(value) == 1 else f"({inner})"
     if isinstance(value, list):
         return "[" + ", ".join(literal(v) for v in value) + "]"
+    if isinstance(value, str):
+        return json.dumps(value)  # double quotes, as black writes them (a valid Python literal)
     return repr(value)
 
 
