@@ -447,3 +447,28 @@ def test_unwritable_ops_name_the_layer() -> None:
     """)
     with pytest.raises(ExportError, match="conv 'four_d': torch.nn has no convolution over 4"):
         export_pytorch(graph)
+
+
+def test_drop_path_and_dropout_act_only_in_training(tmp_path: Path) -> None:
+    """Identity in eval mode (what the comparisons above run); in training drop_path zeroes
+    whole samples (row) or the whole batch and scales the rest by 1 / (1 - rate)."""
+    graph = spec("""
+        input: [3, 4]
+        layers:
+          - drop_path: {rate: 0.5, name: row}
+          - drop_path: {rate: 0.25, mode: batch, name: batch}
+          - dropout: {rate: 0.5, in: input, name: drop}
+        outputs: [row, batch, drop]
+    """)
+    model = load_module(export_pytorch(graph), tmp_path).Model()
+    x = torch.ones(400, 3, 4)
+    with torch.no_grad():
+        assert all(torch.equal(y, x) for y in model.eval()(x))
+        torch.manual_seed(0)
+        row, batch, drop = model.train()(x)
+    per_sample = row.reshape(400, -1)
+    assert set(per_sample.unique().tolist()) == {0.0, 2.0}
+    assert all(len(s.unique()) == 1 for s in per_sample)  # a whole sample is kept or dropped
+    assert 120 < int((per_sample[:, 0] == 0).sum()) < 280
+    assert torch.equal(batch, torch.zeros_like(row)) or torch.allclose(batch, row / 0.75)
+    assert set(drop.unique().tolist()) == {0.0, 2.0}

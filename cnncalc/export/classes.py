@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from cnncalc.export.calls import Call, Param, class_name, identifier, is_attribute
+from cnncalc.export.calls import Call, Param, class_name, identifier, is_attribute, literal
 from cnncalc.export.forward import forward_lines, is_chain
 from cnncalc.export.modules import module_call
 from cnncalc.export.tree import Node
@@ -184,5 +184,5 @@ def init_line(local: str) -> tuple[str, str]:
     """What goes around a member's constructor in __init__: `self.conv1 = ...`, or add_module
     for a name that is no identifier (the names were checked when forward was written)."""
     if not is_attribute(local):
-        return f"self.add_module({local!r}, ", ")"
+        return f"self.add_module({literal(local)}, ", ")"
     return f"self.{local} = ", ""

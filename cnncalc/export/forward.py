@@ -6,7 +6,7 @@ in `x` (or `out` when `x` is still needed), as one would write it by hand.
 """
 from __future__ import annotations
 
-from cnncalc.export.calls import MODULE_ATTRIBUTES, ExportError, identifier, is_attribute
+from cnncalc.export.calls import MODULE_ATTRIBUTES, ExportError, identifier, is_attribute, literal
 from cnncalc.export.tree import Node
 
 CHAIN = ("x", "out", "y", "z", "h")
@@ -18,7 +18,7 @@ def access(owner: str, local: str, what: Node) -> str:
         raise ExportError(f"'{what.name}': the name '{local}' is an attribute of every "
                           "torch.nn.Module and cannot name a submodule; rename the layer",
                           what.layers()[0].loc)
-    return f"{owner}.{local}" if is_attribute(local) else f"getattr({owner}, {local!r})"
+    return f"{owner}.{local}" if is_attribute(local) else f"getattr({owner}, {literal(local)})"
 
 
 def statements(node: Node) -> list[tuple[str, list[str], list[str], str]]:
