@@ -285,6 +285,20 @@ CASES = {
           - flatten
         outputs: [tri, upsample1, flatten1]
     """,
+    "python-words-as-names": """
+        input: [2, 6, 6]
+        blocks:
+          mix:
+            args: {self: required, lambda: required}
+            layers:
+              - add: {in: [$in, $self, $lambda], name: class}
+              - relu: {name: x}
+        layers:
+          - conv: {filters: 2, kernel: 1, name: torch}
+          - conv: {filters: 2, kernel: 1, name: F, in: input}
+          - mix: {self: torch, lambda: F, in: input, name: def}
+          - mix: {self: def, lambda: def, name: nn}
+    """,
     "channels-last": """
         input: {shape: [9, 8, 3], layout: channels_last}
         layers:

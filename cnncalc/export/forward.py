@@ -103,5 +103,6 @@ def forward_lines(node: Node, returns: list[str], params: list[tuple[str, str]],
         if transform_out and tensor in transform_out:
             expr = transform_out[tensor].format(expr)
         results.append(expr)
-    lines.append("return " + ", ".join(results))
+    if results:  # a block none of whose tensors is read outside it returns nothing
+        lines.append("return " + ", ".join(results))
     return lines

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from cnncalc.export.calls import ExportError
+from cnncalc.export.calls import ExportError, identifier
 from cnncalc.spec.refs import INPUT
 
 if TYPE_CHECKING:
@@ -120,9 +120,7 @@ def name_inputs(node: Node, graph: Graph) -> None:
     node.inputs = order
     taken: set[str] = set()
     for i, tensor in enumerate(order):
-        name = names[tensor] or ("x" if i == 0 else f"x{i + 1}")
-        if name in taken or not name.isidentifier():
-            name = f"x{i + 1}"
+        name = identifier(names[tensor] or ("x" if i == 0 else f"x{i + 1}"), taken)
         taken.add(name)
         node.input_names[tensor] = name
 
