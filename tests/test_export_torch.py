@@ -27,7 +27,9 @@ from cnncalc.backend import run
 from cnncalc.backend import weights as W
 from cnncalc.cli import main
 from cnncalc.export import ExportError, export_pytorch
+from cnncalc.export.modules import MODULES
 from cnncalc.graph import Graph
+from cnncalc.ops.registry import ops
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
@@ -486,3 +488,41 @@ def test_drop_path_and_dropout_act_only_in_training(tmp_path: Path) -> None:
     assert 120 < int((per_sample[:, 0] == 0).sum()) < 280
     assert torch.equal(batch, torch.zeros_like(row)) or torch.allclose(batch, row / 0.75)
     assert set(drop.unique().tolist()) == {0.0, 2.0}
+
+
+def test_random_valid_networks_export(tmp_path: Path) -> None:
+    """tests/fuzz_nets.py's random valid networks (every op, random arguments, merges):
+    exported, each gives cnncalc's counts, shapes and float64 outputs. The exporter may refuse
+    only what torch.nn cannot hold (more than 3 spatial axes)."""
+    import fuzz_nets  # the generator lives with the tests
+    import yaml
+
+    seen: set[str] = set()
+    exported = 0
+    for seed in range(60):
+        net = fuzz_nets.network(fuzz_nets.RandomDraw(seed))
+        try:
+            graph = cnncalc.load_graph_text(yaml.safe_dump(net.spec, sort_keys=False), "fuzz.yaml")
+        except cnncalc.SpecError:
+            continue  # the generator's rare misses are test_fuzz.py's business
+        try:
+            text = export_pytorch(graph)
+        except ExportError as exc:
+            assert "spatial axes" in str(exc) and len(graph.input_shape) > 4, (seed, exc)
+            continue
+        folder = tmp_path / str(seed)
+        folder.mkdir()
+        module = load_module(text, folder)
+        check_counts_and_shapes(graph, module)
+        check_numbers(graph, module, folder, seed)
+        seen |= {layer.op_name for layer in graph.layers}
+        exported += 1
+    assert exported >= 40 and len(seen) >= 30, (exported, sorted(seen))
+
+
+def test_every_op_has_an_export_case() -> None:
+    """A new op fails here until it exports (cnncalc/export/modules.py) and a case above
+    runs it against the NumPy forward."""
+    covered = {layer.op_name for body in CASES.values() for layer in spec(body).layers}
+    assert covered == set(ops()), set(ops()) - covered
+    assert set(MODULES) == set(ops())
