@@ -91,7 +91,8 @@ def test_the_readme_documents_completion() -> None:
 
 @pytest.mark.parametrize("args", [["summary", RESNET50], ["params", RESNET50],
                                   ["flops", RESNET50], ["memory", RESNET50], ["rf", RESNET50],
-                                  ["check", RESNET50], ["diff", RESNET50, RESNET50], ["ops"]])
+                                  ["check", RESNET50], ["diff", RESNET50, RESNET50], ["ops"],
+                                  ["export", RESNET50, "--to", "pytorch"]])
 def test_piped_commands_never_import_numpy_or_rich(args: list[str]) -> None:
     code = ("import sys\nfrom cnncalc.cli import main\ncode = main(sys.argv[1:])\n"
             "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'numpy', 'rich'})\n"

@@ -8,6 +8,7 @@ from helpers import graph
 
 from cnncalc.backend import rf_probe
 from cnncalc.backend import weights as W
+from cnncalc.backend.run import forward
 from cnncalc.backend.verify import rf_plans, verify
 from cnncalc.ops.conv import Conv
 from cnncalc.ops.pool import MaxPool
@@ -249,4 +250,20 @@ def test_verify_passes_on_every_op(op_case) -> None:
 def test_fuzzer_finds_pass_verify(spec: str, batch: int, dtype: str) -> None:
     g = graph(spec)
     report = verify(g, batch=batch, dtype=dtype, plans=rf_plans(g, [g.layers[-1].name], 2**31))
+    assert report.ok, failed(report)
+
+
+def test_an_input_read_twice_is_not_overwritten_in_place() -> None:
+    """`add: {in: [a, a, a]}` is 3a: writing into `a` while it is still read would give 4a,
+    and the memory model must not count that buffer as reused either."""
+    g = graph("""
+        input: [2, 8, 8]
+        layers:
+          - relu
+          - add: {in: [relu1, relu1, relu1]}
+          - relu
+        """)
+    x = np.abs(np.random.default_rng(0).standard_normal((1, 2, 8, 8)))
+    np.testing.assert_allclose(forward(g, x, {}).outputs["relu2"], 3 * x)
+    report = verify(g)
     assert report.ok, failed(report)

@@ -109,11 +109,13 @@ def place(graph: Graph, nbytes: dict[str, int], training: bool, inplace: bool,
             contiguous[layer.name] = source_contiguous and layer.op.view_is_contiguous(layer, batch)
         elif mode is OutputStorage.INPLACE and inplace:
             keeps_input = any(s.kind is SavedKind.INPUT for s in saved.get(layer.name, []))
-            for source, shape in zip(layer.inputs, layer.in_shapes):
+            for i, (source, shape) in enumerate(zip(layer.inputs, layer.in_shapes)):
                 home = plan.home[source]
                 storage = plan.storages[home]
+                # Not over a buffer another input of ours reads too (`add: {in: [a, a]}`).
+                shared = any(plan.home[other] == home for j, other in enumerate(layer.inputs) if j != i)
                 if (shape == layer.out_shape and not keeps_input and storage.last_read == layer.index
-                        and not storage.pinned and not storage.saved):
+                        and not storage.pinned and not storage.saved and not shared):
                     target = home
                     plan.placed[layer.name] = f"in place on {source}"
                     contiguous[layer.name] = contiguous[source]

@@ -202,10 +202,11 @@ def _overwritable(layer: Layer, inputs: list[np.ndarray], live: dict[str, np.nda
             continue
         root = _root(array)
         # Every tensor in this buffer must be dead after this layer: the source itself read
-        # by no later layer, no other live tensor (a view) sharing it, no other input of ours.
+        # by no later layer, no other live tensor (a view) sharing it, no other input of ours
+        # (`add: {in: [a, a]}` reads `a` twice: writing into it would change the second read).
         sharing = [name for name, other in live.items() if _root(other) == root]
         if (sharing == [source] and source not in pinned and readers[source] == 1
-                and all(_root(a) != root for i, a in enumerate(inputs) if layer.inputs[i] != source)):
+                and all(_root(a) != root for i, a in enumerate(inputs) if i != index)):
             return index
     return None
 
