@@ -35,6 +35,7 @@ class Elementwise(Op[None]):
     """An op applied to every value independently."""
 
     flops_per_value: ClassVar[int] = 0
+    backward_per_value: ClassVar[int] = 0  # FLOPs of the derivative times the output gradient
     keeps: ClassVar[SavedKind | None] = None  # what backward needs: the input, the output or nothing
 
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
@@ -42,6 +43,10 @@ class Elementwise(Op[None]):
 
     def flops(self, layer: Layer) -> tuple[int, str]:
         per = self.flops_per_value
+        return per_value(per, prod(layer.out_shape), f"{per} per value") if per else (0, "none")
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        per = self.backward_per_value
         return per_value(per, prod(layer.out_shape), f"{per} per value") if per else (0, "none")
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
@@ -84,12 +89,15 @@ class _Dropout(Elementwise):
 
 def _activation(op_name: str, text: str, args: tuple[Arg, ...] = (), *, flops: int = 0,
                 how: str = "", keeps: str = "", storage: str = "new", aliases: tuple[str, ...] = (),
+                back: int = 0, back_how: str = "passes the gradient on",
                 base: type[Elementwise] = Elementwise) -> type[Elementwise]:
-    """Declare an element-wise op: `flops` per value (`how` says which), what backward `keeps`,
-    and whether it may run in place (`storage`, see Op.storage)."""
+    """Declare an element-wise op: `flops` per value (`how` says which), `back` FLOPs per value
+    of its backward (`back_how`), what backward `keeps`, and whether it may run in place
+    (`storage`, see Op.storage)."""
     rules = {"flops_per_value": flops, "keeps": SavedKind(keeps) if keeps else None,
-             "storage": OutputStorage(storage),
-             "flops_rule": f"{flops} per value ({how})" if flops else f"0 ({how})"}
+             "storage": OutputStorage(storage), "backward_per_value": back,
+             "flops_rule": f"{flops} per value ({how})" if flops else f"0 ({how})",
+             "backward_flops_rule": f"{back} per value ({back_how})" if back else f"0 ({back_how})"}
     if keeps:
         rules["saves_rule"] = keeps
     cls = type(op_name.title().replace("_", ""), (base,),
@@ -102,33 +110,44 @@ def _activation(op_name: str, text: str, args: tuple[Arg, ...] = (), *, flops: i
 # `keeps` is what PyTorch's autograd saves; storage="inplace" marks the ops torch.nn offers
 # in place (`inplace=True`), which the memory analysis assumes a runtime uses.
 Relu = _activation("relu", "max(x, 0)", flops=1, how="compare", keeps="output", storage="inplace",
+                   back=1, back_how="compare: the gradient passes where the output is positive",
                    aliases=("ReLU",))
 Relu6 = _activation("relu6", "min(max(x, 0), 6)", flops=2, how="2 compares", keeps="output",
-                    storage="inplace", aliases=("ReLU6",))
+                    storage="inplace", back=2, back_how="2 compares", aliases=("ReLU6",))
 LeakyRelu = _activation("leaky_relu", "x if x > 0 else slope*x",
                         (Arg("slope", Float(), 0.01, "slope for negative inputs",
                              ("negative_slope", "alpha")),),
                         flops=2, how="compare, multiply", keeps="output", storage="inplace",
-                        aliases=("LeakyReLU", "lrelu"))
+                        back=2, back_how="compare, multiply", aliases=("LeakyReLU", "lrelu"))
 Sigmoid = _activation("sigmoid", "1 / (1 + exp(-x))", flops=4, how="negate, exp, add, divide",
-                      keeps="output", aliases=("logistic",))
-Tanh = _activation("tanh", "hyperbolic tangent", flops=1, how="tanh", keeps="output")
+                      keeps="output", back=3, back_how="g y (1 - y): subtract, 2 multiplies",
+                      aliases=("logistic",))
+Tanh = _activation("tanh", "hyperbolic tangent", flops=1, how="tanh", keeps="output",
+                   back=3, back_how="g (1 - y^2): square, subtract, multiply")
 Gelu = _activation("gelu", "x * Phi(x) (exact erf form, PyTorch default)", flops=5,
-                   how="scale, erf, add, halve, multiply", keeps="input")
+                   how="scale, erf, add, halve, multiply", keeps="input",
+                   back=11, back_how="g (Phi(x) + x phi(x)): Phi 4, phi 4, multiply by x, add, "
+                                     "multiply")
 Silu = _activation("silu", "x * sigmoid(x) (swish)", flops=5, how="sigmoid, multiply",
-                   keeps="input", storage="inplace", aliases=("swish",))
+                   keeps="input", storage="inplace",
+                   back=9, back_how="g s (1 + x (1 - s)): sigmoid 4, subtract, multiply, add, "
+                                    "2 multiplies",
+                   aliases=("swish",))
 Hardswish = _activation("hardswish", "x * relu6(x + 3) / 6", flops=5,
                         how="add, 2 compares, multiply, divide", keeps="input", storage="inplace",
+                        back=6, back_how="2 compares, g (2x + 3) / 6: multiply, add, divide, "
+                                         "multiply",
                         aliases=("h_swish",))
 Hardsigmoid = _activation("hardsigmoid", "relu6(x + 3) / 6", flops=4,
                           how="add, 2 compares, divide", keeps="input", storage="inplace",
-                          aliases=("h_sigmoid",))
+                          back=3, back_how="2 compares, divide", aliases=("h_sigmoid",))
 Identity = _activation("identity", "passes its input through", how="passes its input through",
                        storage="view", aliases=("noop",))
 Dropout = _activation("dropout", "random zeroing while training; no effect on shapes or inference",
                       (Arg("rate", Float(0, 1), 0.5, "fraction of values dropped while training",
                            ("p", "drop_rate", "ratio")),),
                       how="identity at inference", storage="view", base=_Dropout,
+                      back=1, back_how="multiply by the scaled mask",
                       aliases=("SpatialDropout2D", "AlphaDropout"))
 
 
@@ -164,6 +183,11 @@ class Softmax(Op[int]):
 
     def flops(self, layer: Layer) -> tuple[int, str]:
         return per_value(5, prod(layer.out_shape), "5 per value")
+
+    backward_flops_rule = "4 per value (y (g - sum(g y)): multiply, sum, subtract, multiply)"
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        return per_value(4, prod(layer.out_shape), "4 per value")
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         return [saved_output(layer)]

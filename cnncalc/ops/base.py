@@ -155,6 +155,37 @@ class Op(Generic[A]):
         and how they were counted with the numbers plugged in. Default: none."""
         return 0, "no arithmetic"
 
+    # -- backward compute (analysis/backcost.py, `flops --training`): optional (default: none) --
+    # The backward's rules in words, for the "what cnncalc counts" table. A backward step makes
+    # the gradient of each input (grad input) and of each weight (grad weights); the analysis
+    # drops the grad-input part where no input needs a gradient (the network input, and
+    # everything computed from it before the first weight, as PyTorch's autograd).
+    backward_macs_rule: ClassVar[str] = ""  # '' for ops whose backward has no MACs
+    backward_flops_rule: ClassVar[str] = "0 (hands the gradient on or routes it: no arithmetic)"
+
+    def backward_macs(self, layer: Layer) -> int:
+        """Multiply-accumulates per sample of this layer's backward step: the input gradient
+        plus the weight gradient (bias excluded). Only conv, deconv and dense have any."""
+        return 0
+
+    def weight_grad_macs(self, layer: Layer) -> int:
+        """The part of `backward_macs` that makes the weight gradient (the rest is grad input)."""
+        return 0
+
+    def backward_macs_formula(self, layer: Layer) -> str:
+        """`backward_macs` written out with the numbers plugged in; '' if none."""
+        return ""
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        """FLOPs per sample of the backward step besides 2 x `backward_macs` (bias gradient,
+        activation derivatives, pooling scatters), and how they were counted. Default: none."""
+        return 0, "no arithmetic"
+
+    def weight_grad_flops(self, layer: Layer) -> int:
+        """The part of `backward_flops` that makes the weight gradient (a bias's or a
+        normalisation's scale and shift); the rest is grad input. Default: none."""
+        return 0
+
     # -- memory (analysis/memory.py): optional (default: a new buffer, nothing saved) ----------
     # How the output is stored: "new" (a buffer of its own), "view" (shares the input's buffer,
     # no copy: flatten, slice), or "inplace" (may overwrite an input of the same shape when it

@@ -104,6 +104,30 @@ class _ConvBase(Op[ConvAttrs]):
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         return [saved_input(layer)]
 
+    # Backward: grad input is the transposed operation (a conv's is a deconv and vice versa)
+    # over the same weights, and grad weights correlates the input with the output gradient:
+    # each is one product per (output position, input channel, tap, filter) pair, as forward.
+    backward_macs_rule = "2 x MACs (grad input: the transposed op, grad weights: the same again)"
+    backward_flops_rule = "1 add per output value with bias (the bias gradient sums the output gradient)"
+
+    def backward_macs(self, layer: Layer) -> int:
+        return 2 * self.macs(layer)
+
+    def weight_grad_macs(self, layer: Layer) -> int:
+        return self.macs(layer)
+
+    def backward_macs_formula(self, layer: Layer) -> str:
+        macs = self.macs(layer)
+        return f"grad input {fmt_int(macs)} + grad weights {fmt_int(macs)} = {fmt_int(2 * macs)}"
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        if not layer.args["bias"]:
+            return 0, "no bias"
+        return per_value(1, prod(layer.out_shape), "bias gradient")
+
+    def weight_grad_flops(self, layer: Layer) -> int:
+        return prod(layer.out_shape) if layer.args["bias"] else 0
+
 
 _FILTERS = ("out_channels", "num_output", "units", "features")
 _KERNEL = ("kernel_size", "kernel_shape")

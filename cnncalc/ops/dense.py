@@ -74,6 +74,28 @@ class Dense(Op[None]):
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         return [saved_input(layer)]
 
+    # Backward: grad input = W^T x grad (inputs x units), grad weights = grad x input^T (the same).
+    backward_macs_rule = "2 x MACs (grad input W^T g, grad weights g x^T)"
+    backward_flops_rule = "1 add per unit with bias (the bias gradient)"
+
+    def backward_macs(self, layer: Layer) -> int:
+        return 2 * self.macs(layer)
+
+    def weight_grad_macs(self, layer: Layer) -> int:
+        return self.macs(layer)
+
+    def backward_macs_formula(self, layer: Layer) -> str:
+        macs = self.macs(layer)
+        return f"grad input {fmt_int(macs)} + grad weights {fmt_int(macs)} = {fmt_int(2 * macs)}"
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        if not layer.args["bias"]:
+            return 0, "no bias"
+        return per_value(1, layer.args["units"], "bias gradient")
+
+    def weight_grad_flops(self, layer: Layer) -> int:
+        return int(layer.args["units"]) if layer.args["bias"] else 0
+
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
         kernels = base.kernels

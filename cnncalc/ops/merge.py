@@ -10,7 +10,7 @@ from cnncalc.ops.activation import normalise_axis
 from cnncalc.ops.args import Arg, Axis
 from cnncalc.ops.base import Op, OpError, OutputStorage, Saved, Shape, per_value, saved_input
 from cnncalc.ops.registry import register
-from cnncalc.text import fmt_shape
+from cnncalc.text import fmt_int, fmt_shape
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -53,6 +53,11 @@ class _Broadcasting(Op[None]):
         k = len(layer.in_shapes)
         return per_value(k - 1, prod(layer.out_shape), f"{k} inputs: {k - 1} per output value")
 
+    def _reductions(self, layer: Layer) -> int:
+        """Adds summing the gradient of each broadcast input over its stretched axes."""
+        out = prod(layer.out_shape)
+        return sum(out - prod(shape) for shape in layer.in_shapes)
+
     ufunc: ClassVar[str]  # the NumPy ufunc combining the inputs
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
@@ -92,6 +97,12 @@ class Add(_Broadcasting):
     notes = "Shapes broadcast as in NumPy on the batchless shapes (an axis of size 1 stretches)."
     ufunc = "add"
     flops_rule = "inputs - 1 adds per output value"
+    backward_flops_rule = ("0 (every input gets the gradient), + output values - input values "
+                           "adds for a broadcast input")
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        sums = self._reductions(layer)
+        return (sums, f"broadcast sums: {fmt_int(sums)}") if sums else (0, "passes the gradient on")
     storage = OutputStorage.INPLACE  # torchvision's `out += identity`
 
     def gradient_views(self, layer: Layer) -> tuple[int, ...]:
@@ -107,6 +118,14 @@ class Multiply(_Broadcasting):
     notes = "Shapes broadcast as in NumPy: [C, H, W] times [C, 1, 1] is a squeeze-excite gate."
     ufunc = "multiply"
     flops_rule = "inputs - 1 multiplies per output value"
+    backward_flops_rule = ("inputs x (inputs - 1) multiplies per output value (the gradient "
+                           "times the other inputs), + output values - input values adds for a "
+                           "broadcast input")
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        k, out, sums = len(layer.in_shapes), prod(layer.out_shape), self._reductions(layer)
+        total = k * (k - 1) * out + sums
+        return total, f"{k} x {k - 1} x {fmt_int(out)} + {fmt_int(sums)} broadcast sums = {fmt_int(total)}"
     saves_rule = "every input (each one's gradient needs the others)"
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:

@@ -44,6 +44,18 @@ class _Normalise:
         return total, (f"7 x {fmt_int(values)} values + 4 x {fmt_int(groups)} groups = "
                        f"{fmt_int(total)}")
 
+    # Backward with the batch's own statistics (a training step): grad weights sums g x-hat
+    # and g over the other axes; grad input is 1/std (w g - mean(w g) - x-hat mean(w g x-hat)).
+    backward_flops_rule = ("12 per value: grad weights 5 (x-hat: subtract, multiply; g x-hat; "
+                           "2 sums), grad input 7 (g x weight, 2 sums over the group, x-hat x "
+                           "mean, 2 subtracts, x 1/std)")
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        return per_value(12, prod(layer.out_shape), "5 grad weights + 7 grad input per value")
+
+    def weight_grad_flops(self, layer: Layer) -> int:
+        return 5 * prod(layer.out_shape)
+
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         return [saved_input(layer), Saved(SavedKind.EXTRA, 2 * self._groups(layer), "mean, 1/std")]
 
@@ -88,6 +100,17 @@ class BatchNorm(Op[None]):
 
     def flops(self, layer: Layer) -> tuple[int, str]:
         return per_value(2, prod(layer.out_shape), "scale and shift")
+
+    # Backward in training mode (batch statistics, as a training step uses them).
+    backward_flops_rule = ("9 per value with batch statistics: grad weights 5 (x-hat: subtract, "
+                           "multiply; g x-hat; sums of g and g x-hat), grad input 4 (x-hat x "
+                           "mean, 2 subtracts, x scale/std)")
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        return per_value(9, prod(layer.out_shape), "5 grad weights + 4 grad input per value")
+
+    def weight_grad_flops(self, layer: Layer) -> int:
+        return 5 * prod(layer.out_shape)
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         # The batch statistics are per channel, shared by the whole batch.
@@ -246,6 +269,13 @@ class LocalResponseNorm(Op[None]):
     def flops(self, layer: Layer) -> tuple[int, str]:
         size = layer.args["size"]
         return per_value(size + 5, prod(layer.out_shape), f"size {size} + 5 per value")
+
+    backward_flops_rule = ("2 x (size + 5) per value (each forward step's derivative, "
+                           "PyTorch's composite backward)")
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        size = layer.args["size"]
+        return per_value(2 * (size + 5), prod(layer.out_shape), f"2 x (size {size} + 5) per value")
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         c, spatial = layer.in_shapes[0][0], prod(layer.in_shapes[0][1:])

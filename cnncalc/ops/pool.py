@@ -101,6 +101,11 @@ class MaxPool(_WindowPool):
         kvol = prod(w.kernel for w in self.attrs(layer).windows)
         return per_value(kvol - 1, prod(layer.out_shape), f"{kvol} - 1 compares per output")
 
+    backward_flops_rule = "1 add per output value (its gradient added at the argmax)"
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        return per_value(1, prod(layer.out_shape), "1 add per output")
+
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         # PyTorch keeps the input (for its shape) and where each maximum came from.
         return [saved_input(layer), Saved(SavedKind.EXTRA, prod(layer.out_shape), "indices", dtype="int64")]
@@ -129,6 +134,12 @@ class AvgPool(_WindowPool):
     def flops(self, layer: Layer) -> tuple[int, str]:
         kvol = prod(w.kernel for w in self.attrs(layer).windows)
         return per_value(kvol, prod(layer.out_shape), f"{kvol} per output")
+
+    backward_flops_rule = "kernel volume + 1 per output value (1 divide, kernel volume adds)"
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        kvol = prod(w.kernel for w in self.attrs(layer).windows)
+        return per_value(kvol + 1, prod(layer.out_shape), f"{kvol} + 1 per output")
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         return [saved_input(layer)]
@@ -171,6 +182,11 @@ class GlobalAvgPool(_GlobalPool):
     def flops(self, layer: Layer) -> tuple[int, str]:
         return per_value(1, prod(layer.in_shapes[0]), "1 per input value")
 
+    backward_flops_rule = "1 divide per channel (the broadcast back is a copy)"
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        return per_value(1, layer.out_shape[0], "1 divide per channel")
+
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         return [saved_input(layer)]
 
@@ -192,6 +208,8 @@ class GlobalMaxPool(_GlobalPool):
     def flops(self, layer: Layer) -> tuple[int, str]:
         values, channels = prod(layer.in_shapes[0]), layer.in_shapes[0][0]
         return values - channels, f"{fmt_int(values)} inputs - {channels} channels"
+
+    backward_flops_rule = "0 (the gradient is written at the argmax)"
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         return [saved_input(layer), Saved(SavedKind.EXTRA, layer.out_shape[0], "indices", dtype="int64")]
@@ -270,6 +288,13 @@ class AdaptiveAvgPool(_AdaptivePool):
         values = layer.out_shape[0] * self._window_values(layer)
         return values, f"{layer.out_shape[0]} channels x {fmt_int(self._window_values(layer))} binned values"
 
+    backward_flops_rule = "bin volume + 1 per output value (1 divide, bin volume adds)"
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        values = layer.out_shape[0] * self._window_values(layer) + prod(layer.out_shape)
+        return values, (f"{layer.out_shape[0]} channels x {fmt_int(self._window_values(layer))} "
+                        f"binned values + {fmt_int(prod(layer.out_shape))} divides")
+
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         return [saved_input(layer)]
 
@@ -293,6 +318,11 @@ class AdaptiveMaxPool(_AdaptivePool):
     def flops(self, layer: Layer) -> tuple[int, str]:
         binned, outputs = layer.out_shape[0] * self._window_values(layer), prod(layer.out_shape)
         return binned - outputs, f"{fmt_int(binned)} binned values - {fmt_int(outputs)} outputs"
+
+    backward_flops_rule = "1 add per output value (its gradient added at the argmax)"
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        return per_value(1, prod(layer.out_shape), "1 add per output")
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         return [saved_input(layer), Saved(SavedKind.EXTRA, prod(layer.out_shape), "indices", dtype="int64")]

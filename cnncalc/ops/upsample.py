@@ -106,6 +106,21 @@ class Upsample(Op[tuple[float, ...]]):
         lerps = 2 ** (len(layer.out_shape) - 1) - 1
         return per_value(3 * lerps, prod(layer.out_shape), f"{lerps} lerps of 3 per output")
 
+    # Backward scatters each output's gradient back onto the inputs it was made from.
+    backward_flops_rule = ("nearest, nearest-exact: 1 add per output value (into its source); "
+                           "linear: 4 x (2^axes - 1) per output value (a lerp's adjoint adds "
+                           "(1 - w) g and w g: 2 multiplies, 2 adds); bicubic: 40 per output "
+                           "value (5 adjoint cubics of 4 multiplies and 4 adds)")
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        kind, values = _kind(layer), prod(layer.out_shape)
+        if kind in _NEAREST:
+            return per_value(1, values, f"{kind}: 1 add per output")
+        if kind == "bicubic":
+            return per_value(40, values, "5 adjoint cubics of 8 per output")
+        lerps = 2 ** (len(layer.out_shape) - 1) - 1
+        return per_value(4 * lerps, values, f"{lerps} lerp adjoints of 4 per output")
+
     def shape_formula(self, layer: Layer) -> list[str]:
         return [f"spatial axis {i}: floor({n} * {s}) = {o}"
                 for i, (n, s, o) in enumerate(zip(layer.in_shapes[0][1:], self.attrs(layer),
