@@ -110,7 +110,7 @@ def analyze_training_cost(graph: Graph, batch: int = 1, input_grad: bool = False
                 if needs[src] and readers.get(src, 0):
                     size = prod(graph.shape_of(src))
                     sums += size
-                    sum_how.append(f"+ {fmt_int(size)} adds summing the gradient of '{src}'")
+                    sum_how.append(f"{fmt_int(size)} adds summing the gradient of '{src}'")
                 readers[src] = readers.get(src, 0) + needs[src]
         layers.append(_layer_backward(layer, batch, wants_input, sums, sum_how))
     return TrainingCost(forward, layers, input_grad)
@@ -125,14 +125,14 @@ def _layer_backward(layer: Layer, batch: int, wants_input: bool, sums: int,
     all_flops, flops_how = op.backward_flops(layer)
     i_macs = op.backward_macs(layer) - w_macs if wants_input else 0
     i_flops = (all_flops - w_flops + sums) if wants_input else 0
-    parts = []
-    if op.backward_macs(layer):
-        parts.append(f"MACs {op.backward_macs_formula(layer)}" if wants_input
-                     else f"MACs: grad weights only {fmt_int(w_macs)} (no input needs a gradient)")
-    if all_flops:
-        parts.append(flops_how if wants_input or not w_flops
-                     else f"grad weights only: {fmt_int(w_flops)}")
-    parts.extend(sum_how)
+    if not wants_input:  # a weighted layer reading only tensors that need no gradient
+        parts = [f"2 x MACs ({fmt_int(w_macs)})"] if w_macs else []
+        parts += [f"{fmt_int(w_flops)}"] if w_flops else []
+        how = "grad weights only (no input needs a gradient): " + (" + ".join(parts) or "0")
+    else:
+        parts = [f"2 x MACs ({op.backward_macs_formula(layer)})"] if op.backward_macs(layer) else []
+        parts += [flops_how] if all_flops or not (parts or sum_how) else []
+        how = " + ".join(parts + sum_how)
     return LayerBackward(layer.name, layer.op_name, batch * i_macs, batch * w_macs,
                          batch * (2 * i_macs + i_flops), batch * (2 * w_macs + w_flops),
-                         "; ".join(parts) or "no arithmetic")
+                         how)
