@@ -188,7 +188,7 @@ class _Run:
         return kept, y if any(s.kind is SavedKind.OUTPUT for s in saved) else None
 
     def _saved_roots(self) -> set[int]:
-        roots = set()
+        roots: set[int] = set()
         for inputs, output in self.saved.values():
             roots.update(id(_root(a)) for a in (*inputs, output) if a is not None)
         return roots
@@ -229,10 +229,10 @@ class _Run:
             if name not in self.pinned:
                 del self.live[name]
         for layer in reversed(self.layers):
-            g = self.grads.get(layer.name)
-            if g is None or not self.requires[layer.name]:
+            if layer.name not in self.grads or not self.requires[layer.name]:
                 self.grads.pop(layer.name, None)
                 continue
+            g = self.grads[layer.name]
             need = [self.requires[src] for src in layer.inputs]
             if self.identity(layer):
                 grads: list[np.ndarray | None] = [g]

@@ -183,8 +183,8 @@ def upsample_matrices(in_sizes: Sequence[int], scales: Sequence[float], kind: st
             i0, i1, lam = _linear_weights(n, o, s, align_corners, dtype)
             mats.append(_matrix(i0, 1 - lam, n, dtype) + _matrix(i1, lam, n, dtype))
         elif kind == "bicubic":
-            index, weights = cubic_weights(n, o, s, align_corners, dtype)
-            mats.append(sum((_matrix(i, w, n, dtype) for i, w in zip(index, weights)),
+            taps, weights = cubic_weights(n, o, s, align_corners, dtype)
+            mats.append(sum((_matrix(i, w, n, dtype) for i, w in zip(taps, weights)),
                             np.zeros((o, n), dtype)))
         else:
             raise ValueError(f"unsupported upsample mode {kind!r}")
