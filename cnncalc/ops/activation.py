@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from cnncalc.ops import base, rfmap
 from cnncalc.ops.args import Arg, Axis, Float
 from cnncalc.ops.base import (
+    Grads,
     Op,
     OpError,
     OutputStorage,
@@ -71,6 +72,22 @@ class Elementwise(Op[None]):
         x[...] = fn(x, **kwargs)  # in place as the memory model has it; the temporary is workspace
         return x
 
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        # kernels.grad_values.<name>_grad(kept, dY, **args), `kept` being the input or the
+        # output as `keeps` declares; identity and (inference) dropout pass dY on.
+        if self.keeps is None:
+            return [grad_output], {}
+        fn: Callable[..., ndarray] = getattr(base.kernels.grad_values, f"{self.name}_grad")
+        kept = inputs[0] if self.keeps is SavedKind.INPUT else output
+        assert kept is not None
+        kwargs = {arg.name: layer.args[arg.name] for arg in self.arguments}
+        return [fn(kept, grad_output, **kwargs)], {}
+
+    def gradient_views(self, layer: Layer) -> tuple[int, ...]:
+        return (0,) if self.keeps is None else ()
+
     def workspace(self, layer: Layer) -> int:
         return _TEMPORARIES.get(self.name, 2) * prod(layer.out_shape)
 
@@ -95,6 +112,7 @@ def _activation(op_name: str, text: str, args: tuple[Arg, ...] = (), *, flops: i
     of its backward (`back_how`), what backward `keeps`, and whether it may run in place
     (`storage`, see Op.storage)."""
     rules = {"flops_per_value": flops, "keeps": SavedKind(keeps) if keeps else None,
+             "activation": base is Elementwise and storage != "view",
              "storage": OutputStorage(storage), "backward_per_value": back,
              "flops_rule": f"{flops} per value ({how})" if flops else f"0 ({how})",
              "backward_flops_rule": f"{back} per value ({back_how})" if back else f"0 ({back_how})"}
@@ -196,6 +214,15 @@ class Softmax(Op[int]):
                 overwrite: int | None = None) -> ndarray:
         kernels = base.kernels
         return kernels.softmax(inputs[0], axis=self.attrs(layer) + 1)  # attrs: the batchless axis
+
+    activation = True
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        grad_values = base.kernels.grad_values
+        assert output is not None
+        return [grad_values.softmax_grad(output, grad_output, self.attrs(layer) + 1)], {}
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         # Along a spatial axis every value depends on the whole axis; across channels the

@@ -250,6 +250,26 @@ class Op(Generic[A]):
         mask: ndarray = _load_kernels().masks.same_position(layer, inputs)
         return mask
 
+    # -- NumPy backward (backend/backward.py): `backward` required for every op ---------------
+    # A nonlinear activation (ReLU, sigmoid, softmax, ...): a `linear` backward run (the
+    # analytic effective receptive field) treats it as the identity, forward and backward.
+    activation: ClassVar[bool] = False
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> tuple[list[ndarray | None], dict[str, ndarray]]:
+        """Gradients for a batch: given `grad_output` (dLoss/dOutput, (N, *out_shape), in the
+        run's dtype) return dLoss/dInput for each input (None where `need[i]` is false; `need`
+        None means every input) and dLoss/dWeight for each trainable tensor of
+        `tensors(layer)` by name. The forward tensors an op may read are exactly the ones its
+        `saved_for_backward` declares: the others arrive as None (the backward run keeps no
+        more, and `verify --training` measures it), so an op that needs an input only for its
+        shape reads `layer.in_shapes` and the batch from `grad_output`. Returned gradients
+        may be `grad_output` itself or a view of it (declare those inputs in
+        `gradient_views`); they are never written to afterwards. Weight gradients are
+        summed over the batch. Import NumPy inside the method, as for `forward`."""
+        raise NotImplementedError(f"op '{self.name}' has no NumPy backward")
+
     def initial_weights(self, layer: Layer, rng: Any) -> dict[str, ndarray]:
         """Random float32 values for `tensors(layer)` from the NumPy Generator `rng`. Default:
         He (Kaiming) uniform, variance 2 / fan_in with fan_in = the product of every axis but
@@ -293,6 +313,15 @@ def per_value(per: int, values: int, what: str) -> tuple[int, str]:
     if per == 0:
         return 0, what
     return per * values, f"{what}: {per} x {fmt_int(values)} = {fmt_int(per * values)}"
+
+
+def batch_shape(layer: Layer, grad_output: ndarray, index: int = 0) -> Shape:
+    """Input `index`'s shape with the batch of `grad_output`: for a backward that needs only
+    the shape of an input it does not keep."""
+    return (grad_output.shape[0], *layer.in_shapes[index])
+
+
+Grads = tuple[list["ndarray | None"], dict[str, "ndarray"]]  # what `Op.backward` returns
 
 
 def saved_input(layer: Layer, index: int = 0, what: str = "input") -> Saved:

@@ -194,6 +194,20 @@ class Conv(_ConvBase):
         return kernels.conv(inputs[0], weights["weight"], weights.get("bias"), strides, pads,
                             dilations, a.groups, label=layer.name)
 
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> tuple[list[ndarray | None], dict[str, ndarray]]:
+        # Input: a transposed convolution of the output gradient; weight: dY @ im2col(x)^T.
+        grad = base.kernels.grad
+        a = self.attrs(layer)
+        strides, pads, dilations = _geometry(a)
+        x = inputs[0]
+        assert x is not None
+        gx, gw, gb = grad.conv_grads(x, weights["weight"], grad_output, strides, pads, dilations,
+                                     a.groups, bias=layer.args["bias"],
+                                     need_input=need is None or need[0], label=layer.name)
+        return [gx], _weight_grads(gw, gb)
+
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         # A unit depends on a position when some tap of its window lands there: the max of
         # the 0/1 mask over the same window (strides, pads, dilation; padding never counts).
@@ -301,6 +315,21 @@ class Deconv(_ConvBase):
                                       pads, a.output_padding, dilations, a.groups,
                                       label=layer.name)
 
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> tuple[list[ndarray | None], dict[str, ndarray]]:
+        # Input: a convolution of the output gradient (output_padding and the crop undone);
+        # weight: x @ im2col(dY)^T, sharing that im2col.
+        grad = base.kernels.grad
+        a = self.attrs(layer)
+        strides, pads, dilations = _geometry(a)
+        x = inputs[0]
+        assert x is not None
+        gx, gw, gb = grad.conv_transpose_grads(x, weights["weight"], grad_output, strides, pads,
+                                               dilations, a.groups, bias=layer.args["bias"],
+                                               need_input=need is None or need[0], label=layer.name)
+        return [gx], _weight_grads(gw, gb)
+
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         import numpy as np
 
@@ -319,6 +348,11 @@ class Deconv(_ConvBase):
         full = prod((w.size - 1) * w.stride + w.span + w.pad_before + w.pad_after + extra
                     for w, extra in zip(a.windows, a.output_padding))
         return cols + a.out_channels * full + prod(layer.out_shape)
+
+
+def _weight_grads(weight: ndarray | None, bias: ndarray | None) -> dict[str, ndarray]:
+    grads = {} if weight is None else {"weight": weight}
+    return grads if bias is None else {**grads, "bias": bias}
 
 
 def _geometry(a: ConvAttrs) -> tuple[list[int], list[tuple[int, int]], list[int]]:

@@ -101,6 +101,17 @@ class Dense(Op[None]):
         kernels = base.kernels
         return kernels.dense(inputs[0], weights["weight"], weights.get("bias"), label=layer.name)
 
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> tuple[list[ndarray | None], dict[str, ndarray]]:
+        grad = base.kernels.grad
+        x = inputs[0]
+        assert x is not None
+        gx, gw, gb = grad.dense_grads(x, weights["weight"], grad_output, bias=layer.args["bias"],
+                                      need_input=need is None or need[0], label=layer.name)
+        assert gw is not None
+        return [gx], {"weight": gw} if gb is None else {"weight": gw, "bias": gb}
+
     def calibrate(self, layer: Layer, inputs: list[ndarray], output: ndarray,
                   weights: Mapping[str, ndarray]) -> dict[str, ndarray]:
         unit_output = base.kernels.unit_output

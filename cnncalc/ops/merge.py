@@ -5,10 +5,10 @@ from collections.abc import Sequence
 from math import prod
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cnncalc.ops import rfmap
+from cnncalc.ops import base, rfmap
 from cnncalc.ops.activation import normalise_axis
 from cnncalc.ops.args import Arg, Axis
-from cnncalc.ops.base import Op, OpError, OutputStorage, Saved, Shape, per_value, saved_input
+from cnncalc.ops.base import Grads, Op, OpError, OutputStorage, Saved, Shape, per_value, saved_input
 from cnncalc.ops.registry import register
 from cnncalc.text import fmt_int, fmt_shape
 
@@ -79,6 +79,33 @@ class _Broadcasting(Op[None]):
             out = combine(out, x, out=out if x.ndim <= out.ndim and np.broadcast_shapes(
                 out.shape, x.shape) == out.shape else None)
         return out
+
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        # d(x1 + x2 + ...)/dxi = 1 and d(x1 x2 ...)/dxi = the product of the others; a
+        # broadcast input's gradient is summed over the axes it was stretched along.
+        sum_to = base.kernels.grad_values.sum_to
+        grads: list[ndarray | None] = []
+        for i, shape in enumerate(layer.in_shapes):
+            if need is not None and not need[i]:
+                grads.append(None)
+                continue
+            g = grad_output
+            if self.ufunc == "multiply":
+                for j, (x, other) in enumerate(zip(inputs, layer.in_shapes)):
+                    if j != i:
+                        assert x is not None
+                        g = g * _batched(x, other, layer.out_shape)
+            grads.append(sum_to(g, (grad_output.shape[0], *_lifted(shape, layer.out_shape))
+                                ).reshape((grad_output.shape[0], *shape)))
+        return grads, {}
+
+
+def _lifted(shape: Shape, out: Shape) -> Shape:
+    """A lower-rank shape with leading 1s up to the output's rank (as `_batched` lays it out)."""
+    return (1,) * (len(out) - len(shape)) + tuple(shape)
 
 
 def _batched(x: ndarray, shape: Shape, out: Shape) -> ndarray:
@@ -170,6 +197,19 @@ class Concat(Op[int]):
         import numpy as np
 
         return np.concatenate(inputs, axis=self.attrs(layer) + 1)  # attrs: the batchless axis
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        # Each input's gradient is its slice of the output's (a view, no copy).
+        axis = self.attrs(layer) + 1
+        grads: list[ndarray | None] = []
+        start = 0
+        for shape in layer.in_shapes:
+            stop = start + shape[axis - 1]
+            grads.append(grad_output[(slice(None),) * axis + (slice(start, stop),)])
+            start = stop
+        return grads, {}
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         # Across channels the output position depends on every input there; along a spatial

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from cnncalc.ops import base, rfmap
 from cnncalc.ops.args import Arg, Choice, Float, Int
-from cnncalc.ops.base import Op, OpError, Saved, SavedKind, Shape, Tensor, per_value, saved_input
+from cnncalc.ops.base import Grads, Op, OpError, Saved, SavedKind, Shape, Tensor, per_value, saved_input
 from cnncalc.ops.registry import register
 from cnncalc.text import fmt_int
 
@@ -124,6 +124,20 @@ class BatchNorm(Op[None]):
                                             weights["running_var"], weights["weight"],
                                             weights["bias"], layer.args["eps"])
 
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        # Inference mode, as the forward: the running statistics are constants, so the input
+        # gradient is dY times the folded scale. (Training mode would differentiate through
+        # the batch mean and variance: dX = gamma rstd (dY - mean(dY) - xhat mean(dY xhat)).)
+        grad_values = base.kernels.grad_values
+        x = inputs[0]
+        assert x is not None
+        gx, gw, gb = grad_values.batch_norm_inference_grad(
+            x, grad_output, weights["running_mean"], weights["running_var"], weights["weight"],
+            layer.args["eps"])
+        return [gx], {"weight": gw, "bias": gb}
+
     def initial_weights(self, layer: Layer, rng: Any) -> dict[str, ndarray]:
         c = layer.in_shapes[0][0]
         return {**_affine_weights(rng, (c,)),
@@ -187,6 +201,16 @@ class LayerNorm(_Normalise, Op[None]):
         return kernels.layer_norm(inputs[0], weights["weight"], weights["bias"], layer.args["eps"],
                                   layer.args["over"])
 
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        grad_values = base.kernels.grad_values
+        x = inputs[0]
+        assert x is not None
+        gx, gw, gb = grad_values.layer_norm_grad(x, grad_output, weights["weight"], layer.args["eps"],
+                                                 layer.args["over"])
+        return [gx], {"weight": gw, "bias": gb}
+
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         # over: all normalises with statistics of the whole sample, so every position counts.
         everywhere = base.kernels.masks.everywhere
@@ -236,6 +260,16 @@ class GroupNorm(_Normalise, Op[None]):
         kernels = base.kernels
         return kernels.group_norm(inputs[0], layer.args["groups"], weights["weight"],
                                   weights["bias"], layer.args["eps"])
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        grad_values = base.kernels.grad_values
+        x = inputs[0]
+        assert x is not None
+        gx, gw, gb = grad_values.group_norm_grad(x, grad_output, layer.args["groups"],
+                                                 weights["weight"], layer.args["eps"])
+        return [gx], {"weight": gw, "bias": gb}
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         # Each group's statistics span every position: all positions count.
@@ -289,6 +323,16 @@ class LocalResponseNorm(Op[None]):
         kernels = base.kernels
         a = layer.args
         return kernels.lrn(inputs[0], a["size"], a["alpha"], a["beta"], a["k"])
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        # The window sums are recomputed from the saved input (PyTorch keeps them).
+        grad_values = base.kernels.grad_values
+        a = layer.args
+        x = inputs[0]
+        assert x is not None
+        return [grad_values.lrn_grad(x, grad_output, a["size"], a["alpha"], a["beta"], a["k"])], {}
 
     def workspace(self, layer: Layer) -> int:
         # Squares, their channel-padded copy, the window sum and the denominator.

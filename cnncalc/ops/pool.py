@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING, Any
 from cnncalc.ops import base, rfmap
 from cnncalc.ops.args import AdaptiveOutput, Arg, Bool, Padding, PerAxis
 from cnncalc.ops.base import (
+    Grads,
     Op,
     OpError,
     Saved,
     SavedKind,
     Shape,
+    batch_shape,
     per_axis,
     per_value,
     saved_input,
@@ -118,6 +120,19 @@ class MaxPool(_WindowPool):
                                 [(a.pad_before, a.pad_after) for a in w], [a.dilation for a in w],
                                 w[0].ceil_mode)
 
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        # Each output's gradient to its window's first maximum, found again in the saved input
+        # (PyTorch keeps the indices instead; the memory model counts those).
+        grad = base.kernels.grad
+        w: tuple[AxisWindow, ...] = self.attrs(layer).windows
+        x = inputs[0]
+        assert x is not None
+        return [grad.max_pool_grad(x, grad_output, [a.kernel for a in w], [a.stride for a in w],
+                                   [(a.pad_before, a.pad_after) for a in w],
+                                   [a.dilation for a in w], w[0].ceil_mode)], {}
+
 
 @register
 class AvgPool(_WindowPool):
@@ -151,6 +166,17 @@ class AvgPool(_WindowPool):
         return kernels.avg_pool(inputs[0], [a.kernel for a in w], [a.stride for a in w],
                                 [(a.pad_before, a.pad_after) for a in w], w[0].ceil_mode,
                                 layer.args["count_include_pad"])
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        # dY / divisor to every tap of its window: only the input's shape is needed.
+        grad = base.kernels.grad
+        w: tuple[AxisWindow, ...] = self.attrs(layer).windows
+        return [grad.avg_pool_grad(batch_shape(layer, grad_output), grad_output,
+                                   [a.kernel for a in w], [a.stride for a in w],
+                                   [(a.pad_before, a.pad_after) for a in w], w[0].ceil_mode,
+                                   layer.args["count_include_pad"])], {}
 
 
 class _GlobalPool(Op[None]):
@@ -195,6 +221,12 @@ class GlobalAvgPool(_GlobalPool):
         kernels = base.kernels
         return kernels.adaptive_avg_pool(inputs[0], 1)
 
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        grad = base.kernels.grad
+        return [grad.adaptive_avg_pool_grad(batch_shape(layer, grad_output), grad_output)], {}
+
 
 @register
 class GlobalMaxPool(_GlobalPool):
@@ -218,6 +250,14 @@ class GlobalMaxPool(_GlobalPool):
                 overwrite: int | None = None) -> ndarray:
         kernels = base.kernels
         return kernels.adaptive_max_pool(inputs[0], 1)
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        grad = base.kernels.grad
+        x = inputs[0]
+        assert x is not None
+        return [grad.adaptive_max_pool_grad(x, grad_output)], {}
 
 
 def bin_lengths(n: int, o: int) -> int:
@@ -268,6 +308,14 @@ class _AdaptivePool(Op[AdaptiveAttrs]):
         kernels = base.kernels
         return kernels.adaptive_max_pool(inputs[0], self.attrs(layer).out_sizes)
 
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        grad = base.kernels.grad
+        x = inputs[0]
+        assert x is not None
+        return [grad.adaptive_max_pool_grad(x, grad_output)], {}
+
     def workspace(self, layer: Layer) -> int:
         # Uneven bins gather a window of the largest bin length at every bin start.
         a = self.attrs(layer)
@@ -304,6 +352,13 @@ class AdaptiveAvgPool(_AdaptivePool):
         # Uneven bins come back from the kernel in channels-last memory order; PyTorch's
         # result is contiguous (and a following flatten is then a view).
         return kernels.adaptive_avg_pool(inputs[0], self.attrs(layer).out_sizes)
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        # The bins are separable: the transposed per-axis bin matrices.
+        grad = base.kernels.grad
+        return [grad.adaptive_avg_pool_grad(batch_shape(layer, grad_output), grad_output)], {}
 
 
 @register

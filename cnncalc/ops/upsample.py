@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from cnncalc.ops import base, rfmap
 from cnncalc.ops.args import Arg, Bool, Choice, Scale
-from cnncalc.ops.base import Op, OpError, Shape, per_value, spatial_rank
+from cnncalc.ops.base import Grads, Op, OpError, Shape, batch_shape, per_value, spatial_rank
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:
@@ -145,6 +145,15 @@ class Upsample(Op[tuple[float, ...]]):
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
         return self._run(layer, inputs[0], magnitude=False)
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        # Every mode is a linear map per axis: its transpose, from the same indices and weights.
+        grad_values = base.kernels.grad_values
+        return [grad_values.upsample_grad(batch_shape(layer, grad_output), grad_output,
+                                          self.attrs(layer), _kind(layer),
+                                          layer.args["align_corners"])], {}
 
     def _run(self, layer: Layer, x: ndarray, magnitude: bool) -> ndarray:
         kind = _kind(layer)
