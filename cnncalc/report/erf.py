@@ -62,8 +62,8 @@ def profile_lines(p: Sequence[float], centre: float, axis: AxisStats,
     """The chart of one axis as (line, rich style) pairs: a title, HEIGHT rows of bars, the
     marker row (| centre, [ ] 68%, ( ) 95%) and the first and last pixel shown."""
     n = len(p)
-    lo = max(0, floor(centre - axis.rf / 2))
-    hi = min(n - 1, ceil(centre + axis.rf / 2))  # the theoretical field, inside the input
+    lo = max(0, round(centre - (axis.rf - 1) / 2))
+    hi = min(n - 1, round(centre + (axis.rf - 1) / 2))  # the theoretical field, inside the input
     lo, hi = min(lo, hi), max(lo, hi)
     per = ceil((hi - lo + 1) / WIDTH)
     columns = [sum(p[i] for i in range(start, min(start + per, hi + 1)))
