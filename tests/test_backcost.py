@@ -161,3 +161,53 @@ def test_backward_macs_equal_pytorchs_flop_counter(name: str, shape: tuple[int, 
                for layer in graph.layers if layer.op_name in ("conv", "deconv"))
     assert forward == 2 * cost.forward.total_macs
     assert backward == 2 * (cost.backward_macs + over)
+
+
+# ---------------------------------------------------------------------------- NumPy backward
+
+MEASURED_CASES = [
+    # every op with MACs: conv 1-D/2-D/3-D (strided, dilated, grouped, depthwise), deconv, dense
+    """input: [3, 11, 9]
+layers:
+  - conv: {name: a, filters: 4, kernel: [3, 2], stride: 2, padding: 1}
+  - relu: {name: r}
+  - conv: {name: b, filters: 6, kernel: 3, dilation: 2, padding: same, groups: 2, bias: false}
+  - conv: {name: d, groups: depthwise, kernel: 3, padding: 1}
+  - deconv: {name: up, filters: 3, kernel: 3, stride: 2, padding: 1, output_padding: 1}
+  - flatten: {name: f}
+  - dense: {name: fc, units: 7}
+""",
+    """input: [2, 17]
+layers:
+  - conv: {name: a, filters: 5, kernel: 4, stride: 3}
+  - deconv: {name: b, filters: 2, kernel: 3, groups: 1}
+""",
+    """input: [2, 5, 6, 4]
+layers:
+  - maxpool: {name: p, kernel: 1}
+  - conv: {name: a, filters: 3, kernel: 2, padding: 1}
+  - deconv: {name: b, filters: 4, kernel: 2, stride: 2}
+""",
+]
+
+
+@pytest.mark.parametrize("input_grad", [False, True])
+@pytest.mark.parametrize("spec", MEASURED_CASES + ["resnet18", "mobilenet_v2", "unet"])
+def test_backward_macs_equal_what_the_numpy_backward_multiplies(spec: str, input_grad: bool) -> None:
+    import numpy as np
+
+    from cnncalc.backend import weights as W
+    from cnncalc.backend.backward import run_backward
+
+    small = {"resnet18": (3, 32, 32), "mobilenet_v2": (3, 32, 32), "unet": (3, 16, 16)}
+    graph = (load_graph(ARCH / f"{spec}.yaml", small[spec]) if spec in small
+             else load_graph_text(spec))
+    batch = 2
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch, *graph.input_shape))
+    seeds = {name: rng.standard_normal((batch, *graph.shape_of(name))) for name in graph.outputs}
+    run = run_backward(graph, W.random_weights(graph), x, seeds, input_grad=input_grad,
+                       count_macs=True)
+    cost = analyze_training_cost(graph, batch, input_grad)
+    expected = {layer.name: layer.macs for layer in cost.backward if layer.macs}
+    assert run.macs == expected
