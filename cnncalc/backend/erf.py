@@ -93,7 +93,8 @@ def compute_erf(graph: Graph, layer: str | None = None, unit: tuple[int, ...] | 
     if len(graph.input_shape) < 2:
         raise ErfError("the network input has no spatial axes")
     seed_grad = np.zeros((1, *target.out_shape))
-    seed_grad[(0, slice(None), *where)] = 1.0  # d(sum over channels)/d(unit) = 1
+    index: tuple[int | slice, ...] = (0, slice(None), *where)
+    seed_grad[index] = 1.0  # d(sum over channels)/d(unit) = 1
     total = np.zeros(graph.input_shape[1:])
     if weights is not None:
         x = sample_input(graph, samples, seed, np.float64)

@@ -66,13 +66,13 @@ def training_table(out: Output, graph: Graph, cost: TrainingCost, top: int,
                    Cell(text.percent(totals[i], step), totals[i] / step if step else 0.0), how],
                   style="bold" if i in rank else None)
     out.table(table)
-    fwd, back = cost.forward, cost
+    fwd = cost.forward
     out.line(f"forward:  {text.count(fwd.total_flops)} FLOPs ({text.short(fwd.total_flops)}), "
              f"{text.count(fwd.total_macs)} MACs")
-    out.line(f"backward: {text.count(back.backward_flops)} FLOPs ({text.short(back.backward_flops)})"
-             f" = grad input {text.count(back.grad_input_flops)} + grad weights "
-             f"{text.count(back.grad_weight_flops)}; {text.count(back.backward_macs)} MACs")
-    ratio = f"{back.backward_flops / fwd.total_flops:.2f}" if fwd.total_flops else "-"
+    out.line(f"backward: {text.count(cost.backward_flops)} FLOPs ({text.short(cost.backward_flops)})"
+             f" = grad input {text.count(cost.grad_input_flops)} + grad weights "
+             f"{text.count(cost.grad_weight_flops)}; {text.count(cost.backward_macs)} MACs")
+    ratio = f"{cost.backward_flops / fwd.total_flops:.2f}" if fwd.total_flops else "-"
     out.line(f"total:    {text.count(step)} FLOPs ({text.short(step)}), "
              f"{text.count(cost.total_macs)} MACs; backward = {ratio} x forward")
     if cost.batch > 1:
