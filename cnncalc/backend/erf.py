@@ -53,6 +53,16 @@ class ErfResult:
                 "axes": [a.as_json() for a in self.axes]}
 
 
+def plane(result: ErfResult) -> list[list[float]]:
+    """The map as rows of floats over the first two spatial axes (a 1-D map as one column, a
+    3-D map summed over its later axes): what a 2-D picture of it shows."""
+    m = result.map
+    if m.ndim == 1:
+        return [[float(v)] for v in m]
+    flat: list[list[float]] = m.sum(axis=tuple(range(2, m.ndim))).tolist()
+    return flat
+
+
 def default_layer(graph: Graph) -> Layer:
     """The last layer whose output has spatial positions (more than one)."""
     for layer in reversed(graph.layers):
