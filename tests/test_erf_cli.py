@@ -103,3 +103,29 @@ def test_missing_weights_file_exits_2(capsys, stack, tmp_path) -> None:
     spec, _ = stack
     assert main(["erf", spec, "--weights", str(tmp_path / "none.npz")]) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_colour_plot_uses_eighth_blocks_and_the_same_marks() -> None:
+    from cnncalc.backend.erfstats import axis_stats
+    from cnncalc.report.erf import HEIGHT, profile_lines
+
+    p = [0.0, 0.1, 0.2, 0.4, 0.2, 0.1, 0.0]
+    axis = axis_stats(np.array(p), (3.0,), (5,))[0]
+    plain = profile_lines(p, 3.0, axis)
+    colour = profile_lines(p, 3.0, axis, blocks=True)
+    assert len(plain) == len(colour) == HEIGHT + 3
+    assert plain[-2] == colour[-2] == ("([|])", None)  # pixels 1..5: r95 2, r68 1
+    assert colour[1] == ("  █", "cyan")  # the top row: only the peak reaches it
+    assert set("".join(text for text, _ in colour[1:-2])) <= set(" ▁▂▃▄▅▆▇█")
+    assert all(style is None for _, style in plain)
+
+
+def test_plane_of_1d_and_3d_maps(capsys) -> None:
+    from cnncalc.backend.erf import compute_erf, plane
+
+    for shape in ("[1, 12]", "[1, 9, 8, 7]"):
+        graph = load_graph_text(f"input: {shape}\nlayers:\n  - conv: {{filters: 1, kernel: 3}}\n")
+        result = compute_erf(graph, samples=1, linear=True)
+        grid = plane(result)
+        assert np.isclose(sum(map(sum, grid)), 1.0)
+        assert (len(grid), len(grid[0])) == (result.map.shape + (1,))[:2]

@@ -102,6 +102,11 @@ def compute_erf(graph: Graph, layer: str | None = None, unit: tuple[int, ...] | 
     where = pick_unit(target, unit)
     if len(graph.input_shape) < 2:
         raise ErfError("the network input has no spatial axes")
+    region = analyze_rf(graph)[target.name].region(where)
+    if region is None or any(r is None for r in region):
+        raise ErfError(f"layer '{target.name}' has no local receptive field (every path is "
+                       "global); choose an earlier layer")
+    bounds = [(float(r[0]), float(r[1])) for r in region if r is not None]
     seed_grad = np.zeros((1, *target.out_shape))
     index: tuple[int | slice, ...] = (0, slice(None), *where)
     seed_grad[index] = 1.0  # d(sum over channels)/d(unit) = 1
@@ -122,11 +127,6 @@ def compute_erf(graph: Graph, layer: str | None = None, unit: tuple[int, ...] | 
                        "the input is zero everywhere (dead activations, or the unit does not "
                        "depend on the input); try --linear")
     erf_map = total / mass
-    region = analyze_rf(graph)[target.name].region(where)
-    if region is None or any(r is None for r in region):
-        raise ErfError(f"layer '{target.name}' has no local receptive field (every path is "
-                       "global); choose an earlier layer")
-    bounds = [(float(r[0]), float(r[1])) for r in region if r is not None]
     centre = tuple((lo + hi) / 2 for lo, hi in bounds)
     stats = axis_stats(erf_map, centre, [int(hi - lo + 1) for lo, hi in bounds])
     return ErfResult(target.name, where, samples, None if weights is not None else seed, linear,
