@@ -58,3 +58,16 @@ def test_training_fvcore_convention_still_means_its_training_mode(capsys) -> Non
     doc = json.loads(run(capsys, "flops", RESNET18, "--convention", "fvcore", "--training",
                          "--json"))
     assert doc["convention"]["name"] == "fvcore" and "training" not in doc
+
+
+def test_summary_training_adds_backward_macs(capsys) -> None:
+    text = run(capsys, "summary", LENET, "--training", "--no-color")
+    assert "backward MACs" in text.splitlines()[1]
+    c3 = next(line for line in text.splitlines() if line.startswith("c3 "))
+    assert "480,000" in c3  # grad input 240,000 + grad weights 240,000
+    assert "training step: 1,131,960 MACs" in text
+    doc = json.loads(run(capsys, "summary", LENET, "--training", "--json"))
+    flops = json.loads(run(capsys, "flops", LENET, "--training", "--json"))
+    assert doc["training"] == flops["training"]
+    plain = run(capsys, "summary", LENET, "--no-color")
+    assert "backward MACs" not in plain and "training step" not in plain
