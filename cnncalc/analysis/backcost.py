@@ -127,7 +127,7 @@ def _layer_backward(layer: Layer, batch: int, wants_input: bool, sums: int,
     i_flops = (all_flops - w_flops + sums) if wants_input else 0
     if not wants_input:  # a weighted layer reading only tensors that need no gradient
         parts = [f"2 x MACs ({fmt_int(w_macs)})"] if w_macs else []
-        parts += [f"{fmt_int(w_flops)}"] if w_flops else []
+        parts += [f"{fmt_int(w_flops)} other grad-weight FLOPs"] if w_flops else []
         how = "grad weights only (no input needs a gradient): " + (" + ".join(parts) or "0")
     else:
         parts = [f"2 x MACs ({op.backward_macs_formula(layer)})"] if op.backward_macs(layer) else []
