@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+import pytest
+
+from cnncalc.backend import weights as W
 from cnncalc.backend.erf import compute_erf
 from cnncalc.cli import main
 from cnncalc.graph import load_graph_text
@@ -48,3 +52,19 @@ def test_erf_options_are_checked(tmp_path, capsys) -> None:
     assert "no layer 'bb' (did you mean 'b'?)" in capsys.readouterr().err
     assert main(["report", str(spec), "-o", out]) == 0
     assert 'id="erf"' not in (tmp_path / "x.html").read_text()
+
+
+def test_a_1d_map_is_one_column_with_its_windows() -> None:
+    from cnncalc.backend.erf import plane
+    from cnncalc.report.erfsvg import erf_section
+
+    graph = load_graph_text("input: [1, 30]\nlayers:\n  - conv: {filters: 1, kernel: 3}\n"
+                            "  - conv: {filters: 1, kernel: 3}\n")
+    ones = {key: np.ones(shape) for key, (_, shape) in W.expected(graph).items()}
+    result = compute_erf(graph, weights=ones, samples=1, linear=True)  # profile 1 2 3 2 1
+    html = erf_section(result, plane(result))
+    assert html.count('fill="#1f4e8c"') == 5  # the 5-pixel field, one column
+    assert html.count('class="erf-window"') == 2
+    heights = [float(h) for h in re.findall(r'class="erf-window"[^>]*height="([\d.]+)"', html)]
+    cell = 320 / 5
+    assert heights == pytest.approx([5 * cell, 3 * cell])  # r95 = 2, r68 = 1 (7/9 within 1)

@@ -67,14 +67,15 @@ def erf_section(result: ErfResult, grid: Sequence[Sequence[float]]) -> str:
     def box(r: tuple[float, float], color: str) -> str:
         y0 = (result.centre[0] - r[0] - rows[0]) / per[0] * cell
         y1 = (result.centre[0] + r[0] + 1 - rows[0]) / per[0] * cell
-        c1 = result.centre[1] if second is not None else (cols[1] - cols[0]) / 2
+        c1 = result.centre[1] if second is not None else 0.0
         x0 = (c1 - r[1] - cols[0]) / per[1] * cell
         x1 = (c1 + r[1] + 1 - cols[0]) / per[1] * cell
         return (f'<rect class="erf-window" x="{x0:.1f}" y="{y0:.1f}" width="{x1 - x0:.1f}" '
                 f'height="{y1 - y0:.1f}" fill="none" stroke="{color}" stroke-width="1.5"/>')
 
-    parts.append(box((first.r95, second.r95 if second else cols[1] - cols[0]), "#e67e22"))
-    parts.append(box((first.r68, second.r68 if second else cols[1] - cols[0]), "#c0392b"))
+    # A 1-D map is one column: its windows span that column.
+    parts.append(box((first.r95, second.r95 if second else 0.0), "#e67e22"))
+    parts.append(box((first.r68, second.r68 if second else 0.0), "#c0392b"))
     parts.append("</svg>")
     where = ", ".join(map(str, result.unit))
     draws = "the given weights" if result.seed is None else f"random weights, seed {result.seed}"
