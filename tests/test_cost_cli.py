@@ -67,7 +67,8 @@ def test_flops_bad_spec_exits_2_with_a_location(capsys, tmp_path) -> None:
 
 
 @pytest.mark.parametrize("args", [["--batch", "0"], ["--convention", "thop"], ["--top", "-1"],
-                                  ["--training"]])
+                                  ["--training", "--convention", "torchinfo"], ["--input-grad"],
+                                  ["--training", "--device", "a100"]])
 def test_flops_bad_options_exit_2(capsys, args: list[str]) -> None:
     assert main(["flops", RESNET18, *args]) == 2
 

@@ -22,6 +22,7 @@ COMMANDS = {
     "flops": "cnncalc.cli.flops:flops",
     "memory": "cnncalc.cli.memory:memory",
     "rf": "cnncalc.cli.rf:rf",
+    "erf": "cnncalc.cli.erf:erf",
     "verify": "cnncalc.cli.verify:verify",
     "init-weights": "cnncalc.cli.verify:init_weights",
     "check": "cnncalc.cli.check:check",

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from cnncalc.analysis.backcost import analyze_training_cost
 from cnncalc.analysis.conventions import explain_convention, peer_count
 from cnncalc.analysis.cost import analyze_cost
 from cnncalc.analysis.memory import analyze_memory
@@ -29,8 +30,10 @@ from cnncalc.report.output import Output
 from cnncalc.report.roofline import add_roofline, roofline_table
 from cnncalc.report.rows import rows
 from cnncalc.report.table import Cell, Table, count_cell
+from cnncalc.report.traincost import add_training_json, training_table
 
 if TYPE_CHECKING:
+    from cnncalc.analysis.backcost import TrainingCost
     from cnncalc.analysis.conventions import PeerCount
     from cnncalc.analysis.cost import CostResult
     from cnncalc.graph import Graph
@@ -48,17 +51,30 @@ BAR_WIDTH = 20
               default="cnncalc", show_default=True,
               help="Show a peer tool's count next to cnncalc's MACs, with why they differ.")
 @click.option("--training", is_flag=True,
-              help="With --convention fvcore: the model in training mode (batch norm counts 5/value).")
+              help="A training step: forward + backward (grad input, grad weights) per layer. "
+                   "With --convention fvcore: the model in training mode (batch norm 5/value).")
+@click.option("--input-grad", is_flag=True,
+              help="With --training: also compute the network input's gradient (saliency, "
+                   "ERF); by default, as PyTorch, the input needs none.")
 @device_option
 @output_options()
 def flops(file: str, input_shape: tuple[int, ...] | None, batch: int, top: int, depth: int | None,
-          convention: str, training: bool, device: str | None, out: Output) -> None:
-    """MACs and FLOPs per layer (FLOPs = 2 x MACs + element-wise work), heaviest layers, totals."""
-    if training and convention != "fvcore":
-        raise click.UsageError("--training only applies to --convention fvcore (its batch norm "
-                               "counts differ by mode); cnncalc counts one inference pass")
+          convention: str, training: bool, input_grad: bool, device: str | None,
+          out: Output) -> None:
+    """MACs and FLOPs per layer (FLOPs = 2 x MACs + element-wise work), heaviest layers, totals.
+    With --training, the backward pass too."""
+    if training and convention == "torchinfo":
+        raise click.UsageError("--training does not apply to --convention torchinfo (it has "
+                               "no training mode)")
+    if input_grad and (not training or convention != "cnncalc"):
+        raise click.UsageError("--input-grad needs --training (and cnncalc's own convention)")
+    if training and convention == "cnncalc" and device is not None:
+        raise click.UsageError("--device bounds the forward pass; leave out --training")
     target = resolve_device(device)
     graph = load_or_exit(file, input_shape)
+    if training and convention == "cnncalc":
+        _training(out, graph, analyze_training_cost(graph, batch, input_grad), top, depth)
+        return
     cost = analyze_cost(graph, batch)
     roof = roofline_or_exit(graph, target, batch, cost) if target is not None else None
     peer = None
@@ -87,6 +103,16 @@ def flops(file: str, input_shape: tuple[int, ...] | None, batch: int, top: int, 
         out.line()
         out.line(f"{graph.name}: latency lower bounds on {roof.device.name} ({roof.device.source})")
         roofline_table(out, roof)
+
+
+def _training(out: Output, graph: Graph, cost: TrainingCost, top: int, depth: int | None) -> None:
+    if out.json_wanted:
+        document = graph_json(graph)
+        add_cost_memory(document, cost.forward, analyze_memory(graph, cost.batch))
+        add_training_json(document, cost)
+        out.json(document)
+        return
+    training_table(out, graph, cost, top, depth)
 
 
 def _cost_table(out: Output, graph: Graph, cost: CostResult, top: int, depth: int | None) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from cnncalc.ops import base, rfmap
 from cnncalc.ops.args import Arg, Axis, Choice, Float
 from cnncalc.ops.base import (
+    Grads,
     Op,
     OpError,
     OutputStorage,
@@ -35,6 +36,7 @@ class Elementwise(Op[None]):
     """An op applied to every value independently."""
 
     flops_per_value: ClassVar[int] = 0
+    backward_per_value: ClassVar[int] = 0  # FLOPs of the derivative times the output gradient
     keeps: ClassVar[SavedKind | None] = None  # what backward needs: the input, the output or nothing
 
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
@@ -42,6 +44,10 @@ class Elementwise(Op[None]):
 
     def flops(self, layer: Layer) -> tuple[int, str]:
         per = self.flops_per_value
+        return per_value(per, prod(layer.out_shape), f"{per} per value") if per else (0, "none")
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        per = self.backward_per_value
         return per_value(per, prod(layer.out_shape), f"{per} per value") if per else (0, "none")
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
@@ -65,6 +71,22 @@ class Elementwise(Op[None]):
             return fn(x, out=x, **kwargs)
         x[...] = fn(x, **kwargs)  # in place as the memory model has it; the temporary is workspace
         return x
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        # kernels.grad_values.<name>_grad(kept, dY, **args), `kept` being the input or the
+        # output as `keeps` declares; identity and (inference) dropout pass dY on.
+        if self.keeps is None:
+            return [grad_output], {}
+        fn: Callable[..., ndarray] = getattr(base.kernels.grad_values, f"{self.name}_grad")
+        kept = inputs[0] if self.keeps is SavedKind.INPUT else output
+        assert kept is not None
+        kwargs = {arg.name: layer.args[arg.name] for arg in self.arguments}
+        return [fn(kept, grad_output, **kwargs)], {}
+
+    def gradient_views(self, layer: Layer) -> tuple[int, ...]:
+        return (0,) if self.keeps is None else ()
 
     def workspace(self, layer: Layer) -> int:
         return _TEMPORARIES.get(self.name, 2) * prod(layer.out_shape)
@@ -105,12 +127,16 @@ class _DropPath(Elementwise):
 
 def _activation(op_name: str, text: str, args: tuple[Arg, ...] = (), *, flops: int = 0,
                 how: str = "", keeps: str = "", storage: str = "new", aliases: tuple[str, ...] = (),
+                back: int = 0, back_how: str = "passes the gradient on",
                 base: type[Elementwise] = Elementwise) -> type[Elementwise]:
-    """Declare an element-wise op: `flops` per value (`how` says which), what backward `keeps`,
-    and whether it may run in place (`storage`, see Op.storage)."""
+    """Declare an element-wise op: `flops` per value (`how` says which), `back` FLOPs per value
+    of its backward (`back_how`), what backward `keeps`, and whether it may run in place
+    (`storage`, see Op.storage)."""
     rules = {"flops_per_value": flops, "keeps": SavedKind(keeps) if keeps else None,
-             "storage": OutputStorage(storage),
-             "flops_rule": f"{flops} per value ({how})" if flops else f"0 ({how})"}
+             "activation": base is Elementwise and storage != "view",
+             "storage": OutputStorage(storage), "backward_per_value": back,
+             "flops_rule": f"{flops} per value ({how})" if flops else f"0 ({how})",
+             "backward_flops_rule": f"{back} per value ({back_how})" if back else f"0 ({back_how})"}
     if keeps:
         rules["saves_rule"] = keeps
     cls = type(op_name.title().replace("_", ""), (base,),
@@ -123,33 +149,44 @@ def _activation(op_name: str, text: str, args: tuple[Arg, ...] = (), *, flops: i
 # `keeps` is what PyTorch's autograd saves; storage="inplace" marks the ops torch.nn offers
 # in place (`inplace=True`), which the memory analysis assumes a runtime uses.
 Relu = _activation("relu", "max(x, 0)", flops=1, how="compare", keeps="output", storage="inplace",
+                   back=1, back_how="compare: the gradient passes where the output is positive",
                    aliases=("ReLU",))
 Relu6 = _activation("relu6", "min(max(x, 0), 6)", flops=2, how="2 compares", keeps="output",
-                    storage="inplace", aliases=("ReLU6",))
+                    storage="inplace", back=2, back_how="2 compares", aliases=("ReLU6",))
 LeakyRelu = _activation("leaky_relu", "x if x > 0 else slope*x",
                         (Arg("slope", Float(), 0.01, "slope for negative inputs",
                              ("negative_slope", "alpha")),),
                         flops=2, how="compare, multiply", keeps="output", storage="inplace",
-                        aliases=("LeakyReLU", "lrelu"))
+                        back=2, back_how="compare, multiply", aliases=("LeakyReLU", "lrelu"))
 Sigmoid = _activation("sigmoid", "1 / (1 + exp(-x))", flops=4, how="negate, exp, add, divide",
-                      keeps="output", aliases=("logistic",))
-Tanh = _activation("tanh", "hyperbolic tangent", flops=1, how="tanh", keeps="output")
+                      keeps="output", back=3, back_how="g y (1 - y): subtract, 2 multiplies",
+                      aliases=("logistic",))
+Tanh = _activation("tanh", "hyperbolic tangent", flops=1, how="tanh", keeps="output",
+                   back=3, back_how="g (1 - y^2): square, subtract, multiply")
 Gelu = _activation("gelu", "x * Phi(x) (exact erf form, PyTorch default)", flops=5,
-                   how="scale, erf, add, halve, multiply", keeps="input")
+                   how="scale, erf, add, halve, multiply", keeps="input",
+                   back=11, back_how="g (Phi(x) + x phi(x)): Phi 4, phi 4, multiply by x, add, "
+                                     "multiply")
 Silu = _activation("silu", "x * sigmoid(x) (swish)", flops=5, how="sigmoid, multiply",
-                   keeps="input", storage="inplace", aliases=("swish",))
+                   keeps="input", storage="inplace",
+                   back=9, back_how="g s (1 + x (1 - s)): sigmoid 4, subtract, multiply, add, "
+                                    "2 multiplies",
+                   aliases=("swish",))
 Hardswish = _activation("hardswish", "x * relu6(x + 3) / 6", flops=5,
                         how="add, 2 compares, multiply, divide", keeps="input", storage="inplace",
+                        back=6, back_how="2 compares, g (2x + 3) / 6: multiply, add, divide, "
+                                         "multiply",
                         aliases=("h_swish",))
 Hardsigmoid = _activation("hardsigmoid", "relu6(x + 3) / 6", flops=4,
                           how="add, 2 compares, divide", keeps="input", storage="inplace",
-                          aliases=("h_sigmoid",))
+                          back=3, back_how="2 compares, divide", aliases=("h_sigmoid",))
 Identity = _activation("identity", "passes its input through", how="passes its input through",
                        storage="view", aliases=("noop",))
 Dropout = _activation("dropout", "random zeroing while training; no effect on shapes or inference",
                       (Arg("rate", Float(0, 1), 0.5, "fraction of values dropped while training",
                            ("p", "drop_rate", "ratio")),),
                       how="identity at inference", storage="view", base=_Dropout,
+                      back=1, back_how="multiply by the scaled mask",
                       aliases=("SpatialDropout2D", "AlphaDropout"))
 DropPath = _activation("drop_path", "stochastic depth: drops whole samples while training; "
                        "no effect on shapes or inference",
@@ -194,6 +231,11 @@ class Softmax(Op[int]):
     def flops(self, layer: Layer) -> tuple[int, str]:
         return per_value(5, prod(layer.out_shape), "5 per value")
 
+    backward_flops_rule = "4 per value (y (g - sum(g y)): multiply, sum, subtract, multiply)"
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        return per_value(4, prod(layer.out_shape), "4 per value")
+
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         return [saved_output(layer)]
 
@@ -201,6 +243,15 @@ class Softmax(Op[int]):
                 overwrite: int | None = None) -> ndarray:
         kernels = base.kernels
         return kernels.softmax(inputs[0], axis=self.attrs(layer) + 1)  # attrs: the batchless axis
+
+    activation = True
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        grad_values = base.kernels.grad_values
+        assert output is not None
+        return [grad_values.softmax_grad(output, grad_output, self.attrs(layer) + 1)], {}
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         # Along a spatial axis every value depends on the whole axis; across channels the

@@ -155,6 +155,37 @@ class Op(Generic[A]):
         and how they were counted with the numbers plugged in. Default: none."""
         return 0, "no arithmetic"
 
+    # -- backward compute (analysis/backcost.py, `flops --training`): optional (default: none) --
+    # The backward's rules in words, for the "what cnncalc counts" table. A backward step makes
+    # the gradient of each input (grad input) and of each weight (grad weights); the analysis
+    # drops the grad-input part where no input needs a gradient (the network input, and
+    # everything computed from it before the first weight, as PyTorch's autograd).
+    backward_macs_rule: ClassVar[str] = ""  # '' for ops whose backward has no MACs
+    backward_flops_rule: ClassVar[str] = "0 (hands the gradient on or routes it: no arithmetic)"
+
+    def backward_macs(self, layer: Layer) -> int:
+        """Multiply-accumulates per sample of this layer's backward step: the input gradient
+        plus the weight gradient (bias excluded). Only conv, deconv and dense have any."""
+        return 0
+
+    def weight_grad_macs(self, layer: Layer) -> int:
+        """The part of `backward_macs` that makes the weight gradient (the rest is grad input)."""
+        return 0
+
+    def backward_macs_formula(self, layer: Layer) -> str:
+        """`backward_macs` written out with the numbers plugged in; '' if none."""
+        return ""
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        """FLOPs per sample of the backward step besides 2 x `backward_macs` (bias gradient,
+        activation derivatives, pooling scatters), and how they were counted. Default: none."""
+        return 0, "no arithmetic"
+
+    def weight_grad_flops(self, layer: Layer) -> int:
+        """The part of `backward_flops` that makes the weight gradient (a bias's or a
+        normalisation's scale and shift); the rest is grad input. Default: none."""
+        return 0
+
     # -- memory (analysis/memory.py): optional (default: a new buffer, nothing saved) ----------
     # How the output is stored: "new" (a buffer of its own), "view" (shares the input's buffer,
     # no copy: flatten, slice), or "inplace" (may overwrite an input of the same shape when it
@@ -220,6 +251,26 @@ class Op(Generic[A]):
         mask: ndarray = _load_kernels().masks.same_position(layer, inputs)
         return mask
 
+    # -- NumPy backward (backend/backward.py): `backward` required for every op ---------------
+    # A nonlinear activation (ReLU, sigmoid, softmax, ...): a `linear` backward run (the
+    # analytic effective receptive field) treats it as the identity, forward and backward.
+    activation: ClassVar[bool] = False
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> tuple[list[ndarray | None], dict[str, ndarray]]:
+        """Gradients for a batch: given `grad_output` (dLoss/dOutput, (N, *out_shape), in the
+        run's dtype) return dLoss/dInput for each input (None where `need[i]` is false; `need`
+        None means every input) and dLoss/dWeight for each trainable tensor of
+        `tensors(layer)` by name. The forward tensors an op may read are exactly the ones its
+        `saved_for_backward` declares: the others arrive as None (the backward run keeps no
+        more, and `verify --training` measures it), so an op that needs an input only for its
+        shape reads `layer.in_shapes` and the batch from `grad_output`. Returned gradients
+        may be `grad_output` itself or a view of it (declare those inputs in
+        `gradient_views`); they are never written to afterwards. Weight gradients are
+        summed over the batch. Import NumPy inside the method, as for `forward`."""
+        raise NotImplementedError(f"op '{self.name}' has no NumPy backward")
+
     def initial_weights(self, layer: Layer, rng: Any) -> dict[str, ndarray]:
         """Random float32 values for `tensors(layer)` from the NumPy Generator `rng`. Default:
         He (Kaiming) uniform, variance 2 / fan_in with fan_in = the product of every axis but
@@ -263,6 +314,15 @@ def per_value(per: int, values: int, what: str) -> tuple[int, str]:
     if per == 0:
         return 0, what
     return per * values, f"{what}: {per} x {fmt_int(values)} = {fmt_int(per * values)}"
+
+
+def batch_shape(layer: Layer, grad_output: ndarray, index: int = 0) -> Shape:
+    """Input `index`'s shape with the batch of `grad_output`: for a backward that needs only
+    the shape of an input it does not keep."""
+    return (grad_output.shape[0], *layer.in_shapes[index])
+
+
+Grads = tuple[list["ndarray | None"], dict[str, "ndarray"]]  # what `Op.backward` returns
 
 
 def saved_input(layer: Layer, index: int = 0, what: str = "input") -> Saved:

@@ -104,6 +104,30 @@ class _ConvBase(Op[ConvAttrs]):
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         return [saved_input(layer)]
 
+    # Backward: grad input is the transposed operation (a conv's is a deconv and vice versa)
+    # over the same weights, and grad weights correlates the input with the output gradient:
+    # each is one product per (output position, input channel, tap, filter) pair, as forward.
+    backward_macs_rule = "2 x MACs (grad input: the transposed op, grad weights: the same again)"
+    backward_flops_rule = "1 add per output value with bias (the bias gradient sums the output gradient)"
+
+    def backward_macs(self, layer: Layer) -> int:
+        return 2 * self.macs(layer)
+
+    def weight_grad_macs(self, layer: Layer) -> int:
+        return self.macs(layer)
+
+    def backward_macs_formula(self, layer: Layer) -> str:
+        macs = self.macs(layer)
+        return f"grad input {fmt_int(macs)} + grad weights {fmt_int(macs)} = {fmt_int(2 * macs)}"
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        if not layer.args["bias"]:
+            return 0, "no bias"
+        return per_value(1, prod(layer.out_shape), "bias gradient")
+
+    def weight_grad_flops(self, layer: Layer) -> int:
+        return prod(layer.out_shape) if layer.args["bias"] else 0
+
 
 _FILTERS = ("out_channels", "num_output", "units", "features")
 _KERNEL = ("kernel_size", "kernel_shape")
@@ -169,6 +193,20 @@ class Conv(_ConvBase):
         strides, pads, dilations = _geometry(a)
         return kernels.conv(inputs[0], weights["weight"], weights.get("bias"), strides, pads,
                             dilations, a.groups, label=layer.name)
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> tuple[list[ndarray | None], dict[str, ndarray]]:
+        # Input: a transposed convolution of the output gradient; weight: dY @ im2col(x)^T.
+        grad = base.kernels.grad
+        a = self.attrs(layer)
+        strides, pads, dilations = _geometry(a)
+        x = inputs[0]
+        assert x is not None
+        gx, gw, gb = grad.conv_grads(x, weights["weight"], grad_output, strides, pads, dilations,
+                                     a.groups, bias=layer.args["bias"],
+                                     need_input=need is None or need[0], label=layer.name)
+        return [gx], _weight_grads(gw, gb)
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         # A unit depends on a position when some tap of its window lands there: the max of
@@ -277,6 +315,21 @@ class Deconv(_ConvBase):
                                       pads, a.output_padding, dilations, a.groups,
                                       label=layer.name)
 
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> tuple[list[ndarray | None], dict[str, ndarray]]:
+        # Input: a convolution of the output gradient (output_padding and the crop undone);
+        # weight: x @ im2col(dY)^T, sharing that im2col.
+        grad = base.kernels.grad
+        a = self.attrs(layer)
+        strides, pads, dilations = _geometry(a)
+        x = inputs[0]
+        assert x is not None
+        gx, gw, gb = grad.conv_transpose_grads(x, weights["weight"], grad_output, strides, pads,
+                                               dilations, a.groups, bias=layer.args["bias"],
+                                               need_input=need is None or need[0], label=layer.name)
+        return [gx], _weight_grads(gw, gb)
+
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         import numpy as np
 
@@ -295,6 +348,11 @@ class Deconv(_ConvBase):
         full = prod((w.size - 1) * w.stride + w.span + w.pad_before + w.pad_after + extra
                     for w, extra in zip(a.windows, a.output_padding))
         return cols + a.out_channels * full + prod(layer.out_shape)
+
+
+def _weight_grads(weight: ndarray | None, bias: ndarray | None) -> dict[str, ndarray]:
+    grads = {} if weight is None else {"weight": weight}
+    return grads if bias is None else {**grads, "bias": bias}
 
 
 def _geometry(a: ConvAttrs) -> tuple[list[int], list[tuple[int, int]], list[int]]:

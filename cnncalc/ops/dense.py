@@ -76,10 +76,43 @@ class Dense(Op[None]):
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         return [saved_input(layer)]
 
+    # Backward: grad input = W^T x grad (inputs x units), grad weights = grad x input^T (the same).
+    backward_macs_rule = "2 x MACs (grad input W^T g, grad weights g x^T)"
+    backward_flops_rule = "1 add per unit with bias (the bias gradient)"
+
+    def backward_macs(self, layer: Layer) -> int:
+        return 2 * self.macs(layer)
+
+    def weight_grad_macs(self, layer: Layer) -> int:
+        return self.macs(layer)
+
+    def backward_macs_formula(self, layer: Layer) -> str:
+        macs = self.macs(layer)
+        return f"grad input {fmt_int(macs)} + grad weights {fmt_int(macs)} = {fmt_int(2 * macs)}"
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        if not layer.args["bias"]:
+            return 0, "no bias"
+        return per_value(1, layer.args["units"], "bias gradient")
+
+    def weight_grad_flops(self, layer: Layer) -> int:
+        return int(layer.args["units"]) if layer.args["bias"] else 0
+
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
         kernels = base.kernels
         return kernels.dense(inputs[0], weights["weight"], weights.get("bias"), label=layer.name)
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> tuple[list[ndarray | None], dict[str, ndarray]]:
+        grad = base.kernels.grad
+        x = inputs[0]
+        assert x is not None
+        gx, gw, gb = grad.dense_grads(x, weights["weight"], grad_output, bias=layer.args["bias"],
+                                      need_input=need is None or need[0], label=layer.name)
+        assert gw is not None
+        return [gx], {"weight": gw} if gb is None else {"weight": gw, "bias": gb}
 
     def calibrate(self, layer: Layer, inputs: list[ndarray], output: ndarray,
                   weights: Mapping[str, ndarray]) -> dict[str, ndarray]:

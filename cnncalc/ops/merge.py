@@ -5,12 +5,12 @@ from collections.abc import Sequence
 from math import prod
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cnncalc.ops import rfmap
+from cnncalc.ops import base, rfmap
 from cnncalc.ops.activation import normalise_axis
 from cnncalc.ops.args import Arg, Axis
-from cnncalc.ops.base import Op, OpError, OutputStorage, Saved, Shape, per_value, saved_input
+from cnncalc.ops.base import Grads, Op, OpError, OutputStorage, Saved, Shape, per_value, saved_input
 from cnncalc.ops.registry import register
-from cnncalc.text import fmt_shape
+from cnncalc.text import fmt_int, fmt_shape
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -53,6 +53,11 @@ class _Broadcasting(Op[None]):
         k = len(layer.in_shapes)
         return per_value(k - 1, prod(layer.out_shape), f"{k} inputs: {k - 1} per output value")
 
+    def _reductions(self, layer: Layer) -> int:
+        """Adds summing the gradient of each broadcast input over its stretched axes."""
+        out = prod(layer.out_shape)
+        return sum(out - prod(shape) for shape in layer.in_shapes)
+
     ufunc: ClassVar[str]  # the NumPy ufunc combining the inputs
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
@@ -76,6 +81,33 @@ class _Broadcasting(Op[None]):
         return out
 
 
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        # d(x1 + x2 + ...)/dxi = 1 and d(x1 x2 ...)/dxi = the product of the others; a
+        # broadcast input's gradient is summed over the axes it was stretched along.
+        sum_to = base.kernels.grad_values.sum_to
+        grads: list[ndarray | None] = []
+        for i, shape in enumerate(layer.in_shapes):
+            if need is not None and not need[i]:
+                grads.append(None)
+                continue
+            g = grad_output
+            if self.ufunc == "multiply":
+                for j, (x, other) in enumerate(zip(inputs, layer.in_shapes)):
+                    if j != i:
+                        assert x is not None
+                        g = g * _batched(x, other, layer.out_shape)
+            grads.append(sum_to(g, (grad_output.shape[0], *_lifted(shape, layer.out_shape))
+                                ).reshape((grad_output.shape[0], *shape)))
+        return grads, {}
+
+
+def _lifted(shape: Shape, out: Shape) -> Shape:
+    """A lower-rank shape with leading 1s up to the output's rank (as `_batched` lays it out)."""
+    return (1,) * (len(out) - len(shape)) + tuple(shape)
+
+
 def _batched(x: ndarray, shape: Shape, out: Shape) -> ndarray:
     """A batch of a lower-rank input, shaped to broadcast as its batchless shape does (NumPy
     aligns batchless shapes at their last axes; the batch axis stays in front)."""
@@ -92,6 +124,12 @@ class Add(_Broadcasting):
     notes = "Shapes broadcast as in NumPy on the batchless shapes (an axis of size 1 stretches)."
     ufunc = "add"
     flops_rule = "inputs - 1 adds per output value"
+    backward_flops_rule = ("0 (every input gets the gradient), + output values - input values "
+                           "adds for a broadcast input")
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        sums = self._reductions(layer)
+        return (sums, f"broadcast sums: {fmt_int(sums)}") if sums else (0, "passes the gradient on")
     storage = OutputStorage.INPLACE  # torchvision's `out += identity`
 
     def gradient_views(self, layer: Layer) -> tuple[int, ...]:
@@ -107,6 +145,14 @@ class Multiply(_Broadcasting):
     notes = "Shapes broadcast as in NumPy: [C, H, W] times [C, 1, 1] is a squeeze-excite gate."
     ufunc = "multiply"
     flops_rule = "inputs - 1 multiplies per output value"
+    backward_flops_rule = ("inputs x (inputs - 1) multiplies per output value (the gradient "
+                           "times the other inputs), + output values - input values adds for a "
+                           "broadcast input")
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        k, out, sums = len(layer.in_shapes), prod(layer.out_shape), self._reductions(layer)
+        total = k * (k - 1) * out + sums
+        return total, f"{k} x {k - 1} x {fmt_int(out)} + {fmt_int(sums)} broadcast sums = {fmt_int(total)}"
     saves_rule = "every input (each one's gradient needs the others)"
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
@@ -151,6 +197,19 @@ class Concat(Op[int]):
         import numpy as np
 
         return np.concatenate(inputs, axis=self.attrs(layer) + 1)  # attrs: the batchless axis
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        # Each input's gradient is its slice of the output's (a view, no copy).
+        axis = self.attrs(layer) + 1
+        grads: list[ndarray | None] = []
+        start = 0
+        for shape in layer.in_shapes:
+            stop = start + shape[axis - 1]
+            grads.append(grad_output[(slice(None),) * axis + (slice(start, stop),)])
+            start = stop
+        return grads, {}
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         # Across channels the output position depends on every input there; along a spatial

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from cnncalc.ops import base, rfmap
 from cnncalc.ops.args import Arg, Choice, Float, Int
-from cnncalc.ops.base import Op, OpError, Saved, SavedKind, Shape, Tensor, per_value, saved_input
+from cnncalc.ops.base import Grads, Op, OpError, Saved, SavedKind, Shape, Tensor, per_value, saved_input
 from cnncalc.ops.registry import register
 from cnncalc.text import fmt_int
 
@@ -43,6 +43,18 @@ class _Normalise:
         total = 7 * values + 4 * groups
         return total, (f"7 x {fmt_int(values)} values + 4 x {fmt_int(groups)} groups = "
                        f"{fmt_int(total)}")
+
+    # Backward with the batch's own statistics (a training step): grad weights sums g x-hat
+    # and g over the other axes; grad input is 1/std (w g - mean(w g) - x-hat mean(w g x-hat)).
+    backward_flops_rule = ("12 per value: grad weights 5 (x-hat: subtract, multiply; g x-hat; "
+                           "2 sums), grad input 7 (g x weight, 2 sums over the group, x-hat x "
+                           "mean, 2 subtracts, x 1/std)")
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        return per_value(12, prod(layer.out_shape), "5 grad weights + 7 grad input per value")
+
+    def weight_grad_flops(self, layer: Layer) -> int:
+        return 5 * prod(layer.out_shape)
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         return [saved_input(layer), Saved(SavedKind.EXTRA, 2 * self._groups(layer), "mean, 1/std")]
@@ -89,6 +101,17 @@ class BatchNorm(Op[None]):
     def flops(self, layer: Layer) -> tuple[int, str]:
         return per_value(2, prod(layer.out_shape), "scale and shift")
 
+    # Backward in training mode (batch statistics, as a training step uses them).
+    backward_flops_rule = ("9 per value with batch statistics: grad weights 5 (x-hat: subtract, "
+                           "multiply; g x-hat; sums of g and g x-hat), grad input 4 (x-hat x "
+                           "mean, 2 subtracts, x scale/std)")
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        return per_value(9, prod(layer.out_shape), "5 grad weights + 4 grad input per value")
+
+    def weight_grad_flops(self, layer: Layer) -> int:
+        return 5 * prod(layer.out_shape)
+
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         # The batch statistics are per channel, shared by the whole batch.
         c = layer.in_shapes[0][0]
@@ -100,6 +123,20 @@ class BatchNorm(Op[None]):
         return kernels.batch_norm_inference(inputs[0], weights["running_mean"],
                                             weights["running_var"], weights["weight"],
                                             weights["bias"], layer.args["eps"])
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        # Inference mode, as the forward: the running statistics are constants, so the input
+        # gradient is dY times the folded scale. (Training mode would differentiate through
+        # the batch mean and variance: dX = gamma rstd (dY - mean(dY) - xhat mean(dY xhat)).)
+        grad_values = base.kernels.grad_values
+        x = inputs[0]
+        assert x is not None
+        gx, gw, gb = grad_values.batch_norm_inference_grad(
+            x, grad_output, weights["running_mean"], weights["running_var"], weights["weight"],
+            layer.args["eps"])
+        return [gx], {"weight": gw, "bias": gb}
 
     def initial_weights(self, layer: Layer, rng: Any) -> dict[str, ndarray]:
         c = layer.in_shapes[0][0]
@@ -164,6 +201,16 @@ class LayerNorm(_Normalise, Op[None]):
         return kernels.layer_norm(inputs[0], weights["weight"], weights["bias"], layer.args["eps"],
                                   layer.args["over"])
 
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        grad_values = base.kernels.grad_values
+        x = inputs[0]
+        assert x is not None
+        gx, gw, gb = grad_values.layer_norm_grad(x, grad_output, weights["weight"], layer.args["eps"],
+                                                 layer.args["over"])
+        return [gx], {"weight": gw, "bias": gb}
+
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         # over: all normalises with statistics of the whole sample, so every position counts.
         everywhere = base.kernels.masks.everywhere
@@ -214,6 +261,16 @@ class GroupNorm(_Normalise, Op[None]):
         return kernels.group_norm(inputs[0], layer.args["groups"], weights["weight"],
                                   weights["bias"], layer.args["eps"])
 
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        grad_values = base.kernels.grad_values
+        x = inputs[0]
+        assert x is not None
+        gx, gw, gb = grad_values.group_norm_grad(x, grad_output, layer.args["groups"],
+                                                 weights["weight"], layer.args["eps"])
+        return [gx], {"weight": gw, "bias": gb}
+
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         # Each group's statistics span every position: all positions count.
         everywhere = base.kernels.masks.everywhere
@@ -247,6 +304,13 @@ class LocalResponseNorm(Op[None]):
         size = layer.args["size"]
         return per_value(size + 5, prod(layer.out_shape), f"size {size} + 5 per value")
 
+    backward_flops_rule = ("2 x (size + 5) per value (each forward step's derivative, "
+                           "PyTorch's composite backward)")
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        size = layer.args["size"]
+        return per_value(2 * (size + 5), prod(layer.out_shape), f"2 x (size {size} + 5) per value")
+
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         c, spatial = layer.in_shapes[0][0], prod(layer.in_shapes[0][1:])
         padded = (c + layer.args["size"] - 1) * spatial  # channels zero-padded by size - 1
@@ -259,6 +323,16 @@ class LocalResponseNorm(Op[None]):
         kernels = base.kernels
         a = layer.args
         return kernels.lrn(inputs[0], a["size"], a["alpha"], a["beta"], a["k"])
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        # The window sums are recomputed from the saved input (PyTorch keeps them).
+        grad_values = base.kernels.grad_values
+        a = layer.args
+        x = inputs[0]
+        assert x is not None
+        return [grad_values.lrn_grad(x, grad_output, a["size"], a["alpha"], a["beta"], a["k"])], {}
 
     def workspace(self, layer: Layer) -> int:
         # Squares, their channel-padded copy, the window sum and the denominator.

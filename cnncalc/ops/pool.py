@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING, Any
 from cnncalc.ops import base, rfmap
 from cnncalc.ops.args import AdaptiveOutput, Arg, Bool, Padding, PerAxis
 from cnncalc.ops.base import (
+    Grads,
     Op,
     OpError,
     Saved,
     SavedKind,
     Shape,
+    batch_shape,
     per_axis,
     per_value,
     saved_input,
@@ -101,6 +103,11 @@ class MaxPool(_WindowPool):
         kvol = prod(w.kernel for w in self.attrs(layer).windows)
         return per_value(kvol - 1, prod(layer.out_shape), f"{kvol} - 1 compares per output")
 
+    backward_flops_rule = "1 add per output value (its gradient added at the argmax)"
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        return per_value(1, prod(layer.out_shape), "1 add per output")
+
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         # PyTorch keeps the input (for its shape) and where each maximum came from.
         return [saved_input(layer), Saved(SavedKind.EXTRA, prod(layer.out_shape), "indices", dtype="int64")]
@@ -112,6 +119,19 @@ class MaxPool(_WindowPool):
         return kernels.max_pool(inputs[0], [a.kernel for a in w], [a.stride for a in w],
                                 [(a.pad_before, a.pad_after) for a in w], [a.dilation for a in w],
                                 w[0].ceil_mode)
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        # Each output's gradient to its window's first maximum, found again in the saved input
+        # (PyTorch keeps the indices instead; the memory model counts those).
+        grad = base.kernels.grad
+        w: tuple[AxisWindow, ...] = self.attrs(layer).windows
+        x = inputs[0]
+        assert x is not None
+        return [grad.max_pool_grad(x, grad_output, [a.kernel for a in w], [a.stride for a in w],
+                                   [(a.pad_before, a.pad_after) for a in w],
+                                   [a.dilation for a in w], w[0].ceil_mode)], {}
 
 
 @register
@@ -130,6 +150,12 @@ class AvgPool(_WindowPool):
         kvol = prod(w.kernel for w in self.attrs(layer).windows)
         return per_value(kvol, prod(layer.out_shape), f"{kvol} per output")
 
+    backward_flops_rule = "kernel volume + 1 per output value (1 divide, kernel volume adds)"
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        kvol = prod(w.kernel for w in self.attrs(layer).windows)
+        return per_value(kvol + 1, prod(layer.out_shape), f"{kvol} + 1 per output")
+
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         return [saved_input(layer)]
 
@@ -140,6 +166,17 @@ class AvgPool(_WindowPool):
         return kernels.avg_pool(inputs[0], [a.kernel for a in w], [a.stride for a in w],
                                 [(a.pad_before, a.pad_after) for a in w], w[0].ceil_mode,
                                 layer.args["count_include_pad"])
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        # dY / divisor to every tap of its window: only the input's shape is needed.
+        grad = base.kernels.grad
+        w: tuple[AxisWindow, ...] = self.attrs(layer).windows
+        return [grad.avg_pool_grad(batch_shape(layer, grad_output), grad_output,
+                                   [a.kernel for a in w], [a.stride for a in w],
+                                   [(a.pad_before, a.pad_after) for a in w], w[0].ceil_mode,
+                                   layer.args["count_include_pad"])], {}
 
 
 class _GlobalPool(Op[None]):
@@ -172,10 +209,21 @@ class GlobalAvgPool(_GlobalPool):
     def flops(self, layer: Layer) -> tuple[int, str]:
         return per_value(1, prod(layer.in_shapes[0]), "1 per input value")
 
+    backward_flops_rule = "1 divide per channel (the broadcast back is a copy)"
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        return per_value(1, layer.out_shape[0], "1 divide per channel")
+
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
         kernels = base.kernels
         return kernels.adaptive_avg_pool(inputs[0], 1)
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        grad = base.kernels.grad
+        return [grad.adaptive_avg_pool_grad(batch_shape(layer, grad_output), grad_output)], {}
 
 
 @register
@@ -191,6 +239,8 @@ class GlobalMaxPool(_GlobalPool):
         values, channels = prod(layer.in_shapes[0]), layer.in_shapes[0][0]
         return values - channels, f"{fmt_int(values)} inputs - {channels} channels"
 
+    backward_flops_rule = "0 (the gradient is written at the argmax)"
+
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         return [saved_input(layer), Saved(SavedKind.EXTRA, layer.out_shape[0], "indices", dtype="int64")]
 
@@ -198,6 +248,14 @@ class GlobalMaxPool(_GlobalPool):
                 overwrite: int | None = None) -> ndarray:
         kernels = base.kernels
         return kernels.adaptive_max_pool(inputs[0], 1)
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        grad = base.kernels.grad
+        x = inputs[0]
+        assert x is not None
+        return [grad.adaptive_max_pool_grad(x, grad_output)], {}
 
 
 def bin_lengths(n: int, o: int) -> int:
@@ -248,6 +306,14 @@ class _AdaptivePool(Op[AdaptiveAttrs]):
         kernels = base.kernels
         return kernels.adaptive_max_pool(inputs[0], self.attrs(layer).out_sizes)
 
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        grad = base.kernels.grad
+        x = inputs[0]
+        assert x is not None
+        return [grad.adaptive_max_pool_grad(x, grad_output)], {}
+
     def workspace(self, layer: Layer) -> int:
         # Uneven bins gather a window of the largest bin length at every bin start.
         a = self.attrs(layer)
@@ -268,6 +334,13 @@ class AdaptiveAvgPool(_AdaptivePool):
         values = layer.out_shape[0] * self._window_values(layer)
         return values, f"{layer.out_shape[0]} channels x {fmt_int(self._window_values(layer))} binned values"
 
+    backward_flops_rule = "bin volume + 1 per output value (1 divide, bin volume adds)"
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        values = layer.out_shape[0] * self._window_values(layer) + prod(layer.out_shape)
+        return values, (f"{layer.out_shape[0]} channels x {fmt_int(self._window_values(layer))} "
+                        f"binned values + {fmt_int(prod(layer.out_shape))} divides")
+
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         # PyTorch's adaptive_avg_pool to size 1 is a mean, whose backward keeps only the shape.
         return [] if set(layer.out_shape[1:]) == {1} else [saved_input(layer)]
@@ -278,6 +351,13 @@ class AdaptiveAvgPool(_AdaptivePool):
         # Uneven bins come back from the kernel in channels-last memory order; PyTorch's
         # result is contiguous (and a following flatten is then a view).
         return kernels.adaptive_avg_pool(inputs[0], self.attrs(layer).out_sizes)
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        # The bins are separable: the transposed per-axis bin matrices.
+        grad = base.kernels.grad
+        return [grad.adaptive_avg_pool_grad(batch_shape(layer, grad_output), grad_output)], {}
 
 
 @register
@@ -292,6 +372,11 @@ class AdaptiveMaxPool(_AdaptivePool):
     def flops(self, layer: Layer) -> tuple[int, str]:
         binned, outputs = layer.out_shape[0] * self._window_values(layer), prod(layer.out_shape)
         return binned - outputs, f"{fmt_int(binned)} binned values - {fmt_int(outputs)} outputs"
+
+    backward_flops_rule = "1 add per output value (its gradient added at the argmax)"
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        return per_value(1, prod(layer.out_shape), "1 add per output")
 
     def saved_for_backward(self, layer: Layer) -> list[Saved]:
         return [saved_input(layer), Saved(SavedKind.EXTRA, prod(layer.out_shape), "indices", dtype="int64")]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from cnncalc.ops import base, rfmap
 from cnncalc.ops.activation import normalise_axis
 from cnncalc.ops.args import Arg, Axis, Int, OptionalInt, Padding
-from cnncalc.ops.base import Op, OpError, OutputStorage, Shape, spatial_rank
+from cnncalc.ops.base import Grads, Op, OpError, OutputStorage, Shape, spatial_rank
 from cnncalc.ops.registry import register
 from cnncalc.ops.window import resolve_pads
 from cnncalc.text import fmt_shape
@@ -43,6 +43,11 @@ class Flatten(Op[None]):
                 overwrite: int | None = None) -> ndarray:
         # Channels-first order, as torch.flatten(x, 1); a view of a contiguous input.
         return inputs[0].reshape(inputs[0].shape[0], -1)
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        return [grad_output.reshape((grad_output.shape[0], *layer.in_shapes[0]))], {}
 
 
 @register
@@ -80,6 +85,16 @@ class Pad(Op[tuple[tuple[int, int], ...]]):
         # Always a new tensor, as torch's F.pad: zero padding must not alias its input.
         y = kernels.pad_zeros(inputs[0], self.attrs(layer))
         return y.copy() if np.shares_memory(y, inputs[0]) else y
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        # The padding's gradient is dropped: the opposite padding (negative pads crop).
+        import numpy as np
+
+        kernels = base.kernels
+        return [np.ascontiguousarray(kernels.pad_zeros(grad_output, tuple(
+            (-b, -a) for b, a in self.attrs(layer))))], {}
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         return self.forward(layer, inputs, {})  # zeros depend on nothing
@@ -141,6 +156,14 @@ class ChannelShuffle(Op[None]):
         # A new tensor even when the shuffle moves nothing (groups: 1), as in PyTorch.
         y = kernels.channel_shuffle(inputs[0], layer.args["groups"])
         return y.copy() if np.shares_memory(y, inputs[0]) else y
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        # The inverse permutation is the shuffle with the other factor of the channels.
+        kernels = base.kernels
+        groups: int = layer.args["groups"]
+        return [kernels.channel_shuffle(grad_output, layer.in_shapes[0][0] // groups)], {}
 
 
 @dataclass(frozen=True)
@@ -223,6 +246,16 @@ class Slice(Op[SliceAttrs]):
                 overwrite: int | None = None) -> ndarray:
         a = self.attrs(layer)
         return inputs[0][(slice(None),) * (a.axis + 1) + (slice(a.start, a.stop, a.step),)]  # a view
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        import numpy as np
+
+        a = self.attrs(layer)
+        g = np.zeros((grad_output.shape[0], *layer.in_shapes[0]), grad_output.dtype)
+        g[(slice(None),) * (a.axis + 1) + (slice(a.start, a.stop),)] = grad_output
+        return [g], {}
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         a = self.attrs(layer)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from cnncalc.ops import base, rfmap
 from cnncalc.ops.args import Arg, Bool, Choice, Scale
-from cnncalc.ops.base import Op, OpError, Shape, per_value, spatial_rank
+from cnncalc.ops.base import Grads, Op, OpError, Shape, batch_shape, per_value, spatial_rank
 from cnncalc.ops.registry import register
 
 if TYPE_CHECKING:
@@ -106,6 +106,21 @@ class Upsample(Op[tuple[float, ...]]):
         lerps = 2 ** (len(layer.out_shape) - 1) - 1
         return per_value(3 * lerps, prod(layer.out_shape), f"{lerps} lerps of 3 per output")
 
+    # Backward scatters each output's gradient back onto the inputs it was made from.
+    backward_flops_rule = ("nearest, nearest-exact: 1 add per output value (into its source); "
+                           "linear: 4 x (2^axes - 1) per output value (a lerp's adjoint adds "
+                           "(1 - w) g and w g: 2 multiplies, 2 adds); bicubic: 40 per output "
+                           "value (5 adjoint cubics of 4 multiplies and 4 adds)")
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        kind, values = _kind(layer), prod(layer.out_shape)
+        if kind in _NEAREST:
+            return per_value(1, values, f"{kind}: 1 add per output")
+        if kind == "bicubic":
+            return per_value(40, values, "5 adjoint cubics of 8 per output")
+        lerps = 2 ** (len(layer.out_shape) - 1) - 1
+        return per_value(4 * lerps, values, f"{lerps} lerp adjoints of 4 per output")
+
     def shape_formula(self, layer: Layer) -> list[str]:
         return [f"spatial axis {i}: floor({n} * {s}) = {o}"
                 for i, (n, s, o) in enumerate(zip(layer.in_shapes[0][1:], self.attrs(layer),
@@ -130,6 +145,15 @@ class Upsample(Op[tuple[float, ...]]):
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
         return self._run(layer, inputs[0], magnitude=False)
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        # Every mode is a linear map per axis: its transpose, from the same indices and weights.
+        grad_values = base.kernels.grad_values
+        return [grad_values.upsample_grad(batch_shape(layer, grad_output), grad_output,
+                                          self.attrs(layer), _kind(layer),
+                                          layer.args["align_corners"])], {}
 
     def _run(self, layer: Layer, x: ndarray, magnitude: bool) -> ndarray:
         kind = _kind(layer)

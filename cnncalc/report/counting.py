@@ -1,7 +1,8 @@
-"""The "what cnncalc counts" table, generated from the op declarations.
+"""The "what cnncalc counts" tables, generated from the op declarations: the forward and
+memory rules, and the backward's (`flops --training`).
 
-docs/counting.md embeds it between the markers below; a test checks the file is current.
-Regenerate with `python -m cnncalc.report.counting docs/counting.md`.
+docs/counting.md embeds them between the markers below (the README the first one); a test
+checks the files are current. Regenerate with `python -m cnncalc.report.counting docs/counting.md`.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from cnncalc.ops.registry import ops
 
 START, END = "<!-- counting-table:start -->", "<!-- counting-table:end -->"
+BACKWARD_START, BACKWARD_END = "<!-- backward-table:start -->", "<!-- backward-table:end -->"
 _STORAGE = {"new": "new buffer", "view": "view (no copy)", "inplace": "in place when last reader"}
 
 
@@ -24,11 +26,24 @@ def counting_table() -> str:
     return "\n".join(lines)
 
 
+def backward_table() -> str:
+    """Markdown: per op, its backward's MACs rule and FLOPs besides 2 x those MACs."""
+    lines = ["| op | backward MACs | backward FLOPs besides 2 x MACs |", "|---|---|---|"]
+    for name, op in sorted(ops().items()):
+        lines.append(f"| `{name}` | {op.backward_macs_rule or '—'} | {op.backward_flops_rule} |")
+    return "\n".join(lines)
+
+
 def embed(document: str) -> str:
-    """`document` with the text between the markers replaced by the current table."""
-    head, rest = document.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{counting_table()}\n{END}{tail}"
+    """`document` with the text between each pair of markers it has replaced by the current
+    table."""
+    for start, end, table in ((START, END, counting_table), (BACKWARD_START, BACKWARD_END, backward_table)):
+        if start not in document:
+            continue
+        head, rest = document.split(start, 1)
+        _, tail = rest.split(end, 1)
+        document = f"{head}{start}\n{table()}\n{end}{tail}"
+    return document
 
 
 def main(argv: list[str]) -> int:

@@ -19,6 +19,7 @@ from cnncalc.checks.measure import Figures, run_checks
 from cnncalc.checks.verification import verify_results
 from cnncalc.report import text
 from cnncalc.report.charts import COLORS, Series, bar_chart, log_points_chart
+from cnncalc.report.erfsvg import erf_section
 from cnncalc.report.explain import explanation
 from cnncalc.report.graphmodel import build_model
 from cnncalc.report.htmlassets import CSP, CSS, JS
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from cnncalc.analysis.memory import MemoryResult
     from cnncalc.analysis.rf import RFResult
     from cnncalc.analysis.roofline import Roofline
+    from cnncalc.backend.erf import ErfResult
     from cnncalc.checks.model import Result
     from cnncalc.devices import Device
     from cnncalc.graph import Graph
@@ -52,6 +54,7 @@ class ReportData:
     warnings: list[Problem] = field(default_factory=list)
     training: bool = False  # draw the backward pass in the memory timeline
     roofline: Roofline | None = None  # latency bounds on a device (--device)
+    erf: tuple[ErfResult, list[list[float]]] | None = None  # --erf: the result and its 2-D map
 
 
 def collect(graph: Graph, depth: int | None = None, top: int = 5, verify: bool = False,
@@ -93,7 +96,8 @@ def render_html(data: ReportData) -> str:
              '<i style="border-color:#c0392b"></i>heaviest by MACs (#rank)'
              '<i style="border-color:#e67e22;border-style:dashed"></i>⚠ misaligned receptive '
              "fields</p></section>",
-             _table(data), _charts(data), _checks(data), "</main>",
+             _table(data), _charts(data),
+             erf_section(*data.erf) if data.erf is not None else "", _checks(data), "</main>",
              # "<" written as \u003c, so no text in the data can end the script early.
              '<script type="application/json" id="explain-data">',
              json.dumps(_explanations(data)).replace("<", "\\u003c"), "</script>",

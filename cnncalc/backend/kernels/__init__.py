@@ -15,7 +15,8 @@ Conventions
 Modules: ``counter`` (MAC instrumentation), ``args`` (argument normalisation), ``window``
 (padding, window views), ``conv`` (conv, conv_transpose, dense), ``pool``, ``upsample``,
 ``norm``, ``activation``, ``special`` (erf, erfc), ``reshape`` (channel shuffle), ``resample``
-(interpolation), ``masks`` (the ops' `reach` dependency masks), ``init`` (weight initialisation
+(interpolation), ``grad`` and ``grad_values`` (backward kernels),
+``masks`` (the ops' `reach` dependency masks), ``init`` (weight initialisation
 and calibration rules). Callers use the names re-exported here.
 
 This package is a leaf: it imports NumPy and nothing from cnncalc outside it, so ops reach it
@@ -24,7 +25,7 @@ through `ops.base.kernels` (imported on first use) without a cycle (docs/archite
 
 from __future__ import annotations
 
-from cnncalc.backend.kernels import masks, resample
+from cnncalc.backend.kernels import grad, grad_values, masks, resample
 from cnncalc.backend.kernels.activation import (
     gelu,
     hardsigmoid,
@@ -48,6 +49,8 @@ from cnncalc.backend.kernels.upsample import upsample
 from cnncalc.backend.kernels.window import out_size, pad_zeros, windows
 
 __all__ = [
+    "grad",
+    "grad_values",
     "masks",
     "resample",
     "Calibrated",
