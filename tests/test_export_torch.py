@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import subprocess
 import sys
 import textwrap
@@ -266,6 +267,12 @@ def test_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
     assert main(["export", str(src), "--to", "pytorch"]) == 0  # standard output by default
     assert capsys.readouterr().out.startswith('"""net: a PyTorch module written by `cnncalc')
+    assert main(["export", str(src), "--to", "pytorch", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["code"].startswith('"""net:') and document["params"] == 3 * 9 * 4 + 4
+    assert main(["export", str(src), "--to", "pytorch", "-o", str(out), "--force", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"file": str(out), "target": "pytorch",
+                                                   "classes": 1, "params": 112, "buffers": 0}
 
 
 def test_unwritable_ops_name_the_layer() -> None:
