@@ -17,7 +17,7 @@ from cnncalc.report.output import Output
 from cnncalc.report.rf import add_rf, size_cell
 from cnncalc.report.roofline import add_roofline, totals_line
 from cnncalc.report.rows import rows
-from cnncalc.report.table import Table, bytes_cell, count_cell
+from cnncalc.report.table import CellLike, Table, bytes_cell, count_cell
 from cnncalc.report.traincost import add_training_json
 
 
@@ -58,7 +58,7 @@ def summary(file: str, input_shape: tuple[int, ...] | None, depth: int | None, d
         columns.insert(5, ("backward MACs", "right"))
     table = Table(columns)
     for row in rows(graph, depth):
-        cells = [row.label_cell, row.kind, text.shape(row.last.out_shape, layout),
+        cells: list[CellLike] = [row.label_cell, row.kind, text.shape(row.last.out_shape, layout),
                  count_cell(row.params, "-"), count_cell(row.macs(cost), "-"),
                  bytes_cell(mem.layers[row.last.index].activation_bytes),
                  size_cell(rf[row.last.name])]
