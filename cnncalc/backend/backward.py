@@ -147,9 +147,11 @@ class _Run:
     def identity(self, layer: Layer) -> bool:
         return self.linear and layer.op.activation
 
-    def _measure(self, phase: str, layer: Layer) -> None:
+    def _measure(self, phase: str, layer: Layer, fresh: Sequence[np.ndarray | None] = ()) -> None:
+        """`fresh`: the input gradients the step just returned (held until it ends, even
+        when they were summed into an existing gradient)."""
         if self.trace:
-            arrays: list[np.ndarray] = [*self.live.values(), *self.grads.values()]
+            arrays = [*self.live.values(), *self.grads.values(), *(a for a in fresh if a is not None)]
             for inputs, output in self.saved.values():
                 arrays.extend(a for a in (*inputs, output) if a is not None)
             self.steps.append(Step(phase, layer.name, live_bytes(arrays)))
@@ -213,14 +215,20 @@ class _Run:
                 return index
         return None
 
-    def _accumulate(self, name: str, g: np.ndarray) -> None:
+    def _accumulate(self, name: str, g: np.ndarray) -> np.ndarray | None:
+        """Add a contribution to `name`'s gradient; returns the array it replaced, if any (held
+        until the step ends, as autograd frees it only then)."""
         have = self.grads.get(name)
         if have is None:
             self.grads[name] = g
         elif have.flags.owndata and have.flags.writeable and not _shared(have, self.grads, name):
             have += g
+        elif g.flags.owndata and g.flags.writeable and not _shared(g, self.grads, name):
+            g += have  # the sum in the new contribution's buffer, as autograd steals it
+            self.grads[name] = g
         else:
-            self.grads[name] = have + g  # a view of another gradient: sum into a new buffer
+            self.grads[name] = have + g  # both are views of other gradients: a new buffer
+        return have if self.grads[name] is not have else None
 
     def backward(self, seeds: dict[str, np.ndarray]) -> None:
         for name, g in seeds.items():
@@ -248,11 +256,10 @@ class _Run:
                     raise LayerError(layer, exc) from exc
             for tensor, value in wgrads.items():
                 self.weight_grads[f"{layer.name}.{tensor}"] = value
-            for src, wanted, gi in zip(layer.inputs, need, grads):
-                if wanted and gi is not None:
-                    self._accumulate(src, gi)
-            self._measure("backward", layer)
-            del g, grads, wgrads
+            replaced = [self._accumulate(src, gi) for src, wanted, gi in zip(layer.inputs, need, grads)
+                        if wanted and gi is not None]
+            self._measure("backward", layer, [*grads, *replaced])
+            del g, grads, wgrads, replaced
             self.saved.pop(layer.name, None)
             self.grads.pop(layer.name, None)
 
