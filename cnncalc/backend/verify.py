@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 import tracemalloc
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -40,7 +40,7 @@ from cnncalc.backend.budget import estimate
 from cnncalc.backend.results import CheckResult
 from cnncalc.backend.rf_probe import probe_bytes
 from cnncalc.backend.run import LayerError, forward
-from cnncalc.backend.verify_training import TrainingFigures, training_checks
+from cnncalc.backend.verify_training import TrainingFigures, training_bytes, training_checks
 
 if TYPE_CHECKING:
     from cnncalc.backend.budget import Estimate
@@ -147,6 +147,15 @@ def prepare(graph: Graph, *, batch: int = 1, dtype: str = "float32", rf_layers: 
     if needed.total > limit:
         raise BudgetError(needed, limit)
     return plans, needed
+
+
+def check_training_budget(graph: Graph, batch: int, dtype: str, limit: int) -> None:
+    """BudgetError when the forward's estimate plus a training step's activations and
+    gradients (backend/verify_training.py) exceed `limit` bytes."""
+    needed = estimate(graph, batch, dtype)
+    total = needed.total + training_bytes(graph, batch, dtype)
+    if total > limit:
+        raise BudgetError(replace(needed, activations=needed.activations + total - needed.total), limit)
 
 
 def verify(graph: Graph, *, batch: int = 1, dtype: str = "float32", seed: int = 0,

@@ -132,8 +132,8 @@ def _macs(graph: Graph, counted: BackwardResult, batch: int) -> list[CheckResult
         measured = counted.macs.get(layer.name, 0)
         rule = getattr(layer.op, "backward_macs", None)
         if rule is None:
-            expected_total = None
             if measured:
+                expected_total = None
                 out.append(CheckResult("backward-macs", layer.name, None, measured, True,
                                        f"no backward_macs rule for op '{layer.op_name}'; measured only"))
             continue
