@@ -157,7 +157,11 @@ def add_backward(graph: Graph, plan: Plan, nbytes: dict[str, int], extra_bytes: 
     # consumed by the backward step of the layer that produced its tensor. An input that the op
     # hands its gradient on to without a copy (Op.gradient_views: add, concat, flatten) shares
     # the buffer when it has no other reader (otherwise contributions are summed in a buffer).
+    # With several readers, autograd keeps the first contribution as it comes (a view of the
+    # reader's gradient when the reader hands it on) and sums into a new buffer only when the
+    # second one arrives: the view's buffer lives until then, the sum's from then on.
     grad_of: dict[str, Storage] = {}
+    first_view: dict[str, Storage] = {}
     readers = last_readers(graph)
     for layer in reversed(graph.layers):
         if not requires_grad[layer.name]:
@@ -169,8 +173,20 @@ def add_backward(graph: Graph, plan: Plan, nbytes: dict[str, int], extra_bytes: 
             continue  # a dead end: no gradient flows back into it
         grad = grad_of.get(layer.name)
         if grad is None:
-            grad = Storage(nbytes[layer.name], [layer.name], min(starts), back(layer), "gradient")
+            start = min(starts)
+            view = first_view.get(layer.name)
+            if view is not None:
+                start = min(back(reader) for reader in graph.consumers[layer.name]
+                            if reader.index != readers[layer.name])
+                view.end = max(view.end, start)
+            grad = Storage(nbytes[layer.name], [layer.name], start, back(layer), "gradient")
             plan.storages.append(grad)
+            # Each later contribution a reader computes into a new tensor (not a view of its
+            # own gradient) exists beside the running sum until the step ends.
+            for reader in graph.consumers[layer.name]:
+                if back(reader) > start and not _hands_on(reader, layer.name):
+                    plan.storages.append(Storage(nbytes[layer.name], [layer.name], back(reader),
+                                                 back(reader), "gradient"))
         grad.end = max(grad.end, back(layer))
         for index in layer.op.gradient_views(layer):
             source = layer.inputs[index]
@@ -178,3 +194,11 @@ def add_backward(graph: Graph, plan: Plan, nbytes: dict[str, int], extra_bytes: 
                     and source not in graph.outputs and source not in grad_of):
                 grad.tensors.append(source)
                 grad_of[source] = grad
+            elif (requires_grad[source] and readers[source] == layer.index
+                  and source not in graph.outputs and layer.inputs.count(source) == 1):
+                first_view[source] = grad
+
+
+def _hands_on(reader: Layer, source: str) -> bool:
+    """Whether `reader`'s backward hands `source` its own output gradient (or a view of it)."""
+    return any(reader.inputs[i] == source for i in reader.op.gradient_views(reader))

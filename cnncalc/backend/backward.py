@@ -8,10 +8,11 @@ feeds several layers, and freeing each saved tensor and each gradient as soon as
 that needs it has run -- the execution model of PyTorch eager autograd that
 analysis/memory.py predicts, so `verify --training` can measure it.
 
-The forward is the inference forward (batch norm with its running statistics, dropout off),
-differentiated exactly: what a frozen-statistics fine-tuning step or an effective receptive
-field computes. `linear=True` treats every nonlinear activation (`Op.activation`) as the
-identity, forward and backward: the analytic ERF case.
+The forward is the inference forward (batch norm with its running statistics, dropout off:
+the identity, though into a new tensor as in training), differentiated exactly: what a
+frozen-statistics fine-tuning step or an effective receptive field computes. `linear=True`
+treats every nonlinear activation (`Op.activation`) as the identity, forward and backward:
+the analytic ERF case.
 """
 from __future__ import annotations
 
@@ -147,9 +148,11 @@ class _Run:
     def identity(self, layer: Layer) -> bool:
         return self.linear and layer.op.activation
 
-    def _measure(self, phase: str, layer: Layer) -> None:
+    def _measure(self, phase: str, layer: Layer, fresh: Sequence[np.ndarray | None] = ()) -> None:
+        """`fresh`: the input gradients the step just returned (held until it ends, even
+        when they were summed into an existing gradient)."""
         if self.trace:
-            arrays: list[np.ndarray] = [*self.live.values(), *self.grads.values()]
+            arrays = [*self.live.values(), *self.grads.values(), *(a for a in fresh if a is not None)]
             for inputs, output in self.saved.values():
                 arrays.extend(a for a in (*inputs, output) if a is not None)
             self.steps.append(Step(phase, layer.name, live_bytes(arrays)))
@@ -169,6 +172,9 @@ class _Run:
                 raise
             except Exception as exc:
                 raise LayerError(layer, exc) from exc
+            if (not self.identity(layer) and layer.op.output_storage(layer, True) is OutputStorage.NEW
+                    and any(np.may_share_memory(y, a) for a in inputs)):
+                y = y.copy()  # a view at inference, a new tensor in training (dropout)
             self.live[layer.name] = y
             if self.requires[layer.name] and not self.identity(layer):
                 self.saved[layer.name] = self._keep(layer, inputs, y)
@@ -213,14 +219,29 @@ class _Run:
                 return index
         return None
 
-    def _accumulate(self, name: str, g: np.ndarray) -> None:
+    def _stealable(self, a: np.ndarray, name: str) -> bool:
+        """Whether `a` may be summed into: writeable, all of its buffer, which no other
+        gradient, saved or live tensor holds (autograd's test before an in-place sum)."""
+        root = _root(a)
+        if not a.flags.writeable or root.nbytes != a.nbytes or _shared(a, self.grads, name):
+            return False
+        return id(root) not in self._saved_roots() and all(
+            id(_root(v)) != id(root) for v in self.live.values())
+
+    def _accumulate(self, name: str, g: np.ndarray) -> np.ndarray | None:
+        """Add a contribution to `name`'s gradient; returns the array it replaced, if any (held
+        until the step ends, as autograd frees it only then)."""
         have = self.grads.get(name)
         if have is None:
             self.grads[name] = g
-        elif have.flags.owndata and have.flags.writeable and not _shared(have, self.grads, name):
+        elif self._stealable(have, name):
             have += g
+        elif self._stealable(g, name):
+            g += have  # the sum in the new contribution's buffer, as autograd steals it
+            self.grads[name] = g
         else:
-            self.grads[name] = have + g  # a view of another gradient: sum into a new buffer
+            self.grads[name] = have + g  # both are views of other gradients: a new buffer
+        return have if self.grads[name] is not have else None
 
     def backward(self, seeds: dict[str, np.ndarray]) -> None:
         for name, g in seeds.items():
@@ -248,11 +269,10 @@ class _Run:
                     raise LayerError(layer, exc) from exc
             for tensor, value in wgrads.items():
                 self.weight_grads[f"{layer.name}.{tensor}"] = value
-            for src, wanted, gi in zip(layer.inputs, need, grads):
-                if wanted and gi is not None:
-                    self._accumulate(src, gi)
-            self._measure("backward", layer)
-            del g, grads, wgrads
+            replaced = [self._accumulate(src, gi) for src, wanted, gi in zip(layer.inputs, need, grads)
+                        if wanted and gi is not None]
+            self._measure("backward", layer, [*grads, *replaced])
+            del g, grads, wgrads, replaced
             self.saved.pop(layer.name, None)
             self.grads.pop(layer.name, None)
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 import tracemalloc
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -40,6 +40,7 @@ from cnncalc.backend.budget import estimate
 from cnncalc.backend.results import CheckResult
 from cnncalc.backend.rf_probe import probe_bytes
 from cnncalc.backend.run import LayerError, forward
+from cnncalc.backend.verify_training import TrainingFigures, training_bytes, training_checks
 
 if TYPE_CHECKING:
     from cnncalc.backend.budget import Estimate
@@ -82,6 +83,7 @@ class VerifyReport:
     outputs: dict[str, np.ndarray] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     memory: MemoryFigures | None = None
+    training: TrainingFigures | None = None  # with `training`: the training step's figures
 
     @property
     def ok(self) -> bool:
@@ -97,7 +99,8 @@ class VerifyReport:
             memory = {**self.memory.__dict__, "ratio": round(self.memory.ratio, 6)}
         return {"ok": self.ok, "batch": self.batch, "dtype": self.dtype, "weights": self.weights,
                 "input": self.input, "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
-                "memory": memory, "checks": [result.as_json() for result in self.results]}
+                "memory": memory, "checks": [result.as_json() for result in self.results],
+                **({"training": self.training.as_json()} if self.training is not None else {})}
 
 
 def sample_input(graph: Graph, batch: int, seed: int, dtype: Any) -> np.ndarray:
@@ -146,15 +149,25 @@ def prepare(graph: Graph, *, batch: int = 1, dtype: str = "float32", rf_layers: 
     return plans, needed
 
 
+def check_training_budget(graph: Graph, batch: int, dtype: str, limit: int) -> None:
+    """BudgetError when the forward's estimate plus a training step's activations and
+    gradients (backend/verify_training.py) exceed `limit` bytes."""
+    needed = estimate(graph, batch, dtype)
+    total = needed.total + training_bytes(graph, batch, dtype)
+    if total > limit:
+        raise BudgetError(replace(needed, activations=needed.activations + total - needed.total), limit)
+
+
 def verify(graph: Graph, *, batch: int = 1, dtype: str = "float32", seed: int = 0,
            weights: Mapping[str, np.ndarray] | None = None, weights_name: str = "",
            x: np.ndarray | None = None, input_name: str = "", plans: list[Plan] | None = None,
            observe: Callable[[Layer, np.ndarray], None] | None = None,
-           step: Step | None = None) -> VerifyReport:
+           step: Step | None = None, training: bool = False) -> VerifyReport:
     """Run `graph` and compare. `weights` (checked, keyed "{layer}.{tensor}") default to the
     seeded random ones; `x` (N, *input shape) to a seeded random batch of `batch`. `plans`
     say which receptive fields to probe (rf_plans; None: none). `observe(layer, output)` sees
-    every activation; `step(phase, done, total)` reports progress."""
+    every activation; `step(phase, done, total)` reports progress. `training` also runs a
+    training step (forward + backward) and checks it (backend/verify_training.py)."""
     if seed < 0:
         raise ValueError(f"the seed must be a non-negative integer, got {seed}")
     if x is not None and (x.ndim == 0 or x.shape[0] < 1):
@@ -222,6 +235,20 @@ def verify(graph: Graph, *, batch: int = 1, dtype: str = "float32", seed: int = 
     memory, checks = _memory(graph, run, batch, kind.name)
     report.memory = memory
     report.results += checks
+    if training:
+        if step is not None:
+            step("training step", 0, 1)
+        try:
+            report.training, checks, times = training_checks(graph, weights, np.array(x, dtype=kind),
+                                                             kind.name, seed)
+        except LayerError as exc:
+            report.results += [CheckResult("backward", exc.layer, "runs", str(exc), False,
+                                           "the training step stopped at this layer")]
+        else:
+            report.results += checks
+            seconds.update(times)
+        if step is not None:
+            step("training step", 1, 1)
     if plans:
         began = time.perf_counter()
         if step is not None:

@@ -68,14 +68,19 @@ if TYPE_CHECKING:
               help="Write the output to .npy (all outputs, keyed by name: .npz).")
 @click.option("--save-activations", type=click.Path(file_okay=False),
               help="Write every layer's activation to DIR/<layer>.npy.")
+@click.option("--training", is_flag=True,
+              help="Also run a training step (forward + backward; loss: the outputs times a "
+                   "fixed random tensor) and check the training memory model step by step and "
+                   "the backward MACs.")
 @click.option("--all", "show_all", is_flag=True, help="List every check, not only failures.")
 @output_options(("text", "json", "csv", "markdown"))
 def verify(file: str, input_shape: tuple[int, ...] | None, batch: int | None, dtype: str, seed: int,
            weights_file: str | None, input_file: str | None, layers: tuple[str, ...], no_rf: bool,
            max_memory: int | None, save_output: str | None, save_activations: str | None,
-           show_all: bool, out: Output) -> None:
+           training: bool, show_all: bool, out: Output) -> None:
     """Run the network in NumPy and compare shapes, parameters, MACs, memory and receptive
-    fields with what cnncalc computes. Exit 0 when every check passes, 1 otherwise."""
+    fields with what cnncalc computes (with --training, a backward pass too). Exit 0 when
+    every check passes, 1 otherwise."""
     graph = load_or_exit(file, input_shape)
     for name in layers:
         try:
@@ -91,6 +96,8 @@ def verify(file: str, input_shape: tuple[int, ...] | None, batch: int | None, dt
     try:
         plans, _ = V.prepare(graph, batch=run_batch, dtype=dtype,
                              rf_layers=None if no_rf else list(layers), limit=limit)
+        if training:
+            V.check_training_budget(graph, run_batch, dtype, limit)
     except V.BudgetError as exc:
         fail(file, _refusal(exc, why), "too-large")
     except ValueError as exc:  # a network the NumPy forward cannot hold (too many axes)
@@ -102,9 +109,9 @@ def verify(file: str, input_shape: tuple[int, ...] | None, batch: int | None, dt
         try:
             report = V.verify(graph, batch=run_batch, dtype=dtype, seed=seed, weights=weights,
                               weights_name=weights_file or "", x=x, input_name=input_name,
-                              plans=plans, observe=observe, step=step)
+                              plans=plans, observe=observe, step=step, training=training)
         except MemoryError:
-            fail(file, "out of memory during the forward pass; lower --batch or --input",
+            fail(file, "out of memory during the run; lower --batch or --input",
                  "out-of-memory")
         except ArrayFileError as exc:  # an activation that could not be written
             fail(save_activations or file, str(exc), "unwritable")

@@ -76,17 +76,15 @@ class Elementwise(Op[None]):
                  weights: Mapping[str, ndarray], grad_output: ndarray,
                  need: Sequence[bool] | None = None) -> Grads:
         # kernels.grad_values.<name>_grad(kept, dY, **args), `kept` being the input or the
-        # output as `keeps` declares; identity and (inference) dropout pass dY on.
+        # output as `keeps` declares. Identity passes dY on; dropout (off: a mask of ones)
+        # multiplies it by its mask into a new tensor, as its training backward does.
         if self.keeps is None:
-            return [grad_output], {}
+            return [grad_output if 0 in self.gradient_views(layer) else grad_output.copy()], {}
         fn: Callable[..., ndarray] = getattr(base.kernels.grad_values, f"{self.name}_grad")
         kept = inputs[0] if self.keeps is SavedKind.INPUT else output
         assert kept is not None
         kwargs = {arg.name: layer.args[arg.name] for arg in self.arguments}
         return [fn(kept, grad_output, **kwargs)], {}
-
-    def gradient_views(self, layer: Layer) -> tuple[int, ...]:
-        return (0,) if self.keeps is None else ()
 
     def workspace(self, layer: Layer) -> int:
         return _TEMPORARIES.get(self.name, 2) * prod(layer.out_shape)

@@ -15,11 +15,13 @@ if TYPE_CHECKING:
     from cnncalc.report.output import Output
 
 B = text.binary_bytes
-KINDS = ("forward", "shape", "values", "params", "buffers", "macs", "memory", "workspace", "rf")
+KINDS = ("forward", "shape", "values", "params", "buffers", "macs", "memory", "workspace", "backward",
+         "training-memory", "backward-macs", "gradients", "rf")
 
 
 def render(out: Output, graph: Graph, report: VerifyReport, show_all: bool) -> None:
-    out.line(f"{graph.name}: NumPy forward pass, batch {report.batch}, {report.dtype}; "
+    passes = "forward and backward passes" if report.training else "forward pass"
+    out.line(f"{graph.name}: NumPy {passes}, batch {report.batch}, {report.dtype}; "
              f"weights: {report.weights}; input: {report.input}")
     table = Table([("check", "left"), ("passed", "right"), ("what was compared", "left")])
     for kind in KINDS:
@@ -79,6 +81,17 @@ def _what(kind: str, rows: list[CheckResult], report: VerifyReport) -> str:
     if kind == "workspace" and memory:
         return (f"kernel scratch at most {B(memory.workspace)} ({memory.workspace_layer}); "
                 f"estimated {B(memory.workspace_estimate)}")
+    if kind == "backward":
+        return "the backward pass ran every layer"
+    training = report.training
+    if kind == "training-memory" and training:
+        return (f"training step, live after every step: peak {B(training.measured_peak)} vs "
+                f"{B(training.predicted_peak)} predicted (ratio {training.ratio:.4f}, "
+                f"{training.measured_at}); extras recomputed: {B(training.extras_at_peak)}")
+    if kind == "backward-macs" and total:
+        return f"MACs the backward's matrix products performed: {text.count(total.measured)}"
+    if kind == "gradients" and total:
+        return f"weight gradients finite: {total.measured} values"
     if kind == "rf":
         return "receptive fields measured with dependency masks"
     return ""
