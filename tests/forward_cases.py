@@ -272,6 +272,47 @@ DENSE_NORM = [
          lambda x, w, layer: naive.lrn(x, 4, 0.01, 0.5, 2.0), torch_norm("lrn"), scale=3.0),
 ]
 
+def torch_channel_dense(x, w, layer):
+    """nn.Linear on the channels-last tensor, as ConvNeXt's pwconv."""
+    import torch.nn.functional as F
+
+    b = w.get("bias")
+    y = F.linear(t(x).movedim(1, -1), t(w["weight"]), None if b is None else t(b))
+    return y.movedim(-1, 1).numpy()
+
+
+def torch_scale(x, w, layer):
+    """ConvNeXt's layer scale: gamma * x on the channels-last tensor."""
+    x = x.reshape(x.shape[0], *layer.in_shapes[0])  # the flat case's input comes through flatten
+    return (t(w["weight"]) * t(x).movedim(1, -1)).movedim(-1, 1).numpy()
+
+
+def torch_drop_path(x, w, layer):
+    """torchvision's StochasticDepth in eval mode (identity), where torchvision is installed."""
+    try:
+        from torchvision.ops import StochasticDepth
+    except ImportError:
+        return x
+    return StochasticDepth(layer.args["rate"], layer.args["mode"]).eval()(t(x)).numpy()
+
+
+PER_POSITION = [
+    Case("channel_dense", "- channel_dense: {units: 4, name: op}", (3, 4, 2),
+         lambda x, w, layer: naive.channel_dense(x, w["weight"], w["bias"]), torch_channel_dense),
+    Case("channel_dense-nobias-3d", "- channel_dense: {units: 2, bias: false, name: op}", (5, 2, 3, 2),
+         lambda x, w, layer: naive.channel_dense(x, w["weight"], None), torch_channel_dense),
+    Case("channel_dense-1d", "- channel_dense: {units: 3, name: op}", (2, 5),
+         lambda x, w, layer: naive.channel_dense(x, w["weight"], w["bias"]), torch_channel_dense),
+    Case("scale", "- scale: {init: 0.5, name: op}", (4, 3, 2),
+         lambda x, w, layer: naive.scale(x, w["weight"]), torch_scale),
+    Case("scale-flat", "- flatten\n  - scale: {name: op}", (2, 3),
+         lambda x, w, layer: naive.scale(x.reshape(x.shape[0], -1), w["weight"]), torch_scale),
+    Case("drop_path", "- drop_path: {rate: 0.2, name: op}", (3, 4, 2),
+         lambda x, w, layer: x, torch_drop_path),
+    Case("drop_path-batch", "- drop_path: {rate: 0.5, mode: batch, name: op}", (2, 3),
+         lambda x, w, layer: x, torch_drop_path),
+]
+
 ACTIVATION = [
     Case(name, f"- {name}: {{name: op}}", (3, 4, 5), lambda x, w, layer, n=name: naive.activation(x, n),
          torch_act(name), scale=4.0)
@@ -321,6 +362,26 @@ MERGE_RESHAPE = [
          lambda x, w, layer: x[:, 1:3], lambda x, w, layer: x[:, 1:3]),
     Case("slice-spatial", "- slice: {axis: 2, start: -3, name: op}", (2, 3, 5),
          lambda x, w, layer: x[:, :, :, -3:], lambda x, w, layer: t(x)[:, :, :, -3:].numpy()),
+    Case("slice-step-spatial", "- slice: {axis: 1, step: 2, name: op}", (2, 7, 3),
+         lambda x, w, layer: naive.strided_slice(x, 1, 0, 7, 2),
+         lambda x, w, layer: t(x)[:, :, ::2].numpy()),
+    Case("slice-step-offset", "- slice: {axis: -1, start: 1, stop: -1, step: 3, name: op}", (2, 3, 9),
+         lambda x, w, layer: naive.strided_slice(x, 2, 1, 8, 3),
+         lambda x, w, layer: t(x)[:, :, :, 1:-1:3].numpy()),
+    Case("slice-step-channels", "- slice: {start: 1, step: 2, name: op}", (6, 2, 2),
+         lambda x, w, layer: naive.strided_slice(x, 0, 1, 6, 2),
+         lambda x, w, layer: t(x)[:, 1::2].numpy()),
+    Case("channel_pad", "- channel_pad: {before: 2, after: 1, name: op}", (3, 2, 3),
+         lambda x, w, layer: naive.channel_pad(x, 2, 1),
+         lambda x, w, layer: __import__("torch").nn.functional.pad(t(x), [0, 0, 0, 0, 2, 1]).numpy()),
+    Case("channel_pad-1d-after", "- channel_pad: {after: 3, name: op}", (2, 4),
+         lambda x, w, layer: naive.channel_pad(x, 0, 3),
+         lambda x, w, layer: __import__("torch").nn.functional.pad(t(x), [0, 0, 0, 3]).numpy()),
+    Case("channel_pad-optionA", "- slice: {axis: 1, step: 2, name: s}\n"
+         "  - slice: {axis: 2, step: 2, name: s2}\n  - channel_pad: {before: 2, after: 2, name: op}",
+         (4, 5, 6), lambda x, w, layer: naive.channel_pad(x[:, :, ::2, ::2], 2, 2),
+         lambda x, w, layer: __import__("torch").nn.functional.pad(
+             t(x)[:, :, ::2, ::2], [0, 0, 0, 0, 2, 2]).numpy()),
 ]
 
 
@@ -377,4 +438,4 @@ UPSAMPLE = [
          torch_up("bicubic", (0.6, 1.3), False)),
 ]
 
-CASES = CONV + POOL + DENSE_NORM + ACTIVATION + MERGE_RESHAPE + UPSAMPLE
+CASES = CONV + POOL + DENSE_NORM + PER_POSITION + ACTIVATION + MERGE_RESHAPE + UPSAMPLE

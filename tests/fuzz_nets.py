@@ -166,9 +166,21 @@ def _norm(d: Draw, c: int, sp: Shape) -> tuple[str, dict[str, Any], Shape, tuple
 
 def _pointwise(d: Draw, c: int, sp: Shape) -> tuple[str, dict[str, Any], Shape, tuple[int, int], int]:
     op = d.pick(["relu", "relu6", "sigmoid", "tanh", "gelu", "silu", "hardswish", "hardsigmoid",
-                 "identity", "leaky_relu", "dropout", "softmax", "lrn", "channel_shuffle"])
+                 "identity", "leaky_relu", "dropout", "softmax", "lrn", "channel_shuffle", "drop_path",
+                 "scale", "channel_dense", "channel_pad"])
     args: dict[str, Any] = {}
-    if op == "leaky_relu":
+    if op == "scale":  # one gamma per channel
+        return op, {"init": d.pick([1.0, 1e-6, 0.5])}, (c, *sp), (c, 0), 0
+    if op == "channel_dense":  # weights [units, C] + units biases; C x units MACs per position
+        units, bias = d.int(1, 4), bool(d.int(0, 1))
+        return op, {"units": units, "bias": bias}, (units, *sp), (c * units + (units if bias else 0), 0), \
+            prod(sp) * c * units
+    if op == "channel_pad":
+        before, after = d.pick([(0, 1), (1, 0), (2, 1)])
+        return op, {"before": before, "after": after}, (before + c + after, *sp), (0, 0), 0
+    if op == "drop_path":
+        args.update(rate=d.pick([0.0, 0.2]), mode=d.pick(["row", "batch"]))
+    elif op == "leaky_relu":
         args["slope"] = d.pick([0.01, 0.2, -0.5])
     elif op == "dropout":
         args["rate"] = d.pick([0.0, 0.1, 0.5])
@@ -190,6 +202,13 @@ def _reshape(d: Draw, c: int, sp: Shape) -> tuple[str, dict[str, Any], Shape, tu
         start = d.int(0, c - 1)
         stop = d.int(start + 1, c)
         return "slice", {"start": start, "stop": stop}, (stop - start, *sp), (0, 0), 0
+    if op == "slice":  # a strided spatial slice: ceil((stop - start) / step) indices
+        axis = d.int(1, len(sp))
+        n = sp[axis - 1]
+        start, step = d.int(0, n - 1), d.int(1, 3)
+        out = list(sp)
+        out[axis - 1] = ceil((n - start) / step)
+        return "slice", {"axis": axis, "start": start, "step": step}, (c, *out), (0, 0), 0
     if op == "upsample" and max(sp) <= 8:
         scale = d.int(1, 2)
         mode = d.pick(["nearest", "linear"])

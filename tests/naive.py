@@ -276,3 +276,39 @@ def channel_shuffle(x, groups):
     for c in range(channels):  # output channel c comes from group c % groups, member c // groups
         y[:, c] = x[:, (c % groups) * per + c // groups]
     return y
+
+
+def channel_pad(x, before, after):
+    y = np.zeros((x.shape[0], before + x.shape[1] + after, *x.shape[2:]))
+    for idx in _positions(x.shape):
+        y[(idx[0], idx[1] + before, *idx[2:])] = x[idx]
+    return y
+
+
+def channel_dense(x, w, b):
+    """The dense layer at every position: y[n, o, pos] = sum_c w[o, c] x[n, c, pos] + b[o]."""
+    y = np.zeros((x.shape[0], w.shape[0], *x.shape[2:]))
+    for i, o, pos in itertools.product(range(x.shape[0]), range(w.shape[0]), _positions(x.shape[2:])):
+        y[(i, o, *pos)] = (sum(w[o, c] * x[(i, c, *pos)] for c in range(x.shape[1]))
+                           + (0.0 if b is None else b[o]))
+    return y
+
+
+def scale(x, gamma):
+    y = np.empty_like(x)
+    for idx in _positions(x.shape):
+        y[idx] = gamma[idx[1]] * x[idx]
+    return y
+
+
+def strided_slice(x, axis, start, stop, step):
+    """Indices start, start + step, ... < stop along batchless `axis`, one at a time."""
+    taken = list(range(start, stop, step))
+    shape = list(x.shape)
+    shape[axis + 1] = len(taken)
+    y = np.empty(shape)
+    for idx in _positions(tuple(shape)):
+        src = list(idx)
+        src[axis + 1] = taken[idx[axis + 1]]
+        y[idx] = x[tuple(src)]
+    return y

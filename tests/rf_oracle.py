@@ -23,7 +23,8 @@ import numpy as np
 from cnncalc.graph import Graph, Layer
 
 ELEMENTWISE = {"relu", "relu6", "leaky_relu", "sigmoid", "tanh", "gelu", "silu", "hardswish",
-               "hardsigmoid", "identity", "dropout", "bn", "lrn", "channel_shuffle"}
+               "hardsigmoid", "identity", "dropout", "bn", "lrn", "channel_shuffle", "scale",
+               "drop_path"}
 STATISTICS = {"groupnorm"}  # local value + statistics over every position
 
 
@@ -184,8 +185,16 @@ def _run(layer: Layer, xs: list[Any], ops: NumpyOps) -> tuple[Any, str]:
         return ops.pad(x, a), ""
     if op == "slice":
         index = [slice(None)] * x.ndim
-        index[a.axis + 1] = slice(a.start, a.stop)
+        index[a.axis + 1] = slice(a.start, a.stop, a.step)
         return x[tuple(index)], ""
+    if op == "channel_pad":  # zero channels: a constant, depending on nothing
+        shape = tuple(x.shape[2:])
+        zeros = [ops.zeros((x.shape[0], n, *shape)) for n in (layer.args["before"], layer.args["after"])]
+        return ops.cat([zeros[0], x, zeros[1]], 1), ""
+    if op == "channel_dense":  # the same dense map at every position: a 1x1 conv
+        rank = len(layer.in_shapes[0]) - 1
+        w = np.ones((layer.out_shape[0], layer.in_shapes[0][0], *(1,) * rank))
+        return ops.conv(x, w / w[0].size, (1,) * rank, [(0, 0)] * rank, (1,) * rank, 1), ""
     if op == "concat":
         return ops.cat(xs, a + 1), ""
     if op in ("add", "multiply"):

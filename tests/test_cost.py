@@ -171,6 +171,14 @@ FLOP_CASES: list[tuple[str, str, list[int], int, int]] = [
     ("pad", "- pad: 1", [2, 4, 4], 0, 0),
     ("channel_shuffle", "- channel_shuffle: 2", [2, 4, 4], 0, 0),
     ("slice", "- slice: {stop: 1}", [2, 4, 4], 0, 0),
+    ("slice", "- slice: {axis: 1, step: 2}", [2, 5, 4], 0, 0),
+    ("channel_pad", "- channel_pad: {before: 1, after: 2}", [2, 4, 4], 0, 0),
+    ("drop_path", "- drop_path: 0.3", [2, 4, 4], 0, 0),
+    # gamma times each of the 2*4*4 = 32 values
+    ("scale", "- scale: 1.0e-6", [2, 4, 4], 0, 32),
+    # 3*4 = 12 positions, each 2 channels x 5 units = 10 MACs; + a bias add per output value (5*12)
+    ("channel_dense", "- channel_dense: 5", [2, 3, 4], 120, 2 * 120 + 60),
+    ("channel_dense", "- channel_dense: {units: 3, bias: false}", [4, 2], 2 * 4 * 3, 2 * 24),
     ("upsample", "- upsample: 2", [2, 4, 4], 0, 0),
     # out [2,8,8] = 128 values, each 3 lerps (2 along one axis, 1 along the other) of 3 flops
     ("upsample", "- upsample: {scale: 2, mode: linear}", [2, 4, 4], 0, 128 * 9),

@@ -24,6 +24,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("analysis", ("cnncalc.analysis",)),
     ("backend", ("cnncalc.backend",)),
     ("checks", ("cnncalc.checks",)),
+    ("interop", ("cnncalc.imports", "cnncalc.export")),
     ("report", ("cnncalc.report",)),
     ("diff", ("cnncalc.diff", "cnncalc.sweep")),
     ("cli", ("cnncalc.cli", "cnncalc.__main__")),

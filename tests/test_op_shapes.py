@@ -207,6 +207,26 @@ def test_norm_and_dense_params_against_torch() -> None:
         p.numel() for p in nn.LayerNorm(6).parameters())
     assert one_layer([100], "dense", {"units": 7})[1] == sum(
         p.numel() for p in nn.Linear(100, 7).parameters())
+    assert one_layer([96, 7, 7], "channel_dense", {"units": 384})[1] == sum(
+        p.numel() for p in nn.Linear(96, 384).parameters())
+    assert one_layer([96, 7, 7], "channel_dense", {"units": 10, "bias": False})[1] == 960
+
+
+def test_new_ops_shapes_against_torch() -> None:
+    """Option-A shortcut (x[:, :, ::2, ::2] then F.pad on the channels) and ConvNeXt's pwconv
+    (nn.Linear on the channels-last tensor), run by PyTorch."""
+    torch = pytest.importorskip("torch")
+    x = torch.zeros(1, 16, 9, 8)
+    sub = x[:, :, ::2, ::2]
+    assert one_layer([16, 9, 8], "slice", {"axis": 1, "step": 2})[0][1] == sub.shape[2]
+    padded = torch.nn.functional.pad(sub, (0, 0, 0, 0, 8, 8))
+    assert one_layer([16, 5, 4], "channel_pad", {"before": 8, "after": 8})[0] == tuple(padded.shape[1:])
+    y = torch.nn.Linear(16, 40)(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+    assert one_layer([16, 9, 8], "channel_dense", {"units": 40})[0] == tuple(y.shape[1:])
+    for n, start, stop, step in [(7, 0, 7, 2), (8, 1, 8, 3), (10, 2, 9, 4), (5, 4, 5, 3)]:
+        ref = torch.zeros(1, 1, n)[:, :, start:stop:step].shape[2]
+        assert one_layer([1, n], "slice", {"axis": 1, "start": start, "stop": stop,
+                                           "step": step})[0] == (1, ref)
 
 
 @pytest.mark.parametrize("op,args,shape,expected", [
@@ -219,6 +239,12 @@ def test_norm_and_dense_params_against_torch() -> None:
     ("gmp", {}, [6, 3, 5, 2], (6, 1, 1, 1)),
     ("lrn", {"size": 5}, [6, 3, 5], (6, 3, 5)),
     ("leaky_relu", {"slope": 0.2}, [6, 3], (6, 3)),
+    ("slice", {"axis": 1, "step": 2}, [6, 7, 4], (6, 4, 4)),
+    ("slice", {"axis": 2, "start": 1, "stop": 6, "step": 3}, [6, 7, 8], (6, 7, 2)),
+    ("channel_pad", {"before": 4, "after": 4}, [16, 8, 8], (24, 8, 8)),
+    ("channel_dense", {"units": 12}, [3, 5, 5], (12, 5, 5)),
+    ("scale", {}, [6, 3], (6, 3)),
+    ("drop_path", {"rate": 0.1}, [6, 3], (6, 3)),
 ])
 def test_shape_preserving_and_reshaping_ops(op, args, shape, expected) -> None:
     assert one_layer(shape, op, args)[0] == expected

@@ -200,6 +200,35 @@ def test_pad_and_crop_shift_the_offset() -> None:
     assert numbers(spec, "b") == ((3, 3), (1, 1), (3, -4))
 
 
+def test_a_strided_slice_is_a_stride() -> None:
+    # conv a: 3 wide, unit 0 reads -1..1; slice start 1 step 2: unit o is a-unit 1 + 2o, which
+    # reads 2o .. 2o + 2 (size 3, stride 2, no padding); the other axis keeps a's numbers.
+    spec = """
+        input: [1, 20, 20]
+        layers:
+          - conv: {filters: 1, kernel: 3, padding: 1, name: a}
+          - slice: {axis: 1, start: 1, step: 2, name: b}
+          - conv: {filters: 1, kernel: 3, name: c}
+    """
+    assert numbers(spec, "b") == ((3, 3), (2, 1), (0, 1))
+    # c: 3 units of b, 2 apart: 3 + 2*2 = 7 along axis 1; 5 along axis 2.
+    assert numbers(spec, "c") == ((7, 5), (2, 1), (0, 1))
+
+
+def test_channel_ops_keep_the_receptive_field() -> None:
+    spec = """
+        input: [2, 20, 20]
+        layers:
+          - conv: {filters: 4, kernel: 5, stride: 2, padding: 2, name: a}
+          - channel_pad: {before: 2, after: 2}
+          - channel_dense: 3
+          - scale: 0.5
+          - drop_path: 0.1
+          - slice: {start: 1, step: 2, name: b}
+    """
+    assert numbers(spec, "b") == numbers(spec, "a") == ((5, 5), (2, 2), (2, 2))
+
+
 @pytest.mark.parametrize(("op", "is_global"), [("gap", True), ("gmp", True),
                                                ("adaptive_avgpool: 1", True),
                                                ("adaptive_maxpool: [4, 4]", False),
@@ -286,6 +315,11 @@ def test_every_op_declares_a_rule_for_its_usual_input() -> None:
           - pad: 1
           - channel_shuffle: 2
           - slice: {axis: 1, start: 1, stop: 5}
+          - slice: {axis: 2, step: 2}
+          - channel_pad: {after: 4}
+          - channel_dense: 4
+          - scale
+          - drop_path: 0.2
           - concat: {in: [x, x], axis: 2}
           - add: {in: [x, x]}
           - multiply: {in: [x, x]}

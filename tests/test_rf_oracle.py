@@ -77,6 +77,19 @@ CASES = {
           - conv: {filters: 1, kernel: 3, padding: 1}
           - adaptive_avgpool: {output: [5, 7]}
     """,
+    "option_a_shortcut": """
+        input: [2, 31, 30]
+        layers:
+          - conv: {filters: 2, kernel: 3, padding: 1, name: a}
+          - slice: {axis: 1, step: 2}
+          - slice: {axis: 2, start: 1, stop: -2, step: 3}
+          - channel_pad: {before: 1, after: 2}
+          - channel_dense: 3
+          - scale
+          - drop_path: 0.1
+          - conv: {filters: 1, kernel: 3, stride: 2, padding: 1}
+          - slice: {axis: 1, start: 1, step: 3, name: b}
+    """,
     "three_d": """
         input: [1, 10, 12, 9]
         layers:

@@ -7,7 +7,7 @@ from math import prod
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.ops import base, rfmap
-from cnncalc.ops.args import Arg, Axis, Float
+from cnncalc.ops.args import Arg, Axis, Choice, Float
 from cnncalc.ops.base import (
     Op,
     OpError,
@@ -82,6 +82,27 @@ class _Dropout(Elementwise):
         return [Saved(SavedKind.EXTRA, prod(layer.out_shape), "mask", dtype="bool")]
 
 
+class _DropPath(Elementwise):
+    """Stochastic depth: identity at inference (a view). In training, with a rate above 0, a new
+    tensor and the scaled keep mask, one value per sample (`row`) or one for the batch, as
+    torchvision's stochastic_depth and timm's drop_path (both return the input itself when
+    not training or the rate is 0)."""
+
+    saves_rule = ("in training (rate > 0) the scaled keep mask, 1 value per sample (row) or per "
+                  "batch, in the activation dtype; the output is new")
+
+    def _active(self, layer: Layer) -> bool:
+        return bool(layer.args["rate"] > 0)
+
+    def output_storage(self, layer: Layer, training: bool) -> OutputStorage:
+        return OutputStorage.NEW if training and self._active(layer) else self.storage
+
+    def saved_for_backward(self, layer: Layer) -> list[Saved]:
+        if not self._active(layer):
+            return []
+        return [Saved(SavedKind.EXTRA, 1, "keep mask", per_sample=layer.args["mode"] == "row")]
+
+
 def _activation(op_name: str, text: str, args: tuple[Arg, ...] = (), *, flops: int = 0,
                 how: str = "", keeps: str = "", storage: str = "new", aliases: tuple[str, ...] = (),
                 base: type[Elementwise] = Elementwise) -> type[Elementwise]:
@@ -130,6 +151,14 @@ Dropout = _activation("dropout", "random zeroing while training; no effect on sh
                            ("p", "drop_rate", "ratio")),),
                       how="identity at inference", storage="view", base=_Dropout,
                       aliases=("SpatialDropout2D", "AlphaDropout"))
+DropPath = _activation("drop_path", "stochastic depth: drops whole samples while training; "
+                       "no effect on shapes or inference",
+                       (Arg("rate", Float(0, 1), 0.0, "probability that a sample's branch is dropped "
+                            "while training", ("p", "drop_prob", "drop_path_rate")),
+                        Arg("mode", Choice("row", "batch"), "row",
+                            "row: drop each sample on its own; batch: the whole batch at once")),
+                       how="identity at inference", storage="view", base=_DropPath,
+                       aliases=("DropPath", "StochasticDepth"))
 
 
 def normalise_axis(axis: int, shape: Shape) -> int:

@@ -1,9 +1,10 @@
-"""Ops that move values around without arithmetic: flatten, pad, slice, channel shuffle."""
+"""Ops that move values around without arithmetic: flatten, pad, channel pad, slice, channel
+shuffle."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from math import prod
+from math import ceil, prod
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.ops import base, rfmap
@@ -85,6 +86,41 @@ class Pad(Op[tuple[tuple[int, int], ...]]):
 
 
 @register
+class ChannelPad(Op[None]):
+    name = "channel_pad"
+    aliases = ("pad_channels",)
+    summary = "zero channels added before and after the channels (ResNet option-A shortcuts)"
+    notes = ("`F.pad` on the channel axis: [C, ...] -> [before + C + after, ...], the new channels "
+             "all zeros; at least one of `before` and `after` is above 0. Spatial axes are kept.")
+    arguments = (Arg("before", Int(0), 0, "zero channels in front"),
+                 Arg("after", Int(0), 0, "zero channels after the last"))
+
+    def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
+        if args["before"] == 0 and args["after"] == 0:
+            raise OpError("channel_pad adds no channel: give `before` or `after` above 0", "after",
+                          "non-positive")
+        shape = inputs[0]
+        return (args["before"] + shape[0] + args["after"], *shape[1:]), None
+
+    def shape_formula(self, layer: Layer) -> list[str]:
+        a, c = layer.args, layer.in_shapes[0][0]
+        return [f"channels: {a['before']} + {c} + {a['after']} = {layer.out_shape[0]}; "
+                "spatial axes unchanged"]
+
+    def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
+                overwrite: int | None = None) -> ndarray:
+        import numpy as np
+
+        x = inputs[0]
+        pads = [(0, 0)] * x.ndim
+        pads[1] = (layer.args["before"], layer.args["after"])
+        return np.pad(x, pads)  # always a new tensor, as F.pad
+
+    def workspace(self, layer: Layer) -> int:
+        return 0  # np.pad writes the output directly
+
+
+@register
 class ChannelShuffle(Op[None]):
     name = "channel_shuffle"
     aliases = ("ChannelShuffle", "shuffle")
@@ -112,28 +148,39 @@ class SliceAttrs:
     axis: int
     start: int
     stop: int
+    step: int = 1
+
+    @property
+    def size(self) -> int:
+        return ceil((self.stop - self.start) / self.step)
 
 
 @register
 class Slice(Op[SliceAttrs]):
     name = "slice"
     aliases = ("narrow", "Slice", "crop")
-    summary = "a contiguous part of one axis (channel split or spatial crop)"
+    summary = "a part of one axis, every `step`-th index (channel split, spatial crop, subsampling)"
     notes = ("`stop` is exclusive; negative indices count from the end. `start` must lie in the axis "
              "and `stop` after it, at most the axis size (an empty or out-of-range slice is an error). "
-             "Two slices express a channel split, spatial slices a crop.")
-    storage = OutputStorage.VIEW  # PyTorch's narrow and NumPy slicing share the input's buffer
+             "`step` takes every step-th index from `start` (PyTorch's `x[:, :, ::2]`): "
+             "ceil((stop - start) / step) indices. Two slices express a channel split, spatial slices "
+             "a crop; a spatial step subsamples (ResNet option-A shortcuts), a stride for the "
+             "receptive field.")
+    storage = OutputStorage.VIEW  # PyTorch's narrow, strided indexing and NumPy slicing share the buffer
 
     def view_is_contiguous(self, layer: Layer, batch: int) -> bool:
-        # (N, *shape)[..., start:stop, ...] stays contiguous only when every axis before the
-        # sliced one has size 1 (or the slice takes the whole axis).
+        # (N, *shape)[..., start:stop:step, ...] stays contiguous only when the slice takes the
+        # whole axis, or every axis before the sliced one has size 1 and the taken indices are
+        # adjacent (step 1, or a single index).
         a = self.attrs(layer)
-        whole = a.stop - a.start == layer.in_shapes[0][a.axis]
-        return whole or batch * prod(layer.in_shapes[0][: a.axis]) == 1
+        whole = a.step == 1 and a.stop - a.start == layer.in_shapes[0][a.axis]
+        adjacent = a.step == 1 or a.size == 1
+        return whole or (adjacent and batch * prod(layer.in_shapes[0][: a.axis]) == 1)
     arguments = (
         Arg("start", Int(), 0, "first index (negative counts from the end)", ("begin", "starts")),
         Arg("stop", OptionalInt(), None, "end index, exclusive (default: the end)", ("end", "ends")),
         Arg("axis", Axis(), "channels", "axis sliced (channels = 0)", ("dim", "axes")),
+        Arg("step", Int(1), 1, "take every step-th index from start", ("steps", "stride")),
     )
 
     def infer(self, args: dict[str, Any], inputs: Sequence[Shape]) -> tuple[Shape, Any]:
@@ -148,26 +195,32 @@ class Slice(Op[SliceAttrs]):
         if not start < stop <= n:
             raise OpError(f"stop {args['stop']} gives an empty or out-of-range slice of axis {axis} "
                           f"(size {n}, start {start})", "stop", "non-positive")
+        attrs = SliceAttrs(axis, start, stop, args["step"])
         out = list(shape)
-        out[axis] = stop - start
-        return tuple(out), SliceAttrs(axis, start, stop)
+        out[axis] = attrs.size
+        return tuple(out), attrs
 
     def shape_formula(self, layer: Layer) -> list[str]:
         a = self.attrs(layer)
-        return [f"axis {a.axis}: [{a.start}:{a.stop}] -> {a.stop - a.start}; other axes unchanged"]
+        if a.step == 1:
+            return [f"axis {a.axis}: [{a.start}:{a.stop}] -> {a.size}; other axes unchanged"]
+        return [f"axis {a.axis}: [{a.start}:{a.stop}:{a.step}] -> ceil(({a.stop} - {a.start}) / "
+                f"{a.step}) = {a.size}; other axes unchanged"]
 
     def rf(self, layer: Layer) -> list[Read]:
-        # A spatial crop: output unit o is input unit o + start along the sliced axis.
+        # Along a spatial sliced axis output unit o is input unit start + o*step: a shift, and
+        # with a step a stride.
         a = self.attrs(layer)
         if a.axis == 0:
             return super().rf(layer)
-        return [(0, tuple(rfmap.shift(a.start) if axis == a.axis else rfmap.IDENTITY
+        along = rfmap.AxisMap(a.step, 1, ((a.start,),)) if a.step > 1 else rfmap.shift(a.start)
+        return [(0, tuple(along if axis == a.axis else rfmap.IDENTITY
                           for axis in range(1, len(layer.out_shape))))]
 
     def forward(self, layer: Layer, inputs: list[ndarray], weights: Mapping[str, ndarray],
                 overwrite: int | None = None) -> ndarray:
         a = self.attrs(layer)
-        return inputs[0][(slice(None),) * (a.axis + 1) + (slice(a.start, a.stop),)]  # a view
+        return inputs[0][(slice(None),) * (a.axis + 1) + (slice(a.start, a.stop, a.step),)]  # a view
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
         a = self.attrs(layer)
