@@ -110,7 +110,7 @@ def _scale(conv: Converter, param: Param, x: Tensor) -> Tensor:
     flat = value.detach().flatten()  # type: ignore[attr-defined]
     init = float(flat[0]) if bool((flat == flat[0]).all()) else 1.0
     conv.read_params.add(param.target)
-    return conv.emit("scale", {"init": init}, [x], name=param.target)
+    return conv.emit("scale", {"init": init} if init != 1.0 else {}, [x], name=param.target)
 
 
 @handles((torch.cat, torch.concat, torch.concatenate))
@@ -219,7 +219,8 @@ def _stochastic_depth(conv: Converter, node: fx.Node, args: tuple[Any, ...],
                       kwargs: dict[str, Any]) -> Any:
     """torchvision.ops.stochastic_depth(input, p, mode, training) -> drop_path."""
     rate, mode = float(get(args, kwargs, 1, "p", 0.0)), get(args, kwargs, 2, "mode", "row")
-    return conv.emit("drop_path", {"rate": rate, "mode": mode}, [conv.tensor(args[0])])
+    settings = {**({"rate": rate} if rate else {}), **({"mode": mode} if mode != "row" else {})}
+    return conv.emit("drop_path", settings, [conv.tensor(args[0])])
 
 
 @handles((F.pad,))
