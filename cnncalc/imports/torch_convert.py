@@ -17,7 +17,7 @@ from torch import fx
 
 from cnncalc.imports import torch_functions, torch_modules, torch_reshape
 from cnncalc.imports.model import ImportedLayer, UnsupportedNode
-from cnncalc.imports.torch_values import CHANNELS_FIRST, Param, Piece, Tensor, Unsupported
+from cnncalc.imports.torch_values import CHANNELS_FIRST, Param, Piece, Poisoned, Tensor, Unsupported
 
 assert torch_reshape.HANDLED   # its handlers are registered in torch_functions' tables
 MAX_NAME = 100   # cnncalc's longest layer name (spec/names.py)
@@ -59,9 +59,10 @@ class Converter:
                 continue
             try:
                 self.values[node] = self.visit(node)
+            except Poisoned:
+                self.values[node] = self.poison(node)
             except Unsupported as exc:
-                if not self.poisoned(node):
-                    self.report(node, str(exc))
+                self.report(node, str(exc))
                 self.values[node] = self.poison(node)
         return outputs
 
@@ -130,11 +131,11 @@ class Converter:
         node = self.node
         assert node is not None
         if any(t.poisoned for t in inputs):
-            raise Unsupported("")  # already reported upstream; keep quiet
+            raise Poisoned("")  # already reported upstream
         out = Tensor("", shape if shape is not None else self.shape(node),
                      layout or inputs[0].layout)
         layer_name = self.unique(word(name) if name is not None else self.scoped(node, base))
-        origin = name if name is not None else node.name
+        origin = node.name   # unique, unlike a module path (a ReLU module called 3 times)
         self.layers.append(ImportedLayer(layer_name, op, args, [t.layer for t in inputs], origin))
         out = Tensor(layer_name, out.shape, out.layout)
         self.expected[layer_name] = out.cnncalc_shape()
@@ -197,10 +198,6 @@ class Converter:
             raise Unsupported("PyTorch gave it no tensor shape")
         return tuple(int(n) for n in meta.shape)
 
-    def poisoned(self, node: fx.Node) -> bool:
-        return any(isinstance(v, Tensor) and v.poisoned
-                   for v in _flat(fx.node.map_arg((node.args, node.kwargs), self.values.get)))
-
     def poison(self, node: fx.Node) -> Any:
         meta = node.meta.get("tensor_meta")
         if meta is not None and hasattr(meta, "shape"):
@@ -222,7 +219,7 @@ class Converter:
             return f"Tensor.{node.target}"
         if node.op == "call_function":
             target = node.target
-            module = getattr(target, "__module__", None) or "torch"
+            module = (getattr(target, "__module__", None) or "torch").replace("_operator", "operator")
             return f"{module}.{getattr(target, '__name__', target)}"
         return node.op
 

@@ -36,23 +36,28 @@ def trace_torch(target: str, input_shape: list[int], example: Any = None,
     """`read_torch` with the shapes to check; `example` (a NumPy array with a batch axis)
     is the input the shapes are propagated with, instead of zeros."""
     torch = _torch()
+    model = _instantiate(target, torch)
+    return import_module(model, input_shape, target, example, name)
+
+
+def import_module(model: Any, input_shape: list[int], target: str, example: Any = None,
+                  name: str | None = None) -> TorchImport:
+    """An `nn.Module` already built (`target` names it in messages and the header)."""
+    torch = _torch()
     from torch import fx  # noqa: PLC0415  (torch is loaded only by this source)
     from torch.fx.passes.shape_prop import ShapeProp  # noqa: PLC0415
 
     # lazy: the translation imports torch at its top
     from cnncalc.imports.torch_convert import Converter  # noqa: PLC0415
 
-    model = _instantiate(target, torch)
     model.eval()
     try:
         graph = fx.symbolic_trace(model)
     except Exception as exc:  # fx fails in many ways on dynamic code
-        raise SourceError(f"torch.fx cannot trace {target}(): {type(exc).__name__}: {exc}") from None
+        raise SourceError(f"torch.fx cannot trace {target}(): {type(exc).__name__}: "
+                          f"{_first_line(exc)}") from None
     shape = [1, *input_shape]
-    if example is not None:
-        x = torch.from_numpy(example[:1]).float()
-    else:
-        x = torch.zeros(shape)
+    x = torch.from_numpy(example[:1]).float() if example is not None else torch.zeros(shape)
     try:
         with torch.no_grad():
             ShapeProp(graph).propagate(x)

@@ -14,6 +14,10 @@ class Unsupported(Exception):
     """This node cannot be expressed in cnncalc; the message says why."""
 
 
+class Poisoned(Unsupported):
+    """An input comes from a node already reported: the node is skipped, not reported again."""
+
+
 CHANNELS_FIRST = "channels_first"   # PyTorch [N, C, *spatial], as cnncalc
 CHANNELS_LAST = "channels_last"     # [N, *spatial, C] after a permute: cnncalc still has [C, ...]
 
