@@ -1,7 +1,8 @@
 """What an imported PyTorch model must reproduce, worked out from PyTorch alone.
 
 * every layer's output shape = the shape fx's ShapeProp gives the node it came from, here
-  propagated independently of the importer (fake tensors: no arithmetic), and turned
+  propagated independently of the importer (on the meta device for a model built there:
+  shapes without arithmetic), and turned
   channels-first where the node sits between ConvNeXt's permute(0, 2, 3, 1) and its way back;
 * parameters = the model's own `numel()` sum, without the modules the eval-mode forward never
   calls (named by the test, e.g. GoogLeNet's aux classifiers);
@@ -14,7 +15,6 @@ from typing import Any
 
 import torch
 from torch import fx
-from torch._subclasses.fake_tensor import FakeTensorMode
 from torch.fx.passes.shape_prop import ShapeProp
 
 from cnncalc.analysis.cost import analyze_cost
@@ -26,8 +26,8 @@ from cnncalc.imports.write import write_spec
 def node_shapes(model: Any, input_shape: list[int]) -> dict[str, tuple[int, ...]]:
     """fx node name -> its batchless output shape, channels first."""
     graph = fx.symbolic_trace(model.eval())
-    ShapeProp(graph, fake_mode=FakeTensorMode(allow_non_fake_inputs=True)).propagate(
-        torch.zeros(1, *input_shape))
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    ShapeProp(graph).propagate(torch.zeros(1, *input_shape, device=device))
     shapes: dict[str, tuple[int, ...]] = {}
     channels_last: set[str] = set()
     for node in graph.graph.nodes:

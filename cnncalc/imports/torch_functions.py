@@ -108,7 +108,7 @@ def _scale(conv: Converter, param: Param, x: Tensor) -> Tensor:
         raise Unsupported(f"multiplying by {param.target} of shape {list(shape)}: cnncalc's "
                           f"scale is one learned factor per channel ({list(per_channel)})")
     flat = value.detach().flatten()  # type: ignore[attr-defined]
-    init = float(flat[0]) if bool((flat == flat[0]).all()) else 1.0
+    init = 1.0 if flat.is_meta or not bool((flat == flat[0]).all()) else float(flat[0])
     conv.read_params.add(param.target)
     return conv.emit("scale", {"init": init} if init != 1.0 else {}, [x], name=param.target)
 

@@ -57,7 +57,11 @@ def import_module(model: Any, input_shape: list[int], target: str, example: Any 
         raise SourceError(f"torch.fx cannot trace {target}(): {type(exc).__name__}: "
                           f"{_first_line(exc)}") from None
     shape = [1, *input_shape]
-    x = torch.from_numpy(example[:1]).float() if example is not None else torch.zeros(shape)
+    # The input goes where the weights are: a model built on the meta device is traced
+    # without computing anything (its layer-scale values are then unknown: init 1.0).
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    x = (torch.from_numpy(example[:1]).float() if example is not None else torch.zeros(shape))
+    x = x.to(device)
     try:
         with torch.no_grad():
             ShapeProp(graph).propagate(x)
