@@ -17,10 +17,10 @@ import pytest
 torch = pytest.importorskip("torch")
 tv = pytest.importorskip("torchvision")
 
+from torch_import_oracle import imported_graph, node_shapes, used_counts  # noqa: E402
+
 from cnncalc.analysis.cost import analyze_cost  # noqa: E402
 from cnncalc.cli import main  # noqa: E402
-
-from torch_import_oracle import imported_graph, node_shapes, used_counts  # noqa: E402
 
 MODELS = ["regnet_y_400mf", "convnext_tiny", "efficientnet_v2_s", "mnasnet1_0",
           "wide_resnet50_2", "vgg16_bn", "googlenet", "densenet121", "mobilenet_v3_large",

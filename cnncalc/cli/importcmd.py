@@ -10,13 +10,13 @@ import importlib
 import os
 import sys
 import tempfile
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from cnncalc import text
 from cnncalc.analysis.cost import analyze_cost
-from cnncalc.cli.common import Done, fail, parse_shape, report
+from cnncalc.cli.common import Done, parse_shape, report
 from cnncalc.escape import escape
 from cnncalc.graph import Graph, load_graph_text
 from cnncalc.imports.model import ImportedModel, SourceError, UnsupportedModel
@@ -59,6 +59,12 @@ def import_command(source: str, output: str, input_text: str | None, example_inp
     document = write_spec(model, flat=flat)
     _write(output, document)
     _summary(source, output, model, graph)
+
+
+def fail(name: str, message: str, code: str = "") -> NoReturn:
+    """`SOURCE: error: message` (a model or an output file has no line to point at), exit 2."""
+    click.echo(escape(f"{name}: error: {message}", keep_newlines=True), err=True)
+    raise Done(2)
 
 
 def _example(path: str, input_shape: tuple[int, ...] | None) -> Any:

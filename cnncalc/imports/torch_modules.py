@@ -160,9 +160,10 @@ def pool(conv: Converter, op: str, x: Tensor, kernel: Any, stride: Any, padding:
     if x.layout == CHANNELS_LAST:
         raise Unsupported("pooling a permuted (channels-last) tensor")
     args: dict[str, Any] = {"kernel": per_axis(kernel)}
-    if stride is not None and not (isinstance(stride, (tuple, list)) and not stride):
-        if per_axis(stride) != per_axis(kernel):
-            args["stride"] = per_axis(stride)
+    # PyTorch's default stride (None, or [] in the functional form) is the kernel, as cnncalc's.
+    given = stride is not None and not (isinstance(stride, (tuple, list)) and not stride)
+    if given and per_axis(stride) != per_axis(kernel):
+        args["stride"] = per_axis(stride)
     if not is_default(padding, 0):
         args["padding"] = per_axis(padding)
     if ceil_mode:

@@ -145,7 +145,9 @@ def _getitem(conv: Converter, node: fx.Node, args: tuple[Any, ...], kwargs: dict
             continue
         if step < 0:
             raise Unsupported("a negative step (reversing an axis)")
-        args_: dict[str, Any] = {"start": start, "stop": stop}
+        args_: dict[str, Any] = {"start": start} if start else {}
+        if stop != shape[dim]:
+            args_["stop"] = stop
         if step != 1:
             args_["step"] = step
         axis = x.axis(dim)

@@ -7,7 +7,9 @@ node. torch is imported here only, when this source is used: cnncalc never needs
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import os
 import sys
 from dataclasses import dataclass
@@ -63,11 +65,13 @@ def import_module(model: Any, input_shape: list[int], target: str, example: Any 
     x = (torch.from_numpy(example[:1]).float() if example is not None else torch.zeros(shape))
     x = x.to(device)
     try:
-        with torch.no_grad():
+        # ShapeProp prints the traceback of a failing node itself: kept off the terminal.
+        with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):
             ShapeProp(graph).propagate(x)
     except Exception as exc:  # the user's forward failing on this input
+        cause = exc.__cause__ or exc   # ShapeProp wraps it, naming the node
         raise SourceError(f"running {target}() on an input of shape {shape} failed: "
-                          f"{type(exc).__name__}: {_first_line(exc)}") from None
+                          f"{type(cause).__name__}: {_first_line(cause)}") from None
     converter = Converter(graph, target)
     outputs = converter.run()
     if converter.problems:
