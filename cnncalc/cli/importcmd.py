@@ -44,7 +44,7 @@ def import_command(source: str, output: str, input_text: str | None, example_inp
                    flat: bool, name: str | None, force: bool) -> None:
     """Import a model (MODULE:CALLABLE for PyTorch, a .onnx or a .keras file) as a spec."""
     if output != "-" and os.path.exists(output) and not force:
-        fail(output, "the file exists; pass --force to overwrite it", "exists")
+        fail(output, "the file exists; pass --force to overwrite it")
     try:
         input_shape = parse_shape(input_text)
     except click.BadParameter as exc:
@@ -61,7 +61,7 @@ def import_command(source: str, output: str, input_text: str | None, example_inp
     _summary(source, output, model, graph)
 
 
-def fail(name: str, message: str, code: str = "") -> NoReturn:
+def fail(name: str, message: str) -> NoReturn:
     """`SOURCE: error: message` (a model or an output file has no line to point at), exit 2."""
     click.echo(escape(f"{name}: error: {message}", keep_newlines=True), err=True)
     raise Done(2)
@@ -110,7 +110,7 @@ def _read(source: str, input_shape: tuple[int, ...] | None, example: Any,
         traced = trace_torch(source, list(input_shape), example, name)
         return traced.model, traced.shapes
     except SourceError as exc:
-        fail(source, str(exc), "source")
+        fail(source, str(exc))
     except UnsupportedModel as exc:
         click.echo(escape(f"{source}: error: {exc}", keep_newlines=True), err=True)
         click.echo("nothing written", err=True)
@@ -126,18 +126,17 @@ def _checked(source: str, model: ImportedModel, expected: dict[str, tuple[int, .
         graph = flat_graph if flat else load_graph_text(write_spec(model, flat=False), "<imported>")
     except SpecError as exc:
         report(exc.problems)
-        fail(source, "internal error: the imported spec does not load (nothing written)",
-             "internal")
+        fail(source, "internal error: the imported spec does not load (nothing written)")
     wrong = [f"{layer.name}: cnncalc {list(layer.out_shape)}, source {list(expected[layer.name])}"
              for layer in flat_graph.layers
              if expected is not None and layer.name in expected
              and expected[layer.name] != layer.out_shape]
     if wrong:
         fail(source, "internal error: shapes differ from the source's (nothing written):\n  "
-             + "\n  ".join(wrong[:20]), "internal")
+             + "\n  ".join(wrong[:20]))
     if graph is not flat_graph and _totals(graph) != _totals(flat_graph):
         fail(source, f"internal error: the folded spec gives {_totals(graph)}, the flat one "
-                     f"{_totals(flat_graph)} (nothing written)", "internal")
+                     f"{_totals(flat_graph)} (nothing written)")
     return graph
 
 
@@ -162,7 +161,7 @@ def _write(path: str, document: str) -> None:
             os.unlink(temporary)
             raise
     except OSError as exc:
-        fail(path, f"cannot write the file: {exc.strerror or exc}", "unwritable")
+        fail(path, f"cannot write the file: {exc.strerror or exc}")
 
 
 def _summary(source: str, output: str, model: ImportedModel, graph: Graph) -> None:

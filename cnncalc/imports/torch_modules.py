@@ -30,7 +30,7 @@ def per_axis(values: Any) -> Any:
 
 
 def is_default(value: Any, default: int) -> bool:
-    return per_axis(value) == default
+    return bool(per_axis(value) == default)
 
 
 def _conv(conv: Converter, node: fx.Node, m: Any, x: Tensor) -> Tensor:
