@@ -33,6 +33,7 @@ COMMANDS = {
     "paths": "cnncalc.cli.paths:paths",
     "fit": "cnncalc.cli.fit:fit",
     "sweep": "cnncalc.cli.sweep:sweep",
+    "import": "cnncalc.cli.importcmd:import_command",
     "export": "cnncalc.cli.export:export",
 }
 
