@@ -192,6 +192,49 @@ class ChannelDense(Op[None]):
         # The channels-last copy of the input and the channels-last result.
         return prod(layer.in_shapes[0]) + prod(layer.out_shape)
 
+    # Backward: as dense's, at every position: grad input = g W, grad weights = g^T x.
+    backward_macs_rule = "2 x MACs (grad input g W, grad weights g^T x over every position)"
+    backward_flops_rule = "1 add per output value with bias (the bias gradient)"
+
+    def backward_macs(self, layer: Layer) -> int:
+        return 2 * self.macs(layer)
+
+    def weight_grad_macs(self, layer: Layer) -> int:
+        return self.macs(layer)
+
+    def backward_macs_formula(self, layer: Layer) -> str:
+        macs = self.macs(layer)
+        return f"grad input {fmt_int(macs)} + grad weights {fmt_int(macs)} = {fmt_int(2 * macs)}"
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        if not layer.args["bias"]:
+            return 0, "no bias"
+        return per_value(1, prod(layer.out_shape), "bias gradient")
+
+    def weight_grad_flops(self, layer: Layer) -> int:
+        return prod(layer.out_shape) if layer.args["bias"] else 0
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> tuple[list[ndarray | None], dict[str, ndarray]]:
+        import numpy as np
+
+        x = inputs[0]
+        assert x is not None
+        c, units = x.shape[1], grad_output.shape[1]
+        # Every position is a row of one dense layer: channels last, flattened, dense's grads.
+        rows = np.moveaxis(x, 1, -1).reshape(-1, c)
+        grows = np.moveaxis(grad_output, 1, -1).reshape(-1, units)
+        gx, gw, gb = base.kernels.grad.dense_grads(rows, weights["weight"], grows,
+                                                   bias=layer.args["bias"],
+                                                   need_input=need is None or need[0],
+                                                   label=layer.name)
+        assert gw is not None
+        gin = None
+        if gx is not None:
+            gin = np.ascontiguousarray(np.moveaxis(gx.reshape(*x.shape[:1], *x.shape[2:], c), -1, 1))
+        return [gin], {"weight": gw} if gb is None else {"weight": gw, "bias": gb}
+
     def calibrate(self, layer: Layer, inputs: list[ndarray], output: ndarray,
                   weights: Mapping[str, ndarray]) -> dict[str, ndarray]:
         unit_output = base.kernels.unit_output
@@ -238,6 +281,28 @@ class Scale(Op[None]):
 
     def workspace(self, layer: Layer) -> int:
         return prod(layer.out_shape)
+
+    # Backward: grad input = g * gamma (1 multiply per value); grad gamma = sum of g * x over
+    # everything but the channel (1 multiply and 1 add per value).
+    backward_flops_rule = "3 per value: grad input 1 multiply, grad gamma 1 multiply + 1 add"
+
+    def backward_flops(self, layer: Layer) -> tuple[int, str]:
+        return per_value(3, prod(layer.out_shape), "1 grad input + 2 grad gamma per value")
+
+    def weight_grad_flops(self, layer: Layer) -> int:
+        return 2 * prod(layer.out_shape)
+
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> tuple[list[ndarray | None], dict[str, ndarray]]:
+        x = inputs[0]
+        assert x is not None
+        g = grad_output
+        gamma = weights["weight"].astype(g.dtype, copy=False).reshape((1, -1) + (1,) * (g.ndim - 2))
+        axes = (0, *range(2, g.ndim))
+        gw = (g * x.astype(g.dtype, copy=False)).sum(axis=axes)
+        gx = g * gamma if need is None or need[0] else None
+        return [gx], {"weight": gw}
 
     def initial_weights(self, layer: Layer, rng: Any) -> dict[str, ndarray]:
         c = layer.in_shapes[0][0]

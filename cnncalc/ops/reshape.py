@@ -134,6 +134,14 @@ class ChannelPad(Op[None]):
     def workspace(self, layer: Layer) -> int:
         return 0  # np.pad writes the output directly
 
+    def backward(self, layer: Layer, inputs: list[ndarray | None], output: ndarray | None,
+                 weights: Mapping[str, ndarray], grad_output: ndarray,
+                 need: Sequence[bool] | None = None) -> Grads:
+        # The padded channels read nothing: the input's gradient is the middle channels (a copy,
+        # as F.pad's backward slices into a new tensor).
+        before, c = layer.args["before"], layer.in_shapes[0][0]
+        return [grad_output[:, before:before + c].copy()], {}
+
 
 @register
 class ChannelShuffle(Op[None]):
@@ -254,7 +262,7 @@ class Slice(Op[SliceAttrs]):
 
         a = self.attrs(layer)
         g = np.zeros((grad_output.shape[0], *layer.in_shapes[0]), grad_output.dtype)
-        g[(slice(None),) * (a.axis + 1) + (slice(a.start, a.stop),)] = grad_output
+        g[(slice(None),) * (a.axis + 1) + (slice(a.start, a.stop, a.step),)] = grad_output
         return [g], {}
 
     def reach(self, layer: Layer, inputs: list[ndarray]) -> ndarray:
