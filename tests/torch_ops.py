@@ -73,8 +73,14 @@ def torch_layer(layer: Any, xs: list[Any], w: dict[str, Any]) -> Any:
         return F.group_norm(x, args["groups"], w["weight"], w["bias"], args["eps"])
     if name == "lrn":
         return F.local_response_norm(x, args["size"], args["alpha"], args["beta"], args["k"])
-    if name in ("identity", "dropout"):
+    if name in ("identity", "dropout", "drop_path"):  # inference: stochastic depth is the identity
         return x
+    if name == "scale":
+        return x * w["weight"].reshape((1, -1) + (1,) * rank)
+    if name == "channel_dense":
+        return F.linear(x.movedim(1, -1), w["weight"], w.get("bias")).movedim(-1, 1)
+    if name == "channel_pad":
+        return F.pad(x, [0, 0] * rank + [args["before"], args["after"]])
     if name == "leaky_relu":
         return F.leaky_relu(x, args["slope"])
     if name == "softmax":
@@ -94,7 +100,8 @@ def torch_layer(layer: Any, xs: list[Any], w: dict[str, Any]) -> Any:
     if name == "pad":
         return F.pad(x, [p for pair in reversed(a) for p in pair])
     if name == "slice":
-        return x.narrow(a.axis + 1, a.start, a.stop - a.start)
+        index = (slice(None),) * (a.axis + 1) + (slice(a.start, a.stop, a.step),)
+        return x[index]
     if name == "channel_shuffle":
         g = args["groups"]
         n, c = x.shape[:2]
